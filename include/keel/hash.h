@@ -1,0 +1,28 @@
+/*
+ * SHA-256 (OpenSSL libcrypto) behind a small streaming interface, and hex
+ * helpers. Every content id in keel is a SHA-256.
+ */
+#ifndef KEEL_HASH_H
+#define KEEL_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KL_SHA256_LEN 32
+#define KL_SHA256_HEX_LEN 64
+
+typedef struct kl_sha256 {
+    void *ctx; /* EVP_MD_CTX */
+} kl_sha256;
+
+/* Returns 0, or KL_ENOMEM. */
+int kl_sha256_init(kl_sha256 *h);
+void kl_sha256_update(kl_sha256 *h, const void *data, size_t n);
+/* Writes the digest and releases h. */
+void kl_sha256_final(kl_sha256 *h, uint8_t out[KL_SHA256_LEN]);
+/* One-shot digest. */
+void kl_sha256(const void *data, size_t n, uint8_t out[KL_SHA256_LEN]);
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void kl_hex(const uint8_t *bytes, size_t n, char *out);
+
+#endif
