@@ -23,10 +23,14 @@ void kl_arena_reset(kl_arena *a);
 void *kl_arena_alloc(kl_arena *a, size_t n);
 /* Like kl_arena_alloc but zeroed; count*size overflow gives NULL. */
 void *kl_arena_calloc(kl_arena *a, size_t count, size_t size);
-/* Copies of a string / of n bytes plus a NUL; NULL when out of memory. */
+/* Copy of the NUL-terminated string s; NULL when out of memory or over the cap. */
 char *kl_arena_strdup(kl_arena *a, const char *s);
+/*
+ * Copy of exactly the n bytes at s (which need not be NUL-terminated) plus a
+ * NUL; NULL when out of memory or over the cap.
+ */
 char *kl_arena_strndup(kl_arena *a, const char *s, size_t n);
-/* Bytes handed out so far. */
+/* Bytes handed out so far: the sum of the sizes asked for (counted against the cap). */
 size_t kl_arena_used(const kl_arena *a);
 
 #endif
