@@ -1,0 +1,443 @@
+/*
+ * Unit tests of kl_frame: construction of every kind, getters, missing
+ * counts, cell rendering, the operations and the content hashes. Expected
+ * values are hand-computed (orders, counts) or come from an independent
+ * implementation (SHA-256 digests computed with Python's hashlib from the
+ * byte stream documented in lib/data/frame_hash.c).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "keel/frame.h"
+#include "data/frame_internal.h"
+
+/* ---- helpers ---- */
+
+static kl_frame *frame_or_die(size_t n)
+{
+    kl_frame *f = kl_frame_new(n);
+    assert_non_null(f);
+    return f;
+}
+
+static void cell_eq(const kl_frame *f, size_t i, size_t j, const char *want)
+{
+    char buf[128];
+    int present = kl_frame_cell_str(f, i, j, buf, sizeof buf);
+    assert_string_equal(buf, want);
+    assert_int_equal(present, want[0] != '\0');
+}
+
+/* ---- construction and getters ---- */
+
+static void test_frame_new_has_rows_and_no_columns(void **state)
+{
+    (void)state;
+    kl_frame *f = frame_or_die(7);
+    assert_int_equal(kl_frame_row_count(f), 7);
+    assert_int_equal(kl_frame_col_count(f), 0);
+    assert_int_equal(kl_frame_col_index(f, "x"), -1);
+    assert_int_equal(kl_frame_infer_version(f), 0);
+    kl_frame_set_infer_version(f, 3);
+    assert_int_equal(kl_frame_infer_version(f), 3);
+    kl_frame_free(f);
+    kl_frame_free(NULL);
+}
+
+static void test_frame_add_each_kind_and_read_it_back(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(3);
+    const double num[] = {1.5, NAN, -2};
+    const uint8_t b[] = {1, KL_BOOL_MISSING, 0};
+    const char *cat[] = {"red", NULL, "red"};
+    const char *txt[] = {"hello", "", NULL};
+    const int64_t t[] = {0, KL_TIME_MISSING, 86400000000ll};
+    assert_int_equal(kl_frame_add_numeric(f, "num", KL_TYPE_FLOAT, num, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "cat", cat, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "txt", txt, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATE, t, "%Y-%m-%d", &err), 0);
+    assert_int_equal(kl_frame_col_count(f), 5);
+
+    assert_int_equal(kl_frame_col_index(f, "cat"), 2);
+    assert_string_equal(kl_frame_col_name(f, 4), "t");
+    assert_int_equal(kl_frame_col_kind(f, 0), KL_COL_KIND_NUMERIC);
+    assert_int_equal(kl_frame_col_kind(f, 1), KL_COL_KIND_BOOL);
+    assert_int_equal(kl_frame_col_kind(f, 2), KL_COL_KIND_CATEGORICAL);
+    assert_int_equal(kl_frame_col_kind(f, 3), KL_COL_KIND_TEXT);
+    assert_int_equal(kl_frame_col_kind(f, 4), KL_COL_KIND_TIME);
+    assert_int_equal(kl_frame_col_type(f, 0), KL_TYPE_FLOAT);
+    assert_int_equal(kl_frame_col_type(f, 2), KL_TYPE_CATEGORICAL);
+    assert_int_equal(kl_frame_col_type(f, 4), KL_TYPE_DATE);
+
+    const double *v = kl_frame_col_f64(f, 0);
+    assert_non_null(v);
+    assert_true(v[0] == 1.5 && isnan(v[1]) && v[2] == -2);
+    assert_null(kl_frame_col_f64(f, 1));
+    assert_memory_equal(kl_frame_col_bool(f, 1), b, 3);
+
+    size_t n_dict = 99;
+    const char *const *dict = kl_frame_col_dict(f, 2, &n_dict);
+    assert_int_equal(n_dict, 1);
+    assert_string_equal(dict[0], "red");
+    const int32_t *codes = kl_frame_col_codes(f, 2);
+    assert_int_equal(codes[0], 0);
+    assert_int_equal(codes[1], KL_CAT_MISSING);
+    assert_int_equal(codes[2], 0);
+    assert_null(kl_frame_col_dict(f, 0, &n_dict));
+    assert_int_equal(n_dict, 0);
+
+    const char *const *s = kl_frame_col_text(f, 3);
+    assert_string_equal(s[0], "hello");
+    assert_string_equal(s[1], "");
+    assert_null(s[2]);
+    assert_true(s[0] != txt[0]); /* copied */
+
+    assert_memory_equal(kl_frame_col_time(f, 4), t, sizeof t);
+    assert_string_equal(kl_frame_col_time_format(f, 4), "%Y-%m-%d");
+    assert_null(kl_frame_col_time_format(f, 0));
+    assert_null(kl_frame_col_time(f, 0));
+    assert_null(kl_frame_col_text(f, 2));
+    assert_null(kl_frame_col_codes(f, 3));
+    assert_null(kl_frame_col_bool(f, 0));
+    kl_frame_free(f);
+}
+
+static void test_frame_categorical_dictionary_is_first_appearance(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(6);
+    const char *v[] = {"b", "a", "b", NULL, "c", "a"};
+    assert_int_equal(kl_frame_add_categorical(f, "x", v, &err), 0);
+    size_t n;
+    const char *const *dict = kl_frame_col_dict(f, 0, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(dict[0], "b");
+    assert_string_equal(dict[1], "a");
+    assert_string_equal(dict[2], "c");
+    const int32_t want[] = {0, 1, 0, -1, 2, 1};
+    assert_memory_equal(kl_frame_col_codes(f, 0), want, sizeof want);
+    kl_frame_free(f);
+}
+
+static void test_frame_categorical_many_categories_grow_the_set(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    kl_err err = {0};
+    static char bufs[N][16];
+    static const char *vals[2 * N];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(bufs[i], sizeof bufs[i], "k%zu", i);
+        vals[i] = bufs[i];
+        vals[N + i] = bufs[N - 1 - i];
+    }
+    kl_frame *f = frame_or_die(2 * N);
+    assert_int_equal(kl_frame_add_categorical(f, "x", vals, &err), 0);
+    size_t n;
+    kl_frame_col_dict(f, 0, &n);
+    assert_int_equal(n, N);
+    const int32_t *codes = kl_frame_col_codes(f, 0);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(codes[i], (int32_t)i);
+        assert_int_equal(codes[N + i], (int32_t)(N - 1 - i));
+    }
+    kl_frame_free(f);
+}
+
+static void test_frame_add_categorical_codes_copies_dictionary(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(4);
+    char d0[] = "x", d1[] = "y";
+    const char *dict[] = {d0, d1};
+    const int32_t codes[] = {1, -1, 0, 1};
+    assert_int_equal(kl_frame_add_categorical_codes(f, "c", codes, dict, 2, &err), 0);
+    d0[0] = 'z';
+    size_t n;
+    const char *const *got = kl_frame_col_dict(f, 0, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0], "x");
+    assert_memory_equal(kl_frame_col_codes(f, 0), codes, sizeof codes);
+    cell_eq(f, 0, 0, "y");
+    cell_eq(f, 1, 0, "");
+    kl_frame_free(f);
+}
+
+static void test_frame_rejects_duplicate_and_empty_names(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(1);
+    const double v[] = {1};
+    assert_int_equal(kl_frame_add_numeric(f, "age", KL_TYPE_FLOAT, v, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "age", KL_TYPE_FLOAT, v, &err), KL_EINVAL);
+    assert_int_equal(err.code, KL_EINVAL);
+    assert_string_equal(err.msg, "duplicate column name 'age'");
+    assert_int_equal(kl_frame_add_numeric(f, "", KL_TYPE_FLOAT, v, &err), KL_EINVAL);
+    assert_string_equal(err.msg, "column name is empty");
+    const char *s[] = {"a"};
+    assert_int_equal(kl_frame_add_text(f, "age", s, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_col_count(f), 1);
+    kl_frame_free(f);
+}
+
+static void test_frame_rejects_type_of_another_kind(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(1);
+    const double v[] = {1};
+    const int64_t t[] = {0};
+    assert_int_equal(kl_frame_add_numeric(f, "a", KL_TYPE_DATE, v, &err), KL_EINVAL);
+    assert_non_null(strstr(err.msg, "'a'"));
+    assert_int_equal(kl_frame_add_time(f, "b", KL_TYPE_INT, t, NULL, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_col_count(f), 0);
+    kl_frame_free(f);
+}
+
+static void test_frame_rejects_values_outside_their_kind(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(2);
+    const double frac[] = {1, 2.5};
+    const double big[] = {9007199254740994.0, 0};
+    const double ok[] = {-9007199254740992.0, NAN};
+    const uint8_t b[] = {0, 2};
+    const int32_t codes[] = {0, 1};
+    const char *dict1[] = {"a"};
+    const char *dupdict[] = {"a", "a"};
+    const int64_t notday[] = {0, 1};
+    assert_int_equal(kl_frame_add_numeric(f, "i", KL_TYPE_INT, frac, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_add_numeric(f, "i", KL_TYPE_INT, big, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_add_numeric(f, "i", KL_TYPE_INT, ok, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_add_categorical_codes(f, "c", codes, dict1, 1, &err), KL_ERANGE);
+    assert_int_equal(kl_frame_add_categorical_codes(f, "c", codes, dupdict, 2, &err), KL_EINVAL);
+    assert_string_equal(err.msg, "duplicate category 'a' in column 'c'");
+    assert_int_equal(kl_frame_add_time(f, "d", KL_TYPE_DATE, notday, NULL, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_add_time(f, "d", KL_TYPE_DATETIME, notday, NULL, &err), 0);
+    assert_int_equal(kl_frame_col_count(f), 2);
+    kl_frame_free(f);
+}
+
+static void test_frame_adopt_takes_buffers_without_copying(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(3);
+    double *v = malloc(3 * sizeof *v);
+    v[0] = 1, v[1] = 2, v[2] = 3;
+    assert_int_equal(kl__frame_adopt_numeric(f, "v", KL_TYPE_INT, v, &err), 0);
+    assert_ptr_equal(kl_frame_col_f64(f, 0), v);
+
+    uint8_t *b = malloc(3);
+    b[0] = 1, b[1] = 0, b[2] = KL_BOOL_MISSING;
+    assert_int_equal(kl__frame_adopt_bool(f, "b", b, &err), 0);
+    assert_ptr_equal(kl_frame_col_bool(f, 1), b);
+
+    int64_t *t = malloc(3 * sizeof *t);
+    t[0] = 0, t[1] = 1000000, t[2] = KL_TIME_MISSING;
+    assert_int_equal(kl__frame_adopt_time(f, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M:%S",
+                                          &err), 0);
+    assert_string_equal(kl_frame_col_time_format(f, 2), "%Y-%m-%d %H:%M:%S");
+
+    char *pool = malloc(8);
+    memcpy(pool, "lo\0high", 8);
+    char **dict = malloc(2 * sizeof *dict);
+    dict[0] = pool, dict[1] = pool + 3;
+    int32_t *codes = malloc(3 * sizeof *codes);
+    codes[0] = 1, codes[1] = -1, codes[2] = 0;
+    assert_int_equal(kl__frame_adopt_categorical(f, "c", codes, dict, 2, pool, &err), 0);
+    assert_ptr_equal(kl_frame_col_dict(f, 3, NULL), dict);
+    cell_eq(f, 0, 3, "high");
+
+    char *tp = malloc(4);
+    memcpy(tp, "a\0b", 4);
+    char **tv = malloc(3 * sizeof *tv);
+    tv[0] = tp + 2, tv[1] = NULL, tv[2] = tp;
+    assert_int_equal(kl__frame_adopt_text(f, "s", tv, tp, &err), 0);
+    cell_eq(f, 0, 4, "b");
+    cell_eq(f, 2, 4, "a");
+
+    /* On failure the buffers are freed (ASan would report a leak otherwise). */
+    double *dup = malloc(3 * sizeof *dup);
+    assert_int_equal(kl__frame_adopt_numeric(f, "v", KL_TYPE_FLOAT, dup, &err), KL_EINVAL);
+    char *p2 = malloc(4);
+    memcpy(p2, "a\0a", 4);
+    char **d2 = malloc(2 * sizeof *d2);
+    d2[0] = p2, d2[1] = p2 + 2;
+    int32_t *c2 = calloc(3, sizeof *c2);
+    assert_int_equal(kl__frame_adopt_categorical(f, "c2", c2, d2, 2, p2, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_col_count(f), 5);
+    kl_frame_free(f);
+}
+
+static void test_frame_zero_rows_columns_have_non_null_views(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(0);
+    assert_int_equal(kl_frame_add_numeric(f, "a", KL_TYPE_FLOAT, NULL, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "c", NULL, &err), 0);
+    assert_int_equal(kl__frame_adopt_text(f, "t", NULL, NULL, &err), 0);
+    assert_non_null(kl_frame_col_f64(f, 0));
+    assert_non_null(kl_frame_col_codes(f, 1));
+    assert_non_null(kl_frame_col_dict(f, 1, NULL));
+    assert_non_null(kl_frame_col_text(f, 2));
+    assert_int_equal(kl_frame_col_missing(f, 0), 0);
+    kl_frame_free(f);
+}
+
+static void test_frame_missing_counts_per_kind(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(4);
+    const double num[] = {NAN, 1, -NAN, INFINITY};
+    const uint8_t b[] = {KL_BOOL_MISSING, 0, 1, KL_BOOL_MISSING};
+    const char *cat[] = {NULL, NULL, NULL, "x"};
+    const char *txt[] = {"", NULL, "a", "b"};
+    const int64_t t[] = {KL_TIME_MISSING, KL_TIME_MISSING, 0, KL_TIME_MISSING};
+    assert_int_equal(kl_frame_add_numeric(f, "n", KL_TYPE_FLOAT, num, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "c", cat, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "s", txt, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, t, NULL, &err), 0);
+    assert_int_equal(kl_frame_col_missing(f, 0), 2);
+    assert_int_equal(kl_frame_col_missing(f, 1), 2);
+    assert_int_equal(kl_frame_col_missing(f, 2), 3);
+    assert_int_equal(kl_frame_col_missing(f, 3), 1);
+    assert_int_equal(kl_frame_col_missing(f, 4), 3);
+    assert_int_equal(kl_frame_col_missing(f, 0), 2); /* cached answer agrees */
+    kl_frame_free(f);
+}
+
+/* ---- names ---- */
+
+static void test_frame_type_names_round_trip(void **state)
+{
+    (void)state;
+    const enum kl_type all[] = {KL_TYPE_INT, KL_TYPE_FLOAT, KL_TYPE_BOOL, KL_TYPE_DATE,
+                                KL_TYPE_DATETIME, KL_TYPE_CATEGORICAL, KL_TYPE_TEXT};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        assert_int_equal(kl_type_parse(kl_type_name(all[i])), all[i]);
+    assert_string_equal(kl_type_name(KL_TYPE_DATETIME), "datetime");
+    assert_int_equal(kl_type_parse("double"), -1);
+    assert_int_equal(kl_type_parse(NULL), -1);
+    assert_int_equal(kl_type_kind(KL_TYPE_INT), KL_COL_KIND_NUMERIC);
+    assert_int_equal(kl_type_kind(KL_TYPE_DATE), KL_COL_KIND_TIME);
+    assert_int_equal(kl_type_kind(KL_TYPE_TEXT), KL_COL_KIND_TEXT);
+    assert_string_equal(kl_col_kind_name(KL_COL_KIND_CATEGORICAL), "categorical");
+    assert_string_equal(kl_col_kind_name(KL_COL_KIND_TIME), "time");
+}
+
+/* ---- cell rendering ---- */
+
+static void test_frame_cell_str_numbers_are_shortest_round_trip(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const double v[] = {0.1, 1.0 / 3.0, 100, -2.5e-300, NAN, INFINITY, 1e21, 0.30000000000000004};
+    kl_frame *f = frame_or_die(8);
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, v, &err), 0);
+    cell_eq(f, 0, 0, "0.1");
+    cell_eq(f, 1, 0, "0.3333333333333333");
+    cell_eq(f, 2, 0, "100");
+    cell_eq(f, 3, 0, "-2.5e-300");
+    cell_eq(f, 4, 0, "");
+    cell_eq(f, 5, 0, "inf");
+    cell_eq(f, 6, 0, "1e+21");
+    cell_eq(f, 7, 0, "0.30000000000000004");
+    kl_frame_free(f);
+}
+
+static void test_frame_cell_str_int_column_prints_all_digits(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const double v[] = {1e15, -42, 9007199254740992.0};
+    kl_frame *f = frame_or_die(3);
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_INT, v, &err), 0);
+    cell_eq(f, 0, 0, "1000000000000000");
+    cell_eq(f, 1, 0, "-42");
+    cell_eq(f, 2, 0, "9007199254740992");
+    kl_frame_free(f);
+}
+
+static void test_frame_cell_str_bools_and_truncation(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const uint8_t b[] = {1, 0, KL_BOOL_MISSING};
+    const char *s[] = {"abcdefgh"};
+    kl_frame *f = frame_or_die(3);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    cell_eq(f, 0, 0, "true");
+    cell_eq(f, 1, 0, "false");
+    cell_eq(f, 2, 0, "");
+    kl_frame_free(f);
+
+    f = frame_or_die(1);
+    assert_int_equal(kl_frame_add_text(f, "s", s, &err), 0);
+    char buf[4];
+    assert_int_equal(kl_frame_cell_str(f, 0, 0, buf, sizeof buf), 1);
+    assert_string_equal(buf, "abc");
+    kl_frame_free(f);
+}
+
+static void test_frame_cell_str_times_without_format_are_iso(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    /* 2020-02-29 = 18321 days after 1970-01-01; 1969-12-31T23:59:59.5 is -0.5 s. */
+    const int64_t d[] = {18321ll * 86400000000ll, -86400000000ll, KL_TIME_MISSING};
+    const int64_t t[] = {18321ll * 86400000000ll + (13 * 3600 + 4 * 60 + 5) * 1000000ll,
+                         -500000, 0};
+    kl_frame *f = frame_or_die(3);
+    assert_int_equal(kl_frame_add_time(f, "d", KL_TYPE_DATE, d, NULL, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, t, NULL, &err), 0);
+    cell_eq(f, 0, 0, "2020-02-29");
+    cell_eq(f, 1, 0, "1969-12-31");
+    cell_eq(f, 2, 0, "");
+    cell_eq(f, 0, 1, "2020-02-29T13:04:05");
+    cell_eq(f, 1, 1, "1969-12-31T23:59:59.500000");
+    cell_eq(f, 2, 1, "1970-01-01T00:00:00");
+    kl_frame_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_new_has_rows_and_no_columns),
+        cmocka_unit_test(test_frame_add_each_kind_and_read_it_back),
+        cmocka_unit_test(test_frame_categorical_dictionary_is_first_appearance),
+        cmocka_unit_test(test_frame_categorical_many_categories_grow_the_set),
+        cmocka_unit_test(test_frame_add_categorical_codes_copies_dictionary),
+        cmocka_unit_test(test_frame_rejects_duplicate_and_empty_names),
+        cmocka_unit_test(test_frame_rejects_type_of_another_kind),
+        cmocka_unit_test(test_frame_rejects_values_outside_their_kind),
+        cmocka_unit_test(test_frame_adopt_takes_buffers_without_copying),
+        cmocka_unit_test(test_frame_zero_rows_columns_have_non_null_views),
+        cmocka_unit_test(test_frame_missing_counts_per_kind),
+        cmocka_unit_test(test_frame_type_names_round_trip),
+        cmocka_unit_test(test_frame_cell_str_numbers_are_shortest_round_trip),
+        cmocka_unit_test(test_frame_cell_str_int_column_prints_all_digits),
+        cmocka_unit_test(test_frame_cell_str_bools_and_truncation),
+        cmocka_unit_test(test_frame_cell_str_times_without_format_are_iso),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
