@@ -42,11 +42,11 @@ struct col {
     char *name;
     enum kl_col_kind kind;
     enum kl_type type;
-    void *data;      /* double*, int32_t*, uint8_t*, char ** or int64_t*, by kind */
-    char **dict;     /* CATEGORICAL: n_dict pointers into pool */
+    void *data;  /* double*, int32_t*, uint8_t*, char ** or int64_t*, by kind */
+    char **dict; /* CATEGORICAL: n_dict pointers into pool */
     size_t n_dict;
-    char *pool;      /* CATEGORICAL and TEXT: the strings; may be NULL */
-    char *format;    /* TIME: the format it was read from, or NULL */
+    char *pool;   /* CATEGORICAL and TEXT: the strings; may be NULL */
+    char *format; /* TIME: the format it was read from, or NULL */
     _Atomic size_t missing;
 };
 
@@ -61,19 +61,23 @@ struct kl_frame {
 const char *kl_col_kind_name(enum kl_col_kind kind)
 {
     switch (kind) {
-    case KL_COL_KIND_NUMERIC: return "numeric";
-    case KL_COL_KIND_CATEGORICAL: return "categorical";
-    case KL_COL_KIND_BOOL: return "bool";
-    case KL_COL_KIND_TEXT: return "text";
-    case KL_COL_KIND_TIME: return "time";
+    case KL_COL_KIND_NUMERIC:
+        return "numeric";
+    case KL_COL_KIND_CATEGORICAL:
+        return "categorical";
+    case KL_COL_KIND_BOOL:
+        return "bool";
+    case KL_COL_KIND_TEXT:
+        return "text";
+    case KL_COL_KIND_TIME:
+        return "time";
     }
     return "unknown";
 }
 
 static const char *const type_names[] = {
-    [KL_TYPE_INT] = "int",   [KL_TYPE_FLOAT] = "float",
-    [KL_TYPE_BOOL] = "bool", [KL_TYPE_DATE] = "date",
-    [KL_TYPE_DATETIME] = "datetime", [KL_TYPE_CATEGORICAL] = "categorical",
+    [KL_TYPE_INT] = "int",   [KL_TYPE_FLOAT] = "float",       [KL_TYPE_BOOL] = "bool",
+    [KL_TYPE_DATE] = "date", [KL_TYPE_DATETIME] = "datetime", [KL_TYPE_CATEGORICAL] = "categorical",
     [KL_TYPE_TEXT] = "text",
 };
 
@@ -98,12 +102,17 @@ enum kl_col_kind kl_type_kind(enum kl_type type)
 {
     switch (type) {
     case KL_TYPE_INT:
-    case KL_TYPE_FLOAT: return KL_COL_KIND_NUMERIC;
-    case KL_TYPE_BOOL: return KL_COL_KIND_BOOL;
+    case KL_TYPE_FLOAT:
+        return KL_COL_KIND_NUMERIC;
+    case KL_TYPE_BOOL:
+        return KL_COL_KIND_BOOL;
     case KL_TYPE_DATE:
-    case KL_TYPE_DATETIME: return KL_COL_KIND_TIME;
-    case KL_TYPE_CATEGORICAL: return KL_COL_KIND_CATEGORICAL;
-    case KL_TYPE_TEXT: return KL_COL_KIND_TEXT;
+    case KL_TYPE_DATETIME:
+        return KL_COL_KIND_TIME;
+    case KL_TYPE_CATEGORICAL:
+        return KL_COL_KIND_CATEGORICAL;
+    case KL_TYPE_TEXT:
+        return KL_COL_KIND_TEXT;
     }
     KL_ASSERT(!"unknown kl_type");
     return KL_COL_KIND_NUMERIC;
@@ -180,8 +189,7 @@ static int strset_grow(kl__strset *s)
     return 0;
 }
 
-int32_t kl__strset_find_or_add(kl__strset *s, const char *const *keys, const char *key,
-                               int32_t idx)
+int32_t kl__strset_find_or_add(kl__strset *s, const char *const *keys, const char *key, int32_t idx)
 {
     size_t len = strlen(key);
     uint64_t h = str_hash(key, len);
@@ -221,11 +229,7 @@ static char *str_dup(const char *s)
     return p;
 }
 
-/*
- * Copy n strings (NULL stays NULL) into one new pool; out[i] points into it.
- * *pool is NULL when there is nothing to hold.
- */
-static int copy_strings(const char *const *src, size_t n, char **out, char **pool)
+int kl__strings_copy(const char *const *src, size_t n, char **out, char **pool)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -305,11 +309,15 @@ static int check_type(const char *name, enum kl_type type, enum kl_col_kind kind
  * ownership of data, dict, pool and format, and frees them on failure.
  */
 static int push_col(kl_frame *f, const char *name, enum kl_col_kind kind, enum kl_type type,
-                    void *data, char **dict, size_t n_dict, char *pool, char *format,
-                    kl_err *err)
+                    void *data, char **dict, size_t n_dict, char *pool, char *format, kl_err *err)
 {
-    struct col c = {.kind = kind, .type = type, .data = data, .dict = dict, .n_dict = n_dict,
-                    .pool = pool, .format = format};
+    struct col c = {.kind = kind,
+                    .type = type,
+                    .data = data,
+                    .dict = dict,
+                    .n_dict = n_dict,
+                    .pool = pool,
+                    .format = format};
     atomic_init(&c.missing, MISSING_UNKNOWN);
     c.name = str_dup(name);
     if (!c.name)
@@ -367,8 +375,8 @@ static int check_dict_unique(const char *name, char *const *dict, size_t n_dict,
         if (hit == -2)
             rc = kl_err_set(err, KL_ENOMEM, "out of memory adding column '%s'", name);
         else if (hit >= 0)
-            rc = kl_err_set(err, KL_EINVAL, "duplicate category '%s' in column '%s'", dict[k],
-                            name);
+            rc =
+                kl_err_set(err, KL_EINVAL, "duplicate category '%s' in column '%s'", dict[k], name);
     }
     kl__strset_release(&set);
     return rc;
@@ -491,8 +499,10 @@ int kl_frame_add_bool(kl_frame *f, const char *name, const uint8_t *v, kl_err *e
         return rc;
     for (size_t i = 0; i < f->n_rows; i++)
         if (v[i] > 1 && v[i] != KL_BOOL_MISSING)
-            return kl_err_set(err, KL_EINVAL, "value %u in row %zu of bool column '%s' is not 0, "
-                              "1 or KL_BOOL_MISSING", (unsigned)v[i], i, name);
+            return kl_err_set(err, KL_EINVAL,
+                              "value %u in row %zu of bool column '%s' is not 0, "
+                              "1 or KL_BOOL_MISSING",
+                              (unsigned)v[i], i, name);
     uint8_t *d = alloc_array(f->n_rows, 1);
     if (!d)
         return kl_err_set(err, KL_ENOMEM, "out of memory adding column '%s'", name);
@@ -510,8 +520,10 @@ int kl_frame_add_time(kl_frame *f, const char *name, enum kl_type type, const in
     if (type == KL_TYPE_DATE) {
         for (size_t i = 0; i < f->n_rows; i++)
             if (v[i] != KL_TIME_MISSING && v[i] % 86400000000ll != 0)
-                return kl_err_set(err, KL_EINVAL, "value in row %zu of date column '%s' is not "
-                                  "a whole day", i, name);
+                return kl_err_set(err, KL_EINVAL,
+                                  "value in row %zu of date column '%s' is not "
+                                  "a whole day",
+                                  i, name);
     }
     int64_t *d = alloc_array(f->n_rows, sizeof *d);
     char *fmt = NULL;
@@ -534,15 +546,17 @@ int kl_frame_add_categorical_codes(kl_frame *f, const char *name, const int32_t 
         return kl_err_set(err, KL_ERANGE, "too many categories in column '%s'", name);
     for (size_t i = 0; i < f->n_rows; i++)
         if (codes[i] < KL_CAT_MISSING || codes[i] >= (int64_t)n_dict)
-            return kl_err_set(err, KL_ERANGE, "code %d in row %zu of column '%s' is outside "
-                              "its dictionary of %zu", (int)codes[i], i, name, n_dict);
+            return kl_err_set(err, KL_ERANGE,
+                              "code %d in row %zu of column '%s' is outside "
+                              "its dictionary of %zu",
+                              (int)codes[i], i, name, n_dict);
     for (size_t k = 0; k < n_dict; k++)
         if (!dict[k])
             return kl_err_set(err, KL_EINVAL, "category %zu of column '%s' is NULL", k, name);
     int32_t *c = alloc_array(f->n_rows, sizeof *c);
     char **d = alloc_array(n_dict, sizeof *d);
     char *pool = NULL;
-    if (!c || !d || copy_strings(dict, n_dict, d, &pool) < 0) {
+    if (!c || !d || kl__strings_copy(dict, n_dict, d, &pool) < 0) {
         free(c);
         free(d);
         return kl_err_set(err, KL_ENOMEM, "out of memory adding column '%s'", name);
@@ -552,8 +566,7 @@ int kl_frame_add_categorical_codes(kl_frame *f, const char *name, const int32_t 
     return kl__frame_adopt_categorical(f, name, c, d, n_dict, pool, err);
 }
 
-int kl_frame_add_categorical(kl_frame *f, const char *name, const char *const *values,
-                             kl_err *err)
+int kl_frame_add_categorical(kl_frame *f, const char *name, const char *const *values, kl_err *err)
 {
     int rc = precheck(f, name, KL_TYPE_CATEGORICAL, KL_COL_KIND_CATEGORICAL, err);
     if (rc < 0)
@@ -570,8 +583,8 @@ int kl_frame_add_categorical(kl_frame *f, const char *name, const char *const *v
             codes[i] = KL_CAT_MISSING;
             continue;
         }
-        int32_t hit = kl__strset_find_or_add(&set, (const char *const *)firsts, values[i],
-                                             (int32_t)n_dict);
+        int32_t hit =
+            kl__strset_find_or_add(&set, (const char *const *)firsts, values[i], (int32_t)n_dict);
         if (hit == -2)
             goto nomem;
         if (hit >= 0) {
@@ -588,7 +601,7 @@ int kl_frame_add_categorical(kl_frame *f, const char *name, const char *const *v
     kl__strset_release(&set);
     char **dict = alloc_array(n_dict, sizeof *dict);
     char *pool = NULL;
-    if (!dict || copy_strings(firsts, n_dict, dict, &pool) < 0) {
+    if (!dict || kl__strings_copy(firsts, n_dict, dict, &pool) < 0) {
         free(dict);
         goto nomem;
     }
@@ -611,7 +624,7 @@ int kl_frame_add_text(kl_frame *f, const char *name, const char *const *values, 
         return rc;
     char **v = alloc_array(f->n_rows, sizeof *v);
     char *pool = NULL;
-    if (!v || copy_strings(values, f->n_rows, v, &pool) < 0) {
+    if (!v || kl__strings_copy(values, f->n_rows, v, &pool) < 0) {
         free(v);
         return kl_err_set(err, KL_ENOMEM, "out of memory adding column '%s'", name);
     }

@@ -28,6 +28,14 @@ int kl__frame_adopt_categorical(kl_frame *f, const char *name, int32_t *codes, c
 int kl__frame_adopt_text(kl_frame *f, const char *name, char **values, char *pool, kl_err *err);
 
 /*
+ * Copy n strings (NULL stays NULL) into one new malloc'd pool sized exactly;
+ * out[i] points into it. out may be the same array as src (each string is
+ * read before its slot is written). *pool is NULL when there is nothing to
+ * hold. Returns 0 or KL_ENOMEM (out is then unspecified, nothing allocated).
+ */
+int kl__strings_copy(const char *const *src, size_t n, char **out, char **pool);
+
+/*
  * A set of strings held elsewhere (keys[idx]), for building and merging
  * dictionaries: open addressing over indices, FNV-1a hashes kept beside them.
  */

@@ -251,8 +251,8 @@ static void test_frame_adopt_takes_buffers_without_copying(void **state)
 
     int64_t *t = malloc(3 * sizeof *t);
     t[0] = 0, t[1] = 1000000, t[2] = KL_TIME_MISSING;
-    assert_int_equal(kl__frame_adopt_time(f, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M:%S",
-                                          &err), 0);
+    assert_int_equal(kl__frame_adopt_time(f, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M:%S", &err),
+                     0);
     assert_string_equal(kl_frame_col_time_format(f, 2), "%Y-%m-%d %H:%M:%S");
 
     char *pool = malloc(8);
@@ -331,7 +331,7 @@ static void test_frame_missing_counts_per_kind(void **state)
 static void test_frame_type_names_round_trip(void **state)
 {
     (void)state;
-    const enum kl_type all[] = {KL_TYPE_INT, KL_TYPE_FLOAT, KL_TYPE_BOOL, KL_TYPE_DATE,
+    const enum kl_type all[] = {KL_TYPE_INT,      KL_TYPE_FLOAT,       KL_TYPE_BOOL, KL_TYPE_DATE,
                                 KL_TYPE_DATETIME, KL_TYPE_CATEGORICAL, KL_TYPE_TEXT};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         assert_int_equal(kl_type_parse(kl_type_name(all[i])), all[i]);
@@ -405,8 +405,8 @@ static void test_frame_cell_str_times_without_format_are_iso(void **state)
     kl_err err = {0};
     /* 2020-02-29 = 18321 days after 1970-01-01; 1969-12-31T23:59:59.5 is -0.5 s. */
     const int64_t d[] = {18321ll * 86400000000ll, -86400000000ll, KL_TIME_MISSING};
-    const int64_t t[] = {18321ll * 86400000000ll + (13 * 3600 + 4 * 60 + 5) * 1000000ll,
-                         -500000, 0};
+    const int64_t t[] = {18321ll * 86400000000ll + (13 * 3600 + 4 * 60 + 5) * 1000000ll, -500000,
+                         0};
     kl_frame *f = frame_or_die(3);
     assert_int_equal(kl_frame_add_time(f, "d", KL_TYPE_DATE, d, NULL, &err), 0);
     assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, t, NULL, &err), 0);
@@ -417,6 +417,302 @@ static void test_frame_cell_str_times_without_format_are_iso(void **state)
     cell_eq(f, 1, 1, "1969-12-31T23:59:59.500000");
     cell_eq(f, 2, 1, "1970-01-01T00:00:00");
     kl_frame_free(f);
+}
+
+/* ---- operations ---- */
+
+/* A 5-row frame with one column of each kind, used by the operation tests. */
+static kl_frame *sample(void)
+{
+    kl_err err = {0};
+    const double num[] = {3, NAN, 1, 3, 2};
+    const uint8_t b[] = {1, 0, KL_BOOL_MISSING, 0, 1};
+    const char *cat[] = {"m", "f", NULL, "f", "m"};
+    const char *txt[] = {"e", NULL, "c", "b", "a"};
+    const int64_t t[] = {50, 40, KL_TIME_MISSING, 20, 10};
+    kl_frame *f = frame_or_die(5);
+    assert_int_equal(kl_frame_add_numeric(f, "num", KL_TYPE_FLOAT, num, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "cat", cat, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "txt", txt, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, t, "%Y-%m-%dT%H:%M:%S", &err), 0);
+    kl_frame_set_infer_version(f, 1);
+    return f;
+}
+
+/* Column j rendered cell by cell and joined with '|', for compact comparisons. */
+static void col_eq(const kl_frame *f, size_t j, const char *want)
+{
+    char got[512] = "", cell[64];
+    size_t len = 0;
+    for (size_t i = 0; i < kl_frame_row_count(f); i++) {
+        kl_frame_cell_str(f, i, j, cell, sizeof cell);
+        len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", i ? "|" : "", cell);
+    }
+    assert_string_equal(got, want);
+}
+
+static void test_frame_dup_is_deep_and_equal(void **state)
+{
+    (void)state;
+    kl_frame *f = sample();
+    kl_frame *g = kl_frame_dup(f);
+    assert_non_null(g);
+    assert_int_equal(kl_frame_row_count(g), 5);
+    assert_int_equal(kl_frame_col_count(g), 5);
+    assert_int_equal(kl_frame_infer_version(g), 1);
+    for (size_t j = 0; j < 5; j++) {
+        assert_string_equal(kl_frame_col_name(g, j), kl_frame_col_name(f, j));
+        assert_int_equal(kl_frame_col_type(g, j), kl_frame_col_type(f, j));
+    }
+    assert_true(kl_frame_col_text(g, 3)[0] != kl_frame_col_text(f, 3)[0]);
+    kl_frame_free(f);
+    col_eq(g, 3, "e||c|b|a");
+    col_eq(g, 2, "m|f||f|m");
+    assert_string_equal(kl_frame_col_time_format(g, 4), "%Y-%m-%dT%H:%M:%S");
+    kl_frame_free(g);
+}
+
+static void test_frame_select_orders_columns_and_names_missing_one(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    const char *names[] = {"txt", "num"};
+    assert_int_equal(kl_frame_select(f, names, 2, &g, &err), 0);
+    assert_int_equal(kl_frame_col_count(g), 2);
+    assert_string_equal(kl_frame_col_name(g, 0), "txt");
+    assert_string_equal(kl_frame_col_name(g, 1), "num");
+    col_eq(g, 1, "3||1|3|2");
+    kl_frame_free(g);
+
+    const char *bad[] = {"num", "agee"};
+    g = (kl_frame *)1;
+    assert_int_equal(kl_frame_select(f, bad, 2, &g, &err), KL_ENOTFOUND);
+    assert_null(g);
+    assert_string_equal(err.msg, "no column named 'agee'");
+
+    const char *twice[] = {"num", "num"};
+    assert_int_equal(kl_frame_select(f, twice, 2, &g, &err), KL_EINVAL);
+    assert_null(g);
+    kl_frame_free(f);
+}
+
+static void test_frame_drop_keeps_the_rest_in_order(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    const char *names[] = {"cat", "num"};
+    assert_int_equal(kl_frame_drop(f, names, 2, &g, &err), 0);
+    assert_int_equal(kl_frame_col_count(g), 3);
+    assert_string_equal(kl_frame_col_name(g, 0), "b");
+    assert_string_equal(kl_frame_col_name(g, 1), "txt");
+    assert_string_equal(kl_frame_col_name(g, 2), "t");
+    kl_frame_free(g);
+    const char *bad[] = {"nope"};
+    assert_int_equal(kl_frame_drop(f, bad, 1, &g, &err), KL_ENOTFOUND);
+    assert_string_equal(err.msg, "no column named 'nope'");
+    kl_frame_free(f);
+}
+
+static void test_frame_take_repeats_rows_and_rejects_out_of_range(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    const size_t idx[] = {4, 0, 4, 2};
+    assert_int_equal(kl_frame_take(f, idx, 4, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 4);
+    col_eq(g, 0, "2|3|2|1");
+    col_eq(g, 1, "true|true|true|");
+    col_eq(g, 2, "m|m|m|");
+    col_eq(g, 3, "a|e|a|c");
+    assert_int_equal(kl_frame_col_time(g, 4)[0], 10);
+    assert_int_equal(kl_frame_col_time(g, 4)[3], KL_TIME_MISSING);
+    kl_frame_free(g);
+
+    assert_int_equal(kl_frame_take(f, NULL, 0, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 0);
+    assert_int_equal(kl_frame_col_count(g), 5);
+    kl_frame_free(g);
+
+    const size_t bad[] = {1, 5};
+    assert_int_equal(kl_frame_take(f, bad, 2, &g, &err), KL_ERANGE);
+    assert_null(g);
+    assert_string_equal(err.msg, "row index 5 at position 1 is out of range (5 rows)");
+    kl_frame_free(f);
+}
+
+static void test_frame_filter_keeps_masked_rows_in_order(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    const uint8_t mask[] = {0, 7, 0, 1, 1};
+    assert_int_equal(kl_frame_filter(f, mask, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 3);
+    col_eq(g, 3, "|b|a");
+    col_eq(g, 0, "|3|2");
+    kl_frame_free(g);
+    const uint8_t none[5] = {0};
+    assert_int_equal(kl_frame_filter(f, none, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 0);
+    kl_frame_free(g);
+    kl_frame_free(f);
+}
+
+static void test_frame_sort_is_stable_with_missing_last(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    /* num = 3, NaN, 1, 3, 2: ascending 1(2) 2(4) 3(0) 3(3) NaN(1); the tie keeps 0 before 3. */
+    kl_sort_key asc = {"num", 0};
+    assert_int_equal(kl_frame_sort(f, &asc, 1, &g, &err), 0);
+    col_eq(g, 3, "c|a|e|b|");
+    kl_frame_free(g);
+    /* Descending: 3(0) 3(3) 2(4) 1(2) NaN(1): still stable among ties, still missing last. */
+    kl_sort_key desc = {"num", 1};
+    assert_int_equal(kl_frame_sort(f, &desc, 1, &g, &err), 0);
+    col_eq(g, 3, "e|b|a|c|");
+    kl_frame_free(g);
+    /* Text descending: e c b a then the NULL. */
+    kl_sort_key tdesc = {"txt", 1};
+    assert_int_equal(kl_frame_sort(f, &tdesc, 1, &g, &err), 0);
+    col_eq(g, 3, "e|c|b|a|");
+    kl_frame_free(g);
+    /* Time ascending: 10(4) 20(3) 40(1) 50(0) missing(2). */
+    kl_sort_key tasc = {"t", 0};
+    assert_int_equal(kl_frame_sort(f, &tasc, 1, &g, &err), 0);
+    col_eq(g, 3, "a|b||e|c");
+    kl_frame_free(g);
+    kl_frame_free(f);
+}
+
+static void test_frame_sort_multi_key_categorical_by_string(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    /*
+     * cat = m f - f m (dictionary m, f: code order differs from string order),
+     * b = 1 0 - 0 1. By cat ascending then b descending: f rows 1, 3 (b 0, 0:
+     * stable), m rows 0, 4 (b 1, 1: stable), missing row 2.
+     */
+    kl_sort_key keys[] = {{"cat", 0}, {"b", 1}};
+    assert_int_equal(kl_frame_sort(f, keys, 2, &g, &err), 0);
+    col_eq(g, 3, "|b|e|a|c");
+    kl_frame_free(g);
+    /* By b ascending, num descending: false (1: NaN, 3: 3) gives 3, 1; true 0, 4; missing 2. */
+    kl_sort_key keys2[] = {{"b", 0}, {"num", 1}};
+    assert_int_equal(kl_frame_sort(f, keys2, 2, &g, &err), 0);
+    col_eq(g, 3, "b||e|a|c");
+    kl_frame_free(g);
+    kl_sort_key bad = {"nope", 0};
+    assert_int_equal(kl_frame_sort(f, &bad, 1, &g, &err), KL_ENOTFOUND);
+    assert_string_equal(err.msg, "no column named 'nope'");
+    kl_frame_free(f);
+}
+
+/* Sorting 2000 rows of a few distinct keys against insertion sort (stable by construction). */
+static void test_frame_sort_matches_reference_on_many_rows(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    kl_err err = {0};
+    static double key[N], pos[N];
+    static size_t ref[N];
+    uint64_t s = 12345;
+    for (size_t i = 0; i < N; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(s >> 33) % 23;
+        key[i] = r == 0 ? NAN : (double)(r % 7);
+        pos[i] = (double)i;
+        ref[i] = i;
+    }
+    for (size_t i = 1; i < N; i++) {
+        size_t v = ref[i], p = i;
+        /* descending, NaN last */
+        while (p > 0) {
+            double a = key[ref[p - 1]], b = key[v];
+            int a_after_b = (isnan(a) && !isnan(b)) || (!isnan(a) && !isnan(b) && a < b);
+            if (!a_after_b)
+                break;
+            ref[p] = ref[p - 1];
+            p--;
+        }
+        ref[p] = v;
+    }
+    kl_frame *f = frame_or_die(N), *g = NULL;
+    assert_int_equal(kl_frame_add_numeric(f, "k", KL_TYPE_FLOAT, key, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "pos", KL_TYPE_INT, pos, &err), 0);
+    kl_sort_key k = {"k", 1};
+    assert_int_equal(kl_frame_sort(f, &k, 1, &g, &err), 0);
+    const double *got = kl_frame_col_f64(g, 1);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal((size_t)got[i], ref[i]);
+    kl_frame_free(g);
+    kl_frame_free(f);
+}
+
+static void test_frame_append_merges_dictionaries(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *a = frame_or_die(3), *b = frame_or_die(3), *g = NULL;
+    const char *ca[] = {"x", "y", NULL};
+    const char *cb[] = {"z", NULL, "x"};
+    const double na[] = {1, 2, 3};
+    const double nb[] = {0.5, NAN, 4};
+    const char *ta[] = {"p", NULL, "q"};
+    const char *tb[] = {NULL, "r", "s"};
+    assert_int_equal(kl_frame_add_categorical(a, "c", ca, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(b, "c", cb, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(a, "n", KL_TYPE_INT, na, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(b, "n", KL_TYPE_FLOAT, nb, &err), 0);
+    assert_int_equal(kl_frame_add_text(a, "t", ta, &err), 0);
+    assert_int_equal(kl_frame_add_text(b, "t", tb, &err), 0);
+    assert_int_equal(kl_frame_append(a, b, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 6);
+    size_t n;
+    const char *const *dict = kl_frame_col_dict(g, 0, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(dict[0], "x");
+    assert_string_equal(dict[1], "y");
+    assert_string_equal(dict[2], "z");
+    const int32_t want[] = {0, 1, -1, 2, -1, 0};
+    assert_memory_equal(kl_frame_col_codes(g, 0), want, sizeof want);
+    assert_int_equal(kl_frame_col_type(g, 1), KL_TYPE_FLOAT);
+    col_eq(g, 1, "1|2|3|0.5||4");
+    col_eq(g, 2, "p||q||r|s");
+    kl_frame_free(g);
+    kl_frame_free(a);
+    kl_frame_free(b);
+}
+
+static void test_frame_append_rejects_mismatched_columns(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *a = frame_or_die(1), *b = frame_or_die(1), *c = frame_or_die(1), *g = NULL;
+    const double v[] = {1};
+    const char *s[] = {"1"};
+    assert_int_equal(kl_frame_add_numeric(a, "age", KL_TYPE_FLOAT, v, &err), 0);
+    assert_int_equal(kl_frame_add_text(b, "age", s, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(c, "agee", KL_TYPE_FLOAT, v, &err), 0);
+    assert_int_equal(kl_frame_append(a, b, &g, &err), KL_EINVAL);
+    assert_null(g);
+    assert_string_equal(err.msg,
+                        "column 'age' is numeric in the first frame but text in the second");
+    assert_int_equal(kl_frame_append(a, c, &g, &err), KL_EINVAL);
+    assert_string_equal(err.msg, "column 1 is 'age' in the first frame but 'agee' in the second");
+    kl_frame *d = frame_or_die(1);
+    assert_int_equal(kl_frame_append(a, d, &g, &err), KL_EINVAL);
+    kl_frame_free(a);
+    kl_frame_free(b);
+    kl_frame_free(c);
+    kl_frame_free(d);
 }
 
 int main(void)
@@ -438,6 +734,16 @@ int main(void)
         cmocka_unit_test(test_frame_cell_str_int_column_prints_all_digits),
         cmocka_unit_test(test_frame_cell_str_bools_and_truncation),
         cmocka_unit_test(test_frame_cell_str_times_without_format_are_iso),
+        cmocka_unit_test(test_frame_dup_is_deep_and_equal),
+        cmocka_unit_test(test_frame_select_orders_columns_and_names_missing_one),
+        cmocka_unit_test(test_frame_drop_keeps_the_rest_in_order),
+        cmocka_unit_test(test_frame_take_repeats_rows_and_rejects_out_of_range),
+        cmocka_unit_test(test_frame_filter_keeps_masked_rows_in_order),
+        cmocka_unit_test(test_frame_sort_is_stable_with_missing_last),
+        cmocka_unit_test(test_frame_sort_multi_key_categorical_by_string),
+        cmocka_unit_test(test_frame_sort_matches_reference_on_many_rows),
+        cmocka_unit_test(test_frame_append_merges_dictionaries),
+        cmocka_unit_test(test_frame_append_rejects_mismatched_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
