@@ -6,6 +6,8 @@
 #   stdout  (optional) the exact expected standard output
 #   stderr  (optional) the exact expected standard error
 #   setup   (optional) a shell script run first in the case's directory
+#   check   (optional) a shell script run afterwards there; it must exit 0
+#           ($KEEL is the binary, so it can inspect what the command made)
 # Each case runs in a fresh temporary copy of its directory; the repo's data/
 # folder is linked there as data/ unless the case has its own.
 #   tests/e2e/run.sh KEEL_BINARY [CASE_DIR...]
@@ -37,6 +39,10 @@ $(diff "$case/stdout" "$tmp/out" | head -20)"
     if [ -f "$case/stderr" ] && ! cmp -s "$case/stderr" "$tmp/err"; then
         ok=0; why="$why; stderr differs:
 $(diff "$case/stderr" "$tmp/err" | head -20)"
+    fi
+    if [ -f "$case/check" ] && ! (cd "$work" && KEEL="$keel" bash check > "$tmp/chk" 2>&1); then
+        ok=0; why="$why; check failed:
+$(head -20 "$tmp/chk")"
     fi
     if grep -qE "AddressSanitizer|runtime error:|LeakSanitizer" "$tmp/err"; then
         ok=0; why="$why; sanitizer report:
