@@ -18,6 +18,12 @@ typedef struct kl_progress {
     int drawn;
 } kl_progress;
 
+/*
+ * Start a bar: reads the clock, checks isatty(2) and KEEL_PROGRESS. Nothing is
+ * drawn before 0.1 s have passed, so quick work leaves no trace. The line
+ * reads "<label> [####----]  37%  1.2k/s  ETA 0:42" (with a total) or
+ * "<label> 12.3k  4.5k/s  0:07" (count, rate, elapsed; total 0).
+ */
 void kl_progress_start(kl_progress *p, const char *label, uint64_t total);
 /* Record that done units are finished; redraws when 0.1 s passed since the last draw. */
 void kl_progress_update(kl_progress *p, uint64_t done);
