@@ -244,6 +244,9 @@ def main():
     doc.append(f"- pandas {m.get('pandas', '?')}, numpy {m.get('numpy', '?')} (Debian's, /usr/bin/python3)")
     doc.append(f"- keel threads: {m.get('keel_threads', '?')}; load average before the run "
                f"{m.get('load_before', '?')}, after {m.get('load_after', '?')}")
+    steps = [f"{k[5:]} {v}" for k, v in m.items() if k.startswith("load_") and k not in ("load_before", "load_after")]
+    if steps:
+        doc.append(f"- 1-minute load average when each step started: {', '.join(steps)}")
     doc.append("")
     return write(path, doc)
 

@@ -79,12 +79,16 @@ done
 for s in $SIZES; do
     f=$DATA/csv_$s.csv
     r=$(runs_of "$s")
+    load() { echo "load_$1_$s=$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/machine.txt"; }
+    load cat
     log "cat $s ($r runs)"
     $PY "$BENCH/bench_cat.py" "$f" "$r" >"$OUT/cat_$s.txt"
+    load keel
     log "keel $s ($r runs)"
     if ! "$OUT/bench_csv" "$f" "$r" >"$OUT/keel_$s.txt" 2>"$OUT/keel_$s.err"; then
         log "keel failed on $s: $(tail -n1 "$OUT/keel_$s.err")"
     fi
+    load pandas
     log "pandas $s ($r runs)"
     $PY "$BENCH/bench_pandas.py" "$f" "$r" >"$OUT/pandas_$s.txt"
 done
