@@ -160,15 +160,19 @@ void kl_frame_set_infer_version(kl_frame *f, unsigned version);
 /* ---- content hashes ---- */
 
 /*
- * SHA-256 of a column's content: its name, logical type and values, with
- * categories hashed by their strings (so two frames holding the same values
- * hash the same whatever their dictionary order), all NaNs equal, and no
- * dependence on how the frame was built, chunked or threaded.
+ * SHA-256 of a column's content: its name, logical type, time format and
+ * values, with categories hashed by their strings (so two frames holding the
+ * same values hash the same whatever their dictionary order or unused
+ * entries), all NaNs equal (-0.0 and 0.0 differ), and no dependence on how
+ * the frame was built, chunked or threaded. The byte streams hashed are a
+ * stored format, documented field by field at the top of lib/data/frame_hash.c.
+ * Each returns 0, or KL_ENOMEM (out is then all zero) when the hashing
+ * context cannot be allocated.
  */
-void kl_frame_col_hash(const kl_frame *f, size_t j, uint8_t out[32]);
+int kl_frame_col_hash(const kl_frame *f, size_t j, uint8_t out[32]);
 /* SHA-256 over the row count and every column hash, in column order. */
-void kl_frame_hash(const kl_frame *f, uint8_t out[32]);
+int kl_frame_hash(const kl_frame *f, uint8_t out[32]);
 /* SHA-256 of the schema only: names, logical types, time formats and the inference version. */
-void kl_frame_schema_hash(const kl_frame *f, uint8_t out[32]);
+int kl_frame_schema_hash(const kl_frame *f, uint8_t out[32]);
 
 #endif

@@ -715,6 +715,252 @@ static void test_frame_append_rejects_mismatched_columns(void **state)
     kl_frame_free(d);
 }
 
+/* ---- content hashes ---- */
+
+static void hex_eq(const uint8_t d[32], const char *want)
+{
+    char got[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(got + 2 * i, 3, "%02x", d[i]);
+    assert_string_equal(got, want);
+}
+
+/*
+ * Digests computed independently with Python's hashlib over the byte streams
+ * documented in lib/data/frame_hash.c, e.g. for the categorical column:
+ *   sha256(b"KLC\x01" + u64(1) + b"c" + b"\x05" + u64(3)
+ *          + b"\x01" + u64(1) + b"b" + b"\x00" + b"\x01" + u64(1) + b"a")
+ * with u64 = struct.pack('<Q', n).
+ */
+static void test_frame_hashes_match_documented_byte_streams(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = frame_or_die(3);
+    const double x[] = {1.5, NAN, -0.0};
+    const char *c[] = {"b", NULL, "a"};
+    const uint8_t b[] = {1, KL_BOOL_MISSING, 0};
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "c", c, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    uint8_t d[32];
+    assert_int_equal(kl_frame_col_hash(f, 0, d), 0);
+    hex_eq(d, "d56904d6af38fbf40fbd0e3b91e152eff668af7f12eb8ec1c8ef56f4d6ae4887");
+    assert_int_equal(kl_frame_col_hash(f, 1, d), 0);
+    hex_eq(d, "f0bd2808a3d6e0c48f08db98598ec9e9123297a54dd4676e30a03ec56f4d6ee9");
+    assert_int_equal(kl_frame_col_hash(f, 2, d), 0);
+    hex_eq(d, "14cd3024ed59efc805772be2dfadc83c3034f97f499b6d41965504fa1b30e576");
+    const char *drop[] = {"b"};
+    kl_frame *g = NULL;
+    assert_int_equal(kl_frame_drop(f, drop, 1, &g, &err), 0);
+    assert_int_equal(kl_frame_hash(g, d), 0);
+    hex_eq(d, "83d34562034ac098aa9c3f97f8aa148627e86b2d08ebc2d1cebf33df1235e7cb");
+    kl_frame_free(g);
+    kl_frame_free(f);
+
+    f = frame_or_die(2);
+    const int64_t t[] = {86400000000ll, KL_TIME_MISSING};
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATE, t, "%Y-%m-%d", &err), 0);
+    assert_int_equal(kl_frame_col_hash(f, 0, d), 0);
+    hex_eq(d, "e53be9ba80faab681f0b77d45ac5d06509741a8f29907acc963897616126edd8");
+    kl_frame_free(f);
+
+    /* Schema: infer version 7, x float (no format), t date "%Y-%m-%d". */
+    f = frame_or_die(2);
+    const double x2[] = {1, 2};
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x2, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATE, t, "%Y-%m-%d", &err), 0);
+    kl_frame_set_infer_version(f, 7);
+    assert_int_equal(kl_frame_schema_hash(f, d), 0);
+    hex_eq(d, "0edd79b89bd87ea807eaecc0543abc574cc8ff905faafdff57a3e14ef22d5773");
+    kl_frame_free(f);
+}
+
+static void test_frame_hash_ignores_dictionary_order_and_unused_entries(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const char *vals[] = {"lo", "hi", NULL, "hi", "mid"};
+    const char *dict[] = {"unused", "mid", "hi", "lo"};
+    const int32_t codes[] = {3, 2, -1, 2, 1};
+    kl_frame *a = frame_or_die(5), *b = frame_or_die(5);
+    assert_int_equal(kl_frame_add_categorical(a, "c", vals, &err), 0);
+    assert_int_equal(kl_frame_add_categorical_codes(b, "c", codes, dict, 4, &err), 0);
+    uint8_t ha[32], hb[32];
+    assert_int_equal(kl_frame_col_hash(a, 0, ha), 0);
+    assert_int_equal(kl_frame_col_hash(b, 0, hb), 0);
+    assert_memory_equal(ha, hb, 32);
+    assert_int_equal(kl_frame_hash(a, ha), 0);
+    assert_int_equal(kl_frame_hash(b, hb), 0);
+    assert_memory_equal(ha, hb, 32);
+    kl_frame_free(a);
+    kl_frame_free(b);
+
+    /* A text column with the same strings is another type, so another hash. */
+    kl_frame *t = frame_or_die(5);
+    assert_int_equal(kl_frame_add_text(t, "c", vals, &err), 0);
+    assert_int_equal(kl_frame_col_hash(t, 0, hb), 0);
+    assert_memory_not_equal(ha, hb, 32);
+    kl_frame_free(t);
+}
+
+static void test_frame_hash_changes_with_one_value(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL;
+    uint8_t h0[32], h1[32], c0[32], c1[32];
+    assert_int_equal(kl_frame_hash(f, h0), 0);
+    /* Swap the last two rows: a different order is different content. */
+    const size_t idx[] = {0, 1, 2, 4, 3};
+    assert_int_equal(kl_frame_take(f, idx, 5, &g, &err), 0);
+    assert_int_equal(kl_frame_hash(g, h1), 0);
+    assert_memory_not_equal(h0, h1, 32);
+    kl_frame_free(g);
+
+    const double a[] = {1, 2, 3}, b[] = {1, 2, 3.0000000000000004};
+    kl_frame *fa = frame_or_die(3), *fb = frame_or_die(3);
+    assert_int_equal(kl_frame_add_numeric(fa, "v", KL_TYPE_FLOAT, a, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(fb, "v", KL_TYPE_FLOAT, b, &err), 0);
+    assert_int_equal(kl_frame_col_hash(fa, 0, c0), 0);
+    assert_int_equal(kl_frame_col_hash(fb, 0, c1), 0);
+    assert_memory_not_equal(c0, c1, 32);
+    /* The same values under another name or type hash differently too. */
+    kl_frame *fc = frame_or_die(3), *fd = frame_or_die(3);
+    assert_int_equal(kl_frame_add_numeric(fc, "w", KL_TYPE_FLOAT, a, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(fd, "v", KL_TYPE_INT, a, &err), 0);
+    assert_int_equal(kl_frame_col_hash(fc, 0, c1), 0);
+    assert_memory_not_equal(c0, c1, 32);
+    assert_int_equal(kl_frame_col_hash(fd, 0, c1), 0);
+    assert_memory_not_equal(c0, c1, 32);
+    kl_frame_free(fa);
+    kl_frame_free(fb);
+    kl_frame_free(fc);
+    kl_frame_free(fd);
+    kl_frame_free(f);
+}
+
+static double nan_with_bits(uint64_t bits)
+{
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+static void test_frame_hash_treats_nan_payloads_alike(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const double vals[3][2] = {
+        {NAN, 1},
+        {nan_with_bits(0xfff0000000000001ull), 1}, /* negative signalling NaN */
+        {nan_with_bits(0x7ff00000deadbeefull), 1},
+    };
+    uint8_t h[3][32];
+    for (size_t k = 0; k < 3; k++) {
+        assert_true(isnan(vals[k][0]));
+        kl_frame *f = frame_or_die(2);
+        assert_int_equal(kl_frame_add_numeric(f, "v", KL_TYPE_FLOAT, vals[k], &err), 0);
+        assert_int_equal(kl_frame_hash(f, h[k]), 0);
+        kl_frame_free(f);
+    }
+    assert_memory_equal(h[0], h[1], 32);
+    assert_memory_equal(h[0], h[2], 32);
+}
+
+/*
+ * A frame built in one go and the append of its two halves hash the same;
+ * 3000 rows of long strings cross the 16 KiB staging buffer many times, and
+ * one 40000-byte string is longer than the buffer.
+ */
+static void test_frame_hash_of_appended_halves_equals_whole(void **state)
+{
+    (void)state;
+    enum { N = 3000, H = 1234 };
+    kl_err err = {0};
+    static double num[N];
+    static int64_t tm[N];
+    static uint8_t bl[N];
+    static const char *txt[N], *cat[N];
+    static char bufs[N][24];
+    static char big[40001];
+    memset(big, 'z', sizeof big - 1);
+    const char *levels[] = {"alpha", "beta", "gamma", "delta"};
+    for (size_t i = 0; i < N; i++) {
+        num[i] = i % 17 == 0 ? NAN : (double)i / 7.0;
+        tm[i] = i % 19 == 0 ? KL_TIME_MISSING : (int64_t)i * 1000000;
+        bl[i] = i % 13 == 0 ? KL_BOOL_MISSING : (uint8_t)(i & 1);
+        snprintf(bufs[i], sizeof bufs[i], "row-%zu-%zu", i, i * i);
+        txt[i] = i % 11 == 0 ? NULL : i == 2000 ? big : bufs[i];
+        /* The second half sees "delta" first, so its own dictionary order differs. */
+        cat[i] = i % 23 == 0 ? NULL : levels[(i < H ? i : N - i) % 4];
+    }
+    kl_frame *whole = frame_or_die(N), *a = frame_or_die(H), *b = frame_or_die(N - H);
+    kl_frame *parts[] = {whole, a, b};
+    const size_t off[] = {0, 0, H};
+    for (size_t p = 0; p < 3; p++) {
+        kl_frame *f = parts[p];
+        assert_int_equal(kl_frame_add_numeric(f, "num", KL_TYPE_FLOAT, num + off[p], &err), 0);
+        assert_int_equal(
+            kl_frame_add_time(f, "tm", KL_TYPE_DATETIME, tm + off[p], "%Y-%m-%d %H:%M:%S", &err),
+            0);
+        assert_int_equal(kl_frame_add_bool(f, "bl", bl + off[p], &err), 0);
+        assert_int_equal(kl_frame_add_text(f, "txt", txt + off[p], &err), 0);
+        assert_int_equal(kl_frame_add_categorical(f, "cat", cat + off[p], &err), 0);
+    }
+    kl_frame *joined = NULL;
+    assert_int_equal(kl_frame_append(a, b, &joined, &err), 0);
+    uint8_t hw[32], hj[32];
+    for (size_t j = 0; j < 5; j++) {
+        assert_int_equal(kl_frame_col_hash(whole, j, hw), 0);
+        assert_int_equal(kl_frame_col_hash(joined, j, hj), 0);
+        assert_memory_equal(hw, hj, 32);
+    }
+    assert_int_equal(kl_frame_hash(whole, hw), 0);
+    assert_int_equal(kl_frame_hash(joined, hj), 0);
+    assert_memory_equal(hw, hj, 32);
+    /* The half alone is different content. */
+    assert_int_equal(kl_frame_hash(a, hj), 0);
+    assert_memory_not_equal(hw, hj, 32);
+    kl_frame_free(joined);
+    kl_frame_free(whole);
+    kl_frame_free(a);
+    kl_frame_free(b);
+}
+
+static void test_frame_schema_hash_ignores_values(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const double x[] = {1, 2}, y[] = {5, NAN};
+    const int64_t t[] = {0, 0};
+    kl_frame *a = frame_or_die(2), *b = frame_or_die(2), *c = frame_or_die(2);
+    kl_frame *d = frame_or_die(2);
+    assert_int_equal(kl_frame_add_numeric(a, "x", KL_TYPE_FLOAT, x, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(b, "x", KL_TYPE_FLOAT, y, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(c, "x", KL_TYPE_INT, x, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(d, "x", KL_TYPE_FLOAT, x, &err), 0);
+    assert_int_equal(kl_frame_add_time(a, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M", &err), 0);
+    assert_int_equal(kl_frame_add_time(b, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M", &err), 0);
+    assert_int_equal(kl_frame_add_time(c, "t", KL_TYPE_DATETIME, t, "%Y-%m-%d %H:%M", &err), 0);
+    assert_int_equal(kl_frame_add_time(d, "t", KL_TYPE_DATETIME, t, NULL, &err), 0);
+    uint8_t ha[32], hb[32];
+    assert_int_equal(kl_frame_schema_hash(a, ha), 0);
+    assert_int_equal(kl_frame_schema_hash(b, hb), 0);
+    assert_memory_equal(ha, hb, 32);
+    assert_int_equal(kl_frame_schema_hash(c, hb), 0);
+    assert_memory_not_equal(ha, hb, 32); /* type differs */
+    assert_int_equal(kl_frame_schema_hash(d, hb), 0);
+    assert_memory_not_equal(ha, hb, 32); /* format differs */
+    kl_frame_set_infer_version(b, 1);
+    assert_int_equal(kl_frame_schema_hash(b, hb), 0);
+    assert_memory_not_equal(ha, hb, 32); /* inference version differs */
+    kl_frame_free(a);
+    kl_frame_free(b);
+    kl_frame_free(c);
+    kl_frame_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +990,12 @@ int main(void)
         cmocka_unit_test(test_frame_sort_matches_reference_on_many_rows),
         cmocka_unit_test(test_frame_append_merges_dictionaries),
         cmocka_unit_test(test_frame_append_rejects_mismatched_columns),
+        cmocka_unit_test(test_frame_hashes_match_documented_byte_streams),
+        cmocka_unit_test(test_frame_hash_ignores_dictionary_order_and_unused_entries),
+        cmocka_unit_test(test_frame_hash_changes_with_one_value),
+        cmocka_unit_test(test_frame_hash_treats_nan_payloads_alike),
+        cmocka_unit_test(test_frame_hash_of_appended_halves_equals_whole),
+        cmocka_unit_test(test_frame_schema_hash_ignores_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
