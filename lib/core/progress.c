@@ -100,8 +100,8 @@ size_t kl__progress_format(const kl_progress *p, double now, char *buf, size_t n
     if (p->total == 0) {
         fmt_si((double)p->done, count_s, sizeof count_s);
         fmt_duration(elapsed, time_s, sizeof time_s);
-        int len = snprintf(buf, n, "%.*s %s  %s/s  %s", label_len(label), label, count_s, rate_s,
-                           time_s);
+        int len =
+            snprintf(buf, n, "%.*s %s  %s/s  %s", label_len(label), label, count_s, rate_s, time_s);
         return len < 0 ? 0 : (size_t)len;
     }
 

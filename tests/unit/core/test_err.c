@@ -16,8 +16,8 @@ static void test_err_set_fills_code_and_message_and_clears_context(void **state)
     (void)state;
     kl_err err = {0};
     kl_err_ctx(&err, "old.csv:1:1");
-    int rc = kl_err_set(&err, KL_EPARSE, "cannot parse '%s' as a number in column '%s'", "abc",
-                        "age");
+    int rc =
+        kl_err_set(&err, KL_EPARSE, "cannot parse '%s' as a number in column '%s'", "abc", "age");
     assert_int_equal(rc, KL_EPARSE);
     assert_int_equal(err.code, KL_EPARSE);
     assert_string_equal(err.msg, "cannot parse 'abc' as a number in column 'age'");
