@@ -34,6 +34,7 @@
 
 #include "keel/frame.h"
 #include "data/frame_internal.h"
+#include "data/parse.h"
 #include "core/common.h"
 
 #define MISSING_UNKNOWN SIZE_MAX
@@ -796,18 +797,6 @@ static void put_str(char *buf, size_t n, const char *s)
     buf[len] = '\0';
 }
 
-/* Shortest of %.15g, %.16g, %.17g that reads back to v (%.17g always does). */
-static void format_double(double v, char *buf, size_t n)
-{
-    char tmp[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (prec == 17 || strtod(tmp, NULL) == v)
-            break;
-    }
-    put_str(buf, n, tmp);
-}
-
 /* Civil date of a day count (Howard Hinnant's days -> y/m/d, proleptic Gregorian). */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
@@ -863,8 +852,11 @@ int kl_frame_cell_str(const kl_frame *f, size_t i, size_t j, char *buf, size_t n
             return 0;
         if (c->type == KL_TYPE_INT && fabs(v) <= 9007199254740992.0)
             snprintf(buf, n, "%.0f", v);
-        else
-            format_double(v, buf, n);
+        else {
+            char tmp[40];
+            kl__format_double(v, tmp, sizeof tmp);
+            put_str(buf, n, tmp);
+        }
         return 1;
     }
     case KL_COL_KIND_CATEGORICAL: {
