@@ -63,16 +63,25 @@ enum kl_col_kind kl_type_kind(enum kl_type type);
 
 /* ---- construction ---- */
 
-/* An empty frame with n_rows rows and no columns; NULL when out of memory. */
+/*
+ * An empty frame with n_rows rows and no columns; NULL when out of memory.
+ * The row count is fixed here: every column added later holds n_rows values.
+ */
 kl_frame *kl_frame_new(size_t n_rows);
 void kl_frame_free(kl_frame *f); /* NULL does nothing */
-/* A deep copy; NULL when out of memory. */
+/* A deep copy (inference version included); NULL when out of memory. */
 kl_frame *kl_frame_dup(const kl_frame *f);
 
 /*
- * Append a column, copying the values (n_rows of them). Names must be unique
- * and non-empty. type must map to the function's kind (INT or FLOAT for
- * numeric, DATE or DATETIME for time). Return 0, KL_EINVAL or KL_ENOMEM.
+ * Append a column, copying the values (n_rows of them; v may be NULL when
+ * n_rows is 0). Names must be unique and non-empty ("duplicate column name
+ * 'age'"). type must map to the function's kind (INT or FLOAT for numeric,
+ * DATE or DATETIME for time). Values are checked against their type: INT
+ * values are integers in [-2^53, 2^53] or NaN, DATE values whole days, bools
+ * 0, 1 or KL_BOOL_MISSING, codes in [KL_CAT_MISSING, n_dict), dictionary
+ * entries non-NULL and distinct. Return 0, KL_EINVAL, KL_ERANGE (a code
+ * outside the dictionary, too many categories) or KL_ENOMEM; on failure the
+ * frame is unchanged.
  */
 int kl_frame_add_numeric(kl_frame *f, const char *name, enum kl_type type, const double *v,
                          kl_err *err);
@@ -92,15 +101,22 @@ int kl_frame_add_time(kl_frame *f, const char *name, enum kl_type type, const in
 
 size_t kl_frame_row_count(const kl_frame *f);
 size_t kl_frame_col_count(const kl_frame *f);
-/* Index of the column called name, or -1. */
+/*
+ * Index of the column called name, or -1. The getters below take a column
+ * index j < kl_frame_col_count(f) (a larger one is a bug and aborts).
+ */
 long kl_frame_col_index(const kl_frame *f, const char *name);
 const char *kl_frame_col_name(const kl_frame *f, size_t j);
 enum kl_col_kind kl_frame_col_kind(const kl_frame *f, size_t j);
 enum kl_type kl_frame_col_type(const kl_frame *f, size_t j);
-/* Number of missing values in column j. */
+/* Number of missing values in column j (counted once, then cached; safe from several threads). */
 size_t kl_frame_col_missing(const kl_frame *f, size_t j);
 
-/* Typed views; NULL when column j is not of that kind. */
+/*
+ * Typed views, n_rows long (never NULL for a column of that kind, even with 0
+ * rows); NULL when column j is not of that kind. kl_frame_col_dict stores the
+ * dictionary size in *n_dict (0 for another kind; n_dict may be NULL).
+ */
 const double *kl_frame_col_f64(const kl_frame *f, size_t j);
 const int32_t *kl_frame_col_codes(const kl_frame *f, size_t j);
 const char *const *kl_frame_col_dict(const kl_frame *f, size_t j, size_t *n_dict);
@@ -110,25 +126,40 @@ const int64_t *kl_frame_col_time(const kl_frame *f, size_t j);
 const char *kl_frame_col_time_format(const kl_frame *f, size_t j); /* NULL when none */
 
 /*
- * Render cell (i, j) as text into buf (size n, always NUL-terminated): numbers
- * in the shortest form that reads back to the same double ("%.17g" trimmed),
- * categories and text as they are, bools as true/false, times in their
- * column's format (ISO 8601 when none). A missing cell gives "" and returns 0;
- * a present one returns 1.
+ * Render cell (i, j) as text into buf (size n, always NUL-terminated when
+ * n > 0; longer text is cut): FLOAT numbers in the shortest of %.15g, %.16g,
+ * %.17g that reads back to the same double, INT numbers with all their digits
+ * ("1000000000000000", never "1e+15"), infinities as inf and -inf, categories
+ * and text as they are, bools as true/false, times in their column's format,
+ * or, when the column has none (or the value cannot be written in it),
+ * ISO 8601 in UTC: "2020-03-04" for DATE, "2020-03-04T05:06:07" for DATETIME,
+ * with a fraction of a second (".5") only when there is one. A missing cell
+ * gives "" and returns 0; a present one returns 1.
  */
 int kl_frame_cell_str(const kl_frame *f, size_t i, size_t j, char *buf, size_t n);
 
-/* ---- operations (each returns a new frame in *out; f is not changed) ---- */
+/*
+ * ---- operations ----
+ * Each returns a new frame in *out (NULL on failure) that copies what it
+ * needs, so it outlives f; f is not changed. Results keep f's inference
+ * version.
+ */
 
-/* Columns by name, in the order given. KL_ENOTFOUND names the missing column. */
+/*
+ * Columns by name, in the order given. KL_ENOTFOUND names the missing column
+ * ("no column named 'agee'"); a name given twice is KL_EINVAL.
+ */
 int kl_frame_select(const kl_frame *f, const char *const *names, size_t n, kl_frame **out,
                     kl_err *err);
-/* All columns except those named. */
+/* All columns except those named, in their order; an unknown name is KL_ENOTFOUND. */
 int kl_frame_drop(const kl_frame *f, const char *const *names, size_t n, kl_frame **out,
                   kl_err *err);
-/* Rows idx[0..n) in that order (repeats allowed); an index out of range is KL_ERANGE. */
+/*
+ * Rows idx[0..n) in that order (repeats allowed; idx may be NULL when n is 0);
+ * an index out of range is KL_ERANGE.
+ */
 int kl_frame_take(const kl_frame *f, const size_t *idx, size_t n, kl_frame **out, kl_err *err);
-/* Rows whose mask byte is non-zero, in order. */
+/* Rows whose mask byte (n_rows of them) is non-zero, in order. */
 int kl_frame_filter(const kl_frame *f, const uint8_t *mask, kl_frame **out, kl_err *err);
 
 typedef struct kl_sort_key {
@@ -136,16 +167,21 @@ typedef struct kl_sort_key {
     int descending; /* 0 ascending */
 } kl_sort_key;
 /*
- * Stable sort by the keys, first key first. Missing values sort last in both
- * directions; categories sort by their string (bytewise), bools false < true,
- * numbers and times numerically.
+ * Stable sort by the keys, first key first (rows equal on every key keep
+ * their order). Missing values sort last in both directions; categories sort
+ * by their string (bytewise, not by code), bools false < true, numbers and
+ * times numerically (-0.0 equals 0.0). An unknown column is KL_ENOTFOUND.
  */
 int kl_frame_sort(const kl_frame *f, const kl_sort_key *keys, size_t n_keys, kl_frame **out,
                   kl_err *err);
 /*
  * Rows of a followed by rows of b. Both need the same column names, order
  * and kinds (KL_EINVAL otherwise, naming the first difference); categorical
- * dictionaries are merged (a's order, then b's new categories).
+ * dictionaries are merged (a's order, then b's new categories). Types widen
+ * when they differ: INT with FLOAT is FLOAT, DATE with DATETIME is DATETIME.
+ * A time column keeps a's format when both columns have the same type and
+ * format, and has none otherwise. The inference version is a's when both
+ * agree, else 0.
  */
 int kl_frame_append(const kl_frame *a, const kl_frame *b, kl_frame **out, kl_err *err);
 
