@@ -515,3 +515,404 @@ size_t kl__format_double(double v, char *buf, size_t n)
         uselocale(old);
     return (size_t)k;
 }
+
+/* ---- dates and times ---- */
+
+#define US_PER_SEC 1000000ll
+#define US_PER_DAY 86400000000ll
+
+/*
+ * Howard Hinnant's days_from_civil: shift the year to start on March 1 so
+ * the leap day is the last day of the year, then count 400-year eras
+ * (146097 days each), years of the era, and days of the year from a
+ * month-length formula (153 days per 5 months from March).
+ */
+int64_t kl__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;                                      /* [0, 399] */
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;    /* [0, 365] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;              /* [0, 146096] */
+    return era * 146097 + doe - 719468;
+}
+
+void kl__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                         /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;    /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                  /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                       /* [0, 11] */
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+    return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
+
+static int valid_date(unsigned y, unsigned m, unsigned d)
+{
+    static const unsigned char month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
+        return 0;
+    return d <= month_days[m - 1] + (unsigned)(m == 2 && is_leap(y));
+}
+
+/* A read position in a field. */
+typedef struct {
+    const char *p, *end;
+} cursor;
+
+/* Reads min..max digits (greedily); a following digit is left for the caller to reject. */
+static int take_digits(cursor *c, int min, int max, unsigned *out)
+{
+    unsigned v = 0;
+    int k = 0;
+    while (k < max && c->p < c->end && is_digit(*c->p)) {
+        v = v * 10 + (unsigned)(*c->p - '0');
+        c->p++;
+        k++;
+    }
+    *out = v;
+    return k >= min;
+}
+
+static int take_char(cursor *c, char ch)
+{
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* YYYY-MM-DD, two-digit month and day. */
+static int take_iso_date(cursor *c, unsigned *y, unsigned *m, unsigned *d)
+{
+    return take_digits(c, 4, 4, y) && take_char(c, '-') && take_digits(c, 2, 2, m) &&
+           take_char(c, '-') && take_digits(c, 2, 2, d);
+}
+
+/*
+ * HH:MM[:SS[.fraction]] as microseconds of the day. The fraction has 1 to 9
+ * digits; digits past the sixth are dropped (toward the start of the second).
+ */
+static int take_time_of_day(cursor *c, int hour_min_digits, int64_t *us)
+{
+    unsigned h, mi, sec = 0, frac = 0;
+    if (!take_digits(c, hour_min_digits, 2, &h) || !take_char(c, ':') ||
+        !take_digits(c, 2, 2, &mi))
+        return 0;
+    if (take_char(c, ':')) {
+        if (!take_digits(c, 2, 2, &sec))
+            return 0;
+        if (take_char(c, '.')) {
+            int k = 0;
+            while (c->p < c->end && is_digit(*c->p)) {
+                if (k < 6)
+                    frac = frac * 10 + (unsigned)(*c->p - '0');
+                k++;
+                c->p++;
+            }
+            if (k == 0 || k > 9)
+                return 0;
+            for (; k < 6; k++)
+                frac *= 10;
+        }
+    }
+    if (h > 23 || mi > 59 || sec > 59)
+        return 0;
+    *us = ((int64_t)h * 3600 + mi * 60 + sec) * US_PER_SEC + frac;
+    return 1;
+}
+
+/* Z, +HH:MM, -HH:MM, +HHMM or -HHMM, or nothing; *minutes east of UTC. */
+static int take_utc_offset(cursor *c, int64_t *minutes)
+{
+    *minutes = 0;
+    if (c->p == c->end || take_char(c, 'Z'))
+        return 1;
+    int sign = take_char(c, '+') ? 1 : take_char(c, '-') ? -1 : 0;
+    unsigned h, mi;
+    if (!sign || !take_digits(c, 2, 2, &h))
+        return 0;
+    take_char(c, ':');
+    if (!take_digits(c, 2, 2, &mi) || h > 23 || mi > 59)
+        return 0;
+    *minutes = sign * (int64_t)(h * 60 + mi);
+    return 1;
+}
+
+/* D{1,2} sep M{1,2} sep YYYY (or month first), one separator of / . - used twice. */
+static int take_dmy(cursor *c, int month_first, unsigned *y, unsigned *m, unsigned *d)
+{
+    unsigned a, b;
+    if (!take_digits(c, 1, 2, &a) || c->p == c->end)
+        return 0;
+    char sep = *c->p;
+    if (sep != '/' && sep != '.' && sep != '-')
+        return 0;
+    c->p++;
+    if (!take_digits(c, 1, 2, &b) || !take_char(c, sep) || !take_digits(c, 4, 4, y))
+        return 0;
+    *d = month_first ? b : a;
+    *m = month_first ? a : b;
+    return 1;
+}
+
+/* Earliest and latest instants a form can hold: 0001-01-01 and the end of 9999-12-31. */
+#define TIME_MIN_US (-62135596800ll * US_PER_SEC)
+#define TIME_MAX_US (253402300800ll * US_PER_SEC - 1)
+
+int kl__time_parse(const char *s, size_t n, unsigned form, int64_t *us)
+{
+    cursor c = {s, s + n};
+    while (c.p < c.end && *c.p == ' ')
+        c.p++;
+    while (c.end > c.p && c.end[-1] == ' ')
+        c.end--;
+    unsigned y = 0, m = 0, d = 1, q;
+    int64_t tod = 0, offset_min = 0;
+    switch (form) {
+    case KL__TF_DATE_ISO:
+        if (!take_iso_date(&c, &y, &m, &d))
+            return 0;
+        break;
+    case KL__TF_DATETIME_ISO:
+        if (!take_iso_date(&c, &y, &m, &d) || !(take_char(&c, 'T') || take_char(&c, ' ')) ||
+            !take_time_of_day(&c, 2, &tod) || !take_utc_offset(&c, &offset_min))
+            return 0;
+        break;
+    case KL__TF_YEAR_MONTH:
+        if (!take_digits(&c, 4, 4, &y) || !take_char(&c, '-') || !take_digits(&c, 2, 2, &m))
+            return 0;
+        break;
+    case KL__TF_QUARTER:
+        if (!take_digits(&c, 4, 4, &y))
+            return 0;
+        take_char(&c, '-');
+        if (!(take_char(&c, 'Q') || take_char(&c, 'q')) || !take_digits(&c, 1, 1, &q) || q < 1 ||
+            q > 4)
+            return 0;
+        m = 3 * (q - 1) + 1;
+        break;
+    case KL__TF_DATE_YMD_SLASH:
+        if (!take_digits(&c, 4, 4, &y) || !take_char(&c, '/') || !take_digits(&c, 1, 2, &m) ||
+            !take_char(&c, '/') || !take_digits(&c, 1, 2, &d))
+            return 0;
+        break;
+    case KL__TF_DATE_DMY:
+    case KL__TF_DATE_MDY:
+        if (!take_dmy(&c, form == KL__TF_DATE_MDY, &y, &m, &d))
+            return 0;
+        break;
+    case KL__TF_DATETIME_DMY:
+    case KL__TF_DATETIME_MDY:
+        if (!take_dmy(&c, form == KL__TF_DATETIME_MDY, &y, &m, &d) || !take_char(&c, ' ') ||
+            !take_time_of_day(&c, 1, &tod))
+            return 0;
+        break;
+    case KL__TF_DATE_COMPACT:
+        if (!take_digits(&c, 4, 4, &y) || !take_digits(&c, 2, 2, &m) || !take_digits(&c, 2, 2, &d))
+            return 0;
+        break;
+    default:
+        return 0;
+    }
+    if (c.p != c.end || !valid_date(y, m, d))
+        return 0;
+    int64_t v = kl__days_from_civil(y, m, d) * US_PER_DAY + tod - offset_min * 60 * US_PER_SEC;
+    /* An offset can carry a value out of the years every form can write. */
+    if (v < TIME_MIN_US || v > TIME_MAX_US)
+        return 0;
+    *us = v;
+    return 1;
+}
+
+/* The forms inference may choose; DATE_COMPACT is left out (it would claim integer columns). */
+static const unsigned g_inferable_forms[] = {
+    KL__TF_DATE_ISO,  KL__TF_DATETIME_ISO, KL__TF_YEAR_MONTH,    KL__TF_QUARTER,
+    KL__TF_DATE_YMD_SLASH, KL__TF_DATE_DMY, KL__TF_DATE_MDY, KL__TF_DATETIME_DMY,
+    KL__TF_DATETIME_MDY,
+};
+
+unsigned kl__time_forms(const char *s, size_t n)
+{
+    /* Cheap rejection of most non-dates: every form starts with a digit (after spaces). */
+    size_t i = 0;
+    while (i < n && s[i] == ' ')
+        i++;
+    if (n - i < 6 || !is_digit(s[i]))
+        return 0;
+    unsigned forms = 0;
+    int64_t us;
+    for (size_t k = 0; k < KL_ARRAY_LEN(g_inferable_forms); k++)
+        if (kl__time_parse(s, n, g_inferable_forms[k], &us))
+            forms |= g_inferable_forms[k];
+    return forms;
+}
+
+static const struct {
+    unsigned form;
+    const char *format;
+} g_time_formats[] = {
+    {KL__TF_DATE_ISO, "%Y-%m-%d"},
+    {KL__TF_DATETIME_ISO, "%Y-%m-%dT%H:%M:%S"},
+    {KL__TF_YEAR_MONTH, "%Y-%m"},
+    {KL__TF_QUARTER, "%YQ%q"},
+    {KL__TF_DATE_YMD_SLASH, "%Y/%m/%d"},
+    {KL__TF_DATE_DMY, "%d/%m/%Y"},
+    {KL__TF_DATE_MDY, "%m/%d/%Y"},
+    {KL__TF_DATETIME_DMY, "%d/%m/%Y %H:%M:%S"},
+    {KL__TF_DATETIME_MDY, "%m/%d/%Y %H:%M:%S"},
+    {KL__TF_DATE_COMPACT, "%Y%m%d"},
+};
+
+const char *kl__time_form_format(unsigned form)
+{
+    for (size_t i = 0; i < KL_ARRAY_LEN(g_time_formats); i++)
+        if (g_time_formats[i].form == form)
+            return g_time_formats[i].format;
+    return NULL;
+}
+
+unsigned kl__time_form_from_format(const char *format)
+{
+    if (!format)
+        return 0;
+    for (size_t i = 0; i < KL_ARRAY_LEN(g_time_formats); i++)
+        if (strcmp(g_time_formats[i].format, format) == 0)
+            return g_time_formats[i].form;
+    return 0;
+}
+
+int kl__time_form_has_time(unsigned form)
+{
+    return form == KL__TF_DATETIME_ISO || form == KL__TF_DATETIME_DMY ||
+           form == KL__TF_DATETIME_MDY;
+}
+
+/* Writes v as exactly width digits (zero-padded) at p; returns p + width. */
+static char *put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* HH:MM:SS, then .f to .ffffff (trailing zeros dropped) when the microseconds are not zero. */
+static char *put_time_of_day(char *p, int64_t tod)
+{
+    unsigned sec = (unsigned)(tod / US_PER_SEC), frac = (unsigned)(tod % US_PER_SEC);
+    p = put_digits(p, sec / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, sec / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, sec % 60, 2);
+    if (frac) {
+        int width = 6;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            width--;
+        }
+        *p++ = '.';
+        p = put_digits(p, frac, width);
+    }
+    return p;
+}
+
+/*
+ * Date-only forms cannot hold a time of day, YEAR_MONTH and QUARTER only
+ * first days; for such values (and years outside 1..9999) this returns 0
+ * rather than write something that reads back differently. DATETIME_ISO is
+ * written in UTC without an offset ("2020-03-04T05:06:07" or with a
+ * fraction), which kl__time_parse reads back as UTC.
+ */
+size_t kl__time_format(int64_t us, unsigned form, char *buf, size_t n)
+{
+    if (us < TIME_MIN_US || us > TIME_MAX_US)
+        return 0;
+    int64_t days = us / US_PER_DAY, tod = us % US_PER_DAY;
+    if (tod < 0) {
+        tod += US_PER_DAY;
+        days--;
+    }
+    int64_t y64;
+    unsigned m, d;
+    kl__civil_from_days(days, &y64, &m, &d);
+    unsigned y = (unsigned)y64;
+    if (tod != 0 && !kl__time_form_has_time(form))
+        return 0;
+    char tmp[48], *p = tmp;
+    switch (form) {
+    case KL__TF_DATE_ISO:
+    case KL__TF_DATETIME_ISO:
+        p = put_digits(p, y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        if (form == KL__TF_DATETIME_ISO) {
+            *p++ = 'T';
+            p = put_time_of_day(p, tod);
+        }
+        break;
+    case KL__TF_YEAR_MONTH:
+        if (d != 1)
+            return 0;
+        p = put_digits(p, y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        break;
+    case KL__TF_QUARTER:
+        if (d != 1 || (m - 1) % 3 != 0)
+            return 0;
+        p = put_digits(p, y, 4);
+        *p++ = 'Q';
+        p = put_digits(p, (m - 1) / 3 + 1, 1);
+        break;
+    case KL__TF_DATE_YMD_SLASH:
+        p = put_digits(p, y, 4);
+        *p++ = '/';
+        p = put_digits(p, m, 2);
+        *p++ = '/';
+        p = put_digits(p, d, 2);
+        break;
+    case KL__TF_DATE_DMY:
+    case KL__TF_DATE_MDY:
+    case KL__TF_DATETIME_DMY:
+    case KL__TF_DATETIME_MDY: {
+        int month_first = form == KL__TF_DATE_MDY || form == KL__TF_DATETIME_MDY;
+        p = put_digits(p, month_first ? m : d, 2);
+        *p++ = '/';
+        p = put_digits(p, month_first ? d : m, 2);
+        *p++ = '/';
+        p = put_digits(p, y, 4);
+        if (kl__time_form_has_time(form)) {
+            *p++ = ' ';
+            p = put_time_of_day(p, tod);
+        }
+        break;
+    }
+    case KL__TF_DATE_COMPACT:
+        p = put_digits(p, y, 4);
+        p = put_digits(p, m, 2);
+        p = put_digits(p, d, 2);
+        break;
+    default:
+        return 0;
+    }
+    size_t len = (size_t)(p - tmp);
+    if (len + 1 > n)
+        return 0;
+    memcpy(buf, tmp, len);
+    buf[len] = '\0';
+    return len;
+}

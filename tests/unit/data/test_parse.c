@@ -3,8 +3,8 @@
  * strtod (the reference the parser promises to equal) on the repo's real CSV
  * files, on random 17-digit decimals over the whole double range and on
  * crafted hard cases (exact midpoints between doubles, built here with exact
- * decimal arithmetic). Dates are checked against hand-computed epoch values
- * and a naive day-counting loop.
+ * decimal arithmetic). Dates are checked against hand-computed epoch values,
+ * published ones (0001-01-01, the end of 9999) and a naive day-counting loop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -543,6 +543,305 @@ static void test_format_double_round_trips_and_is_shortest(void **state)
     }
 }
 
+/* ---- dates and times ---- */
+
+#define SEC 1000000ll
+#define DAY (86400 * SEC)
+
+static int64_t parse_or_fail(const char *s, unsigned form)
+{
+    int64_t us = 0;
+    if (!kl__time_parse(s, strlen(s), form, &us))
+        fail_msg("'%s' not parsed in form %u", s, form);
+    return us;
+}
+
+static void test_time_hand_computed_epoch_values(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_or_fail("1970-01-01", KL__TF_DATE_ISO), 0);
+    /* 30 years of 365 days, 7 leap days (1972..1996), Jan + Feb 2000 = 31 + 29 */
+    assert_int_equal(parse_or_fail("2000-03-01", KL__TF_DATE_ISO), 951868800ll * SEC);
+    assert_int_equal(11017ll * 86400, 951868800ll);
+    /* 21 years, 5 leap days (1952..1968) before 1970 */
+    assert_int_equal(parse_or_fail("1949-01", KL__TF_YEAR_MONTH), -(21 * 365 + 5) * DAY);
+    /* 1970..1973 (one leap day), then Jan + Feb + Mar 1974 */
+    assert_int_equal(parse_or_fail("1974Q2", KL__TF_QUARTER), (4 * 365 + 1 + 90) * DAY);
+    assert_int_equal(parse_or_fail("1974-q2", KL__TF_QUARTER), (4 * 365 + 1 + 90) * DAY);
+    assert_int_equal(parse_or_fail("1974Q1", KL__TF_QUARTER), (4 * 365 + 1) * DAY);
+    assert_int_equal(parse_or_fail("1974Q4", KL__TF_QUARTER), (4 * 365 + 1 + 273) * DAY);
+    /* published: 0001-01-01 and the last second of 9999 in Unix time */
+    assert_int_equal(parse_or_fail("0001-01-01", KL__TF_DATE_ISO), -62135596800ll * SEC);
+    assert_int_equal(parse_or_fail("9999-12-31T23:59:59", KL__TF_DATETIME_ISO),
+                     253402300799ll * SEC);
+    /* 2020-03-04: 18262 days to 2020-01-01 (1577836800 s), + 31 + 29 + 3 */
+    int64_t day = (18262 + 63) * DAY;
+    assert_int_equal(parse_or_fail("2020-03-04", KL__TF_DATE_ISO), day);
+    assert_int_equal(parse_or_fail("20200304", KL__TF_DATE_COMPACT), day);
+    assert_int_equal(parse_or_fail("2020/3/4", KL__TF_DATE_YMD_SLASH), day);
+    assert_int_equal(parse_or_fail("04/03/2020", KL__TF_DATE_DMY), day);
+    assert_int_equal(parse_or_fail("4.3.2020", KL__TF_DATE_DMY), day);
+    assert_int_equal(parse_or_fail("03-04-2020", KL__TF_DATE_MDY), day);
+    int64_t tod = (5 * 3600 + 6 * 60 + 7) * SEC;
+    assert_int_equal(parse_or_fail("2020-03-04T05:06:07", KL__TF_DATETIME_ISO), day + tod);
+    assert_int_equal(parse_or_fail("2020-03-04 05:06:07Z", KL__TF_DATETIME_ISO), day + tod);
+    assert_int_equal(parse_or_fail("2020-03-04T05:06", KL__TF_DATETIME_ISO), day + tod - 7 * SEC);
+    assert_int_equal(parse_or_fail("2020-03-04T05:06:07.5", KL__TF_DATETIME_ISO),
+                     day + tod + 500000);
+    /* digits past microseconds are dropped, not rounded */
+    assert_int_equal(parse_or_fail("2020-03-04T05:06:07.123456999", KL__TF_DATETIME_ISO),
+                     day + tod + 123456);
+    /* local time 05:06:07 at +05:30 is 23:36:07 UTC the day before */
+    assert_int_equal(parse_or_fail("2020-03-04T05:06:07+05:30", KL__TF_DATETIME_ISO),
+                     day + tod - (5 * 3600 + 30 * 60) * SEC);
+    assert_int_equal(parse_or_fail("2020-03-04T05:06:07-0100", KL__TF_DATETIME_ISO),
+                     day + tod + 3600 * SEC);
+    assert_int_equal(parse_or_fail("04/03/2020 05:06:07", KL__TF_DATETIME_DMY), day + tod);
+    assert_int_equal(parse_or_fail("3/4/2020 5:06", KL__TF_DATETIME_MDY), day + tod - 7 * SEC);
+    /* before the epoch, a time of day still counts forward from midnight */
+    assert_int_equal(parse_or_fail("1969-12-31T23:59:59.75", KL__TF_DATETIME_ISO), -250000);
+    assert_int_equal(parse_or_fail("  1970-01-02  ", KL__TF_DATE_ISO), DAY);
+}
+
+static void test_time_leap_days(void **state)
+{
+    (void)state;
+    int64_t us;
+    assert_true(kl__time_parse("2020-02-29", 10, KL__TF_DATE_ISO, &us));
+    assert_true(kl__time_parse("2000-02-29", 10, KL__TF_DATE_ISO, &us));
+    assert_int_equal(us, parse_or_fail("2000-03-01", KL__TF_DATE_ISO) - DAY);
+    assert_false(kl__time_parse("2019-02-29", 10, KL__TF_DATE_ISO, &us));
+    assert_false(kl__time_parse("1900-02-29", 10, KL__TF_DATE_ISO, &us));
+    assert_int_equal(kl__time_forms("29/02/2019", 10), 0);
+    assert_int_equal(kl__time_forms("29/02/2020", 10), KL__TF_DATE_DMY);
+    assert_int_equal(kl__time_forms("02/29/1900", 10), 0);
+}
+
+static void test_time_forms_lists_every_valid_form(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        unsigned forms;
+    } cases[] = {
+        {"03/04/2020", KL__TF_DATE_DMY | KL__TF_DATE_MDY},
+        {"3.4.2020", KL__TF_DATE_DMY | KL__TF_DATE_MDY},
+        {"13/04/2020", KL__TF_DATE_DMY},
+        {"04/13/2020", KL__TF_DATE_MDY},
+        {"12/12/2020 23:59", KL__TF_DATETIME_DMY | KL__TF_DATETIME_MDY},
+        {"13/12/2020 23:59:01", KL__TF_DATETIME_DMY},
+        {"2020-03-04", KL__TF_DATE_ISO},
+        {"2020-03-04T05:06", KL__TF_DATETIME_ISO},
+        {"2020-03-04 05:06:07.250+01:00", KL__TF_DATETIME_ISO},
+        {"1949-01", KL__TF_YEAR_MONTH},
+        {"1974Q1", KL__TF_QUARTER},
+        {"1974-Q3", KL__TF_QUARTER},
+        {"2020/03/04", KL__TF_DATE_YMD_SLASH},
+        {"20200304", 0}, /* DATE_COMPACT is never inferred */
+        {"2020", 0},
+        {"1958", 0},
+        {"12.5", 0},
+        {"abc", 0},
+        {"", 0},
+        {"2020-3-04", 0},
+        {"2020-03-4", 0},
+        {"2020-13-01", 0},
+        {"2020-00-10", 0},
+        {"2020-04-31", 0},
+        {"2020-04-00", 0},
+        {"0000-01-01", 0},
+        {"1949-13", 0},
+        {"1949-1", 0},
+        {"1974Q5", 0},
+        {"1974Q0", 0},
+        {"1974 Q1", 0},
+        {"03/04-2020", 0},
+        {"03/04/20", 0},
+        {"003/04/2020", 0},
+        {"03/04/02020", 0},
+        {"2020-03-04T24:00", 0},
+        {"2020-03-04T23:60", 0},
+        {"2020-03-04T23:59:60", 0},
+        {"2020-03-04T5:06", 0},
+        {"2020-03-04T05:06:07.", 0},
+        {"2020-03-04T05:06:07.1234567891", 0},
+        {"2020-03-04T05:06.5", 0},
+        {"2020-03-04T05:06:07+24:00", 0},
+        {"2020-03-04T05:06:07+05", 0},
+        {"2020-03-04T05:06:07z", 0},
+        {"2020-03-04t05:06", 0},
+        {"2020-03-04 ", KL__TF_DATE_ISO},
+        {"0001-01-01T00:30+01:00", 0}, /* before year 1 in UTC */
+        {"13/04/2020 5:06", KL__TF_DATETIME_DMY},
+        {"13/04/2020 05:06+01:00", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned got = kl__time_forms(cases[i].s, strlen(cases[i].s));
+        if (got != cases[i].forms)
+            fail_msg("'%s': forms %#x, want %#x", cases[i].s, got, cases[i].forms);
+    }
+    int64_t us;
+    assert_false(kl__time_parse("2020-02-30", 8, KL__TF_DATE_COMPACT, &us));
+    assert_false(kl__time_parse("20201301", 8, KL__TF_DATE_COMPACT, &us));
+    assert_false(kl__time_parse("2020-03-04", 10, 0, &us));
+    assert_false(kl__time_parse("2020-03-04", 10, KL__TF_DATE_ISO | KL__TF_DATE_DMY, &us));
+    /* the length ends the field */
+    assert_int_equal(kl__time_forms("1949-01-15", 7), KL__TF_YEAR_MONTH);
+}
+
+/* Naive day counting: walk every day from 1600-01-01 to 2400-12-31. */
+static void test_days_from_civil_matches_day_counting(void **state)
+{
+    (void)state;
+    static const unsigned month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t day = 0; /* days from 1970-01-01 back to 1600-01-01, counted year by year */
+    for (int64_t y = 1600; y < 1970; y++)
+        day -= (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 366 : 365;
+    for (int64_t y = 1600; y <= 2400; y++) {
+        int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        for (unsigned m = 1; m <= 12; m++) {
+            unsigned days = month_days[m - 1] + (m == 2 && leap);
+            for (unsigned d = 1; d <= days; d++, day++) {
+                if (kl__days_from_civil(y, m, d) != day)
+                    fail_msg("%04lld-%02u-%02u: %lld, counted %lld", (long long)y, m, d,
+                             (long long)kl__days_from_civil(y, m, d), (long long)day);
+                int64_t yy;
+                unsigned mm, dd;
+                kl__civil_from_days(day, &yy, &mm, &dd);
+                if (yy != y || mm != m || dd != d)
+                    fail_msg("day %lld: %lld-%u-%u, want %lld-%u-%u", (long long)day,
+                             (long long)yy, mm, dd, (long long)y, m, d);
+            }
+        }
+    }
+    assert_int_equal(kl__days_from_civil(1970, 1, 1), 0);
+    /* Before year 1 (proleptic, astronomical year numbers): 0000-03-01 is day -719468, the
+     * origin of Hinnant's eras, and year 0 is a leap year (31 + 29 days before March). */
+    assert_int_equal(kl__days_from_civil(0, 3, 1), -719468);
+    assert_int_equal(kl__days_from_civil(0, 1, 1), -719468 - 60);
+    assert_int_equal(kl__days_from_civil(-1, 12, 31), -719468 - 61);
+    int64_t y;
+    unsigned m, d;
+    kl__civil_from_days(-719468 - 61, &y, &m, &d);
+    assert_true(y == -1 && m == 12 && d == 31);
+}
+
+static void test_time_format_examples(void **state)
+{
+    (void)state;
+    char buf[64];
+    int64_t day = (18262 + 63) * DAY; /* 2020-03-04 */
+    int64_t t = day + (5 * 3600 + 6 * 60 + 7) * SEC;
+    static const struct {
+        unsigned form;
+        int64_t us;
+        const char *text;
+    } cases[] = {
+        {KL__TF_DATE_ISO, 0, "1970-01-01"},
+        {KL__TF_DATE_ISO, (18262 + 63) * DAY, "2020-03-04"},
+        {KL__TF_DATETIME_ISO, (18262 + 63) * DAY + (5 * 3600 + 6 * 60 + 7) * SEC,
+         "2020-03-04T05:06:07"},
+        {KL__TF_DATETIME_ISO, -250000, "1969-12-31T23:59:59.75"},
+        {KL__TF_DATETIME_ISO, 1, "1970-01-01T00:00:00.000001"},
+        {KL__TF_YEAR_MONTH, -(21 * 365 + 5) * DAY, "1949-01"},
+        {KL__TF_QUARTER, (4 * 365 + 1 + 90) * DAY, "1974Q2"},
+        {KL__TF_DATE_YMD_SLASH, (18262 + 63) * DAY, "2020/03/04"},
+        {KL__TF_DATE_DMY, (18262 + 63) * DAY, "04/03/2020"},
+        {KL__TF_DATE_MDY, (18262 + 63) * DAY, "03/04/2020"},
+        {KL__TF_DATETIME_DMY, (18262 + 63) * DAY + (5 * 3600 + 6 * 60 + 7) * SEC,
+         "04/03/2020 05:06:07"},
+        {KL__TF_DATETIME_MDY, (18262 + 63) * DAY + 500000, "03/04/2020 00:00:00.5"},
+        {KL__TF_DATE_COMPACT, (18262 + 63) * DAY, "20200304"},
+        {KL__TF_DATE_ISO, -62135596800ll * SEC, "0001-01-01"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = kl__time_format(cases[i].us, cases[i].form, buf, sizeof buf);
+        if (n != strlen(cases[i].text) || strcmp(buf, cases[i].text) != 0)
+            fail_msg("form %u: wrote '%s' (%zu), want '%s'", cases[i].form, buf, n,
+                     cases[i].text);
+    }
+    /* values a form cannot hold are refused, not written differently */
+    assert_int_equal(kl__time_format(t, KL__TF_DATE_ISO, buf, sizeof buf), 0);
+    assert_int_equal(kl__time_format(day, KL__TF_YEAR_MONTH, buf, sizeof buf), 0);
+    assert_int_equal(kl__time_format(day - 3 * DAY, KL__TF_QUARTER, buf, sizeof buf), 0);
+    assert_int_equal(kl__time_format(-62135596800ll * SEC - 1, KL__TF_DATETIME_ISO, buf, 64), 0);
+    assert_int_equal(kl__time_format(253402300800ll * SEC, KL__TF_DATETIME_ISO, buf, 64), 0);
+    assert_int_equal(kl__time_format(day, 0, buf, sizeof buf), 0);
+    /* too small a buffer: "2020-03-04" needs 11 bytes with its NUL */
+    assert_int_equal(kl__time_format(day, KL__TF_DATE_ISO, buf, 10), 0);
+    assert_int_equal(kl__time_format(day, KL__TF_DATE_ISO, buf, 11), 10);
+}
+
+static void test_time_form_format_names_round_trip(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned form;
+        const char *format;
+        int has_time;
+    } cases[] = {
+        {KL__TF_DATE_ISO, "%Y-%m-%d", 0},
+        {KL__TF_DATETIME_ISO, "%Y-%m-%dT%H:%M:%S", 1},
+        {KL__TF_YEAR_MONTH, "%Y-%m", 0},
+        {KL__TF_QUARTER, "%YQ%q", 0},
+        {KL__TF_DATE_YMD_SLASH, "%Y/%m/%d", 0},
+        {KL__TF_DATE_DMY, "%d/%m/%Y", 0},
+        {KL__TF_DATE_MDY, "%m/%d/%Y", 0},
+        {KL__TF_DATETIME_DMY, "%d/%m/%Y %H:%M:%S", 1},
+        {KL__TF_DATETIME_MDY, "%m/%d/%Y %H:%M:%S", 1},
+        {KL__TF_DATE_COMPACT, "%Y%m%d", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_string_equal(kl__time_form_format(cases[i].form), cases[i].format);
+        assert_int_equal(kl__time_form_from_format(cases[i].format), cases[i].form);
+        assert_int_equal(kl__time_form_has_time(cases[i].form), cases[i].has_time);
+    }
+    assert_null(kl__time_form_format(0));
+    assert_null(kl__time_form_format(KL__TF_DATE_DMY | KL__TF_DATE_MDY));
+    assert_int_equal(kl__time_form_from_format("%d.%m.%Y"), 0);
+    assert_int_equal(kl__time_form_from_format(NULL), 0);
+}
+
+/* Random instants in 0001..9999, reduced to what each form holds: format then parse is identity. */
+static void test_time_format_then_parse_round_trips(void **state)
+{
+    (void)state;
+    static const unsigned forms[] = {
+        KL__TF_DATE_ISO,  KL__TF_DATETIME_ISO, KL__TF_YEAR_MONTH,   KL__TF_QUARTER,
+        KL__TF_DATE_YMD_SLASH, KL__TF_DATE_DMY, KL__TF_DATE_MDY, KL__TF_DATETIME_DMY,
+        KL__TF_DATETIME_MDY, KL__TF_DATE_COMPACT,
+    };
+    const int64_t lo = -62135596800ll * SEC, span = 253402300800ll * SEC - lo;
+    uint64_t rng = 11;
+    char buf[64];
+    for (int i = 0; i < 200000; i++) {
+        unsigned form = forms[i % (sizeof forms / sizeof forms[0])];
+        int64_t us = lo + (int64_t)(splitmix64(&rng) % (uint64_t)span);
+        if (i % 3 == 0) /* whole seconds too, so the no-fraction branch is covered */
+            us -= ((us - lo) % SEC);
+        int64_t days = (us - lo) / DAY + kl__days_from_civil(1, 1, 1);
+        if (!kl__time_form_has_time(form))
+            us = days * DAY;
+        if (form == KL__TF_YEAR_MONTH || form == KL__TF_QUARTER) {
+            int64_t y;
+            unsigned m, d;
+            kl__civil_from_days(days, &y, &m, &d);
+            if (form == KL__TF_QUARTER)
+                m = (m - 1) / 3 * 3 + 1;
+            us = kl__days_from_civil(y, m, 1) * DAY;
+        }
+        size_t n = kl__time_format(us, form, buf, sizeof buf);
+        if (n == 0)
+            fail_msg("form %u: %lld not written", form, (long long)us);
+        int64_t back;
+        if (!kl__time_parse(buf, n, form, &back) || back != us)
+            fail_msg("form %u: %lld written as '%s' reads back as %lld", form, (long long)us,
+                     buf, (long long)back);
+        if (form != KL__TF_DATE_COMPACT && !(kl__time_forms(buf, n) & form))
+            fail_msg("'%s' not recognised as form %u", buf, form);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +857,13 @@ int main(void)
         cmocka_unit_test(test_bool_accepts_three_cases_only),
         cmocka_unit_test(test_format_double_examples),
         cmocka_unit_test(test_format_double_round_trips_and_is_shortest),
+        cmocka_unit_test(test_time_hand_computed_epoch_values),
+        cmocka_unit_test(test_time_leap_days),
+        cmocka_unit_test(test_time_forms_lists_every_valid_form),
+        cmocka_unit_test(test_days_from_civil_matches_day_counting),
+        cmocka_unit_test(test_time_format_examples),
+        cmocka_unit_test(test_time_form_format_names_round_trip),
+        cmocka_unit_test(test_time_format_then_parse_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
