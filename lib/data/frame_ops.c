@@ -42,8 +42,20 @@ static int nomem(kl_err *err, const char *what)
     return kl_err_set(err, KL_ENOMEM, "out of memory %s", what);
 }
 
-/* Row i of the selection: idx[i], or i itself when idx is NULL. */
-#define ROW(idx, i) ((idx) ? (idx)[i] : (i))
+/*
+ * d[i] = src[idx[i]] for i < n, or a plain copy when idx is NULL; the test is
+ * outside the loop so each loop is a tight gather or a memcpy.
+ */
+#define GATHER(d, src, idx, n)                                                                     \
+    do {                                                                                           \
+        if (!(idx)) {                                                                              \
+            if (n)                                                                                 \
+                memcpy((d), (src), (n) * sizeof *(d));                                             \
+        } else {                                                                                   \
+            for (size_t i_ = 0; i_ < (n); i_++)                                                    \
+                (d)[i_] = (src)[(idx)[i_]];                                                        \
+        }                                                                                          \
+    } while (0)
 
 /*
  * Add to out (n rows) column j of f restricted to rows idx[0..n) (all rows
@@ -60,8 +72,7 @@ static int copy_col(const kl_frame *f, size_t j, const size_t *idx, size_t n, kl
         double *d = alloc_array(n, sizeof *d);
         if (!d)
             return nomem(err, "copying a column");
-        for (size_t i = 0; i < n; i++)
-            d[i] = src[ROW(idx, i)];
+        GATHER(d, src, idx, n);
         return kl__frame_adopt_numeric(out, name, type, d, err);
     }
     case KL_COL_KIND_BOOL: {
@@ -69,8 +80,7 @@ static int copy_col(const kl_frame *f, size_t j, const size_t *idx, size_t n, kl
         uint8_t *d = alloc_array(n, 1);
         if (!d)
             return nomem(err, "copying a column");
-        for (size_t i = 0; i < n; i++)
-            d[i] = src[ROW(idx, i)];
+        GATHER(d, src, idx, n);
         return kl__frame_adopt_bool(out, name, d, err);
     }
     case KL_COL_KIND_TIME: {
@@ -78,8 +88,7 @@ static int copy_col(const kl_frame *f, size_t j, const size_t *idx, size_t n, kl
         int64_t *d = alloc_array(n, sizeof *d);
         if (!d)
             return nomem(err, "copying a column");
-        for (size_t i = 0; i < n; i++)
-            d[i] = src[ROW(idx, i)];
+        GATHER(d, src, idx, n);
         return kl__frame_adopt_time(out, name, type, d, kl_frame_col_time_format(f, j), err);
     }
     case KL_COL_KIND_CATEGORICAL: {
@@ -94,8 +103,7 @@ static int copy_col(const kl_frame *f, size_t j, const size_t *idx, size_t n, kl
             free(d);
             return nomem(err, "copying a column");
         }
-        for (size_t i = 0; i < n; i++)
-            codes[i] = src[ROW(idx, i)];
+        GATHER(codes, src, idx, n);
         return kl__frame_adopt_categorical(out, name, codes, d, n_dict, pool, err);
     }
     case KL_COL_KIND_TEXT: {
@@ -103,8 +111,7 @@ static int copy_col(const kl_frame *f, size_t j, const size_t *idx, size_t n, kl
         char **v = alloc_array(n, sizeof *v);
         if (!v)
             return nomem(err, "copying a column");
-        for (size_t i = 0; i < n; i++)
-            v[i] = (char *)src[ROW(idx, i)];
+        GATHER(v, (char *const *)src, idx, n);
         char *pool = NULL;
         if (kl__strings_copy((const char *const *)v, n, v, &pool) < 0) {
             free(v);
