@@ -797,24 +797,11 @@ static void put_str(char *buf, size_t n, const char *s)
     buf[len] = '\0';
 }
 
-/* Civil date of a day count (Howard Hinnant's days -> y/m/d, proleptic Gregorian). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 /*
- * ISO 8601 in UTC: "YYYY-MM-DD" for a date column, "YYYY-MM-DDTHH:MM:SS" for
- * a datetime, with ".ffffff" when the value has a fraction of a second.
+ * ISO 8601 in UTC without kl__time_format's year range (1..9999): the
+ * fallback for values no form can write. Dates print as "YYYY-MM-DD" when
+ * date_only, else "YYYY-MM-DDTHH:MM:SS" plus the fraction of a second,
+ * trailing zeros dropped, when there is one.
  */
 static void format_time_iso(int64_t us, int date_only, char *buf, size_t n)
 {
@@ -825,19 +812,36 @@ static void format_time_iso(int64_t us, int date_only, char *buf, size_t n)
     }
     int64_t y;
     unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
+    kl__civil_from_days(days, &y, &mo, &d);
     if (date_only) {
         snprintf(buf, n, "%04lld-%02u-%02u", (long long)y, mo, d);
         return;
     }
-    int64_t secs = rem / 1000000, frac = rem % 1000000;
-    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60),
-             ss = (unsigned)(secs % 60);
+    unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+    int width = 6;
+    while (frac && frac % 10 == 0) {
+        frac /= 10;
+        width--;
+    }
     if (frac)
-        snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u.%06lld", (long long)y, mo, d, hh, mm, ss,
-                 (long long)frac);
+        snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u.%0*u", (long long)y, mo, d, secs / 3600,
+                 secs / 60 % 60, secs % 60, width, frac);
     else
-        snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, hh, mm, ss);
+        snprintf(buf, n, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d, secs / 3600,
+                 secs / 60 % 60, secs % 60);
+}
+
+/* A time in its column's format, else ISO 8601 (see kl_frame_cell_str in frame.h). */
+static void format_time(const struct col *c, int64_t us, char *buf, size_t n)
+{
+    int date = c->type == KL_TYPE_DATE;
+    unsigned form = kl__time_form_from_format(c->format);
+    if (!form)
+        form = date ? KL__TF_DATE_ISO : KL__TF_DATETIME_ISO;
+    char tmp[64];
+    if (kl__time_format(us, form, tmp, sizeof tmp) == 0)
+        format_time_iso(us, date && us % 86400000000ll == 0, tmp, sizeof tmp);
+    put_str(buf, n, tmp);
 }
 
 int kl_frame_cell_str(const kl_frame *f, size_t i, size_t j, char *buf, size_t n)
@@ -884,7 +888,7 @@ int kl_frame_cell_str(const kl_frame *f, size_t i, size_t j, char *buf, size_t n
         int64_t v = ((const int64_t *)c->data)[i];
         if (v == KL_TIME_MISSING)
             return 0;
-        format_time_iso(v, c->type == KL_TYPE_DATE, buf, n);
+        format_time(c, v, buf, n);
         return 1;
     }
     }

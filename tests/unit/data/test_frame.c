@@ -414,7 +414,7 @@ static void test_frame_cell_str_times_without_format_are_iso(void **state)
     cell_eq(f, 1, 0, "1969-12-31");
     cell_eq(f, 2, 0, "");
     cell_eq(f, 0, 1, "2020-02-29T13:04:05");
-    cell_eq(f, 1, 1, "1969-12-31T23:59:59.500000");
+    cell_eq(f, 1, 1, "1969-12-31T23:59:59.5");
     cell_eq(f, 2, 1, "1970-01-01T00:00:00");
     kl_frame_free(f);
 }
@@ -961,6 +961,41 @@ static void test_frame_schema_hash_ignores_values(void **state)
     kl_frame_free(d);
 }
 
+static void test_frame_cell_str_times_use_their_column_format(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const int64_t day = 86400000000ll;
+    /* Day counts from Python: date(2020,2,29) 18321, date(1974,4,1) 1551, date(1949,1,1) -7670. */
+    const int64_t dmy[] = {18321 * day};
+    const int64_t q[] = {1551 * day};
+    const int64_t ym[] = {-7670 * day};
+    const int64_t dt[] = {18321 * day + (13 * 3600 + 4 * 60 + 5) * 1000000ll + 250000};
+    /* 10000-01-01 is 2932897 days after the epoch: past what the formats write. */
+    const int64_t far[] = {2932897 * day, 2932897 * day + 1000000};
+    kl_frame *f = frame_or_die(1);
+    assert_int_equal(kl_frame_add_time(f, "dmy", KL_TYPE_DATE, dmy, "%d/%m/%Y", &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "q", KL_TYPE_DATE, q, "%YQ%q", &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "ym", KL_TYPE_DATE, ym, "%Y-%m", &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "dt", KL_TYPE_DATETIME, dt, "%m/%d/%Y %H:%M:%S", &err),
+                     0);
+    assert_int_equal(kl_frame_add_time(f, "odd", KL_TYPE_DATE, dmy, "%Y week %W", &err), 0);
+    cell_eq(f, 0, 0, "29/02/2020");
+    cell_eq(f, 0, 1, "1974Q2");
+    cell_eq(f, 0, 2, "1949-01");
+    cell_eq(f, 0, 3, "02/29/2020 13:04:05.25");
+    cell_eq(f, 0, 4, "2020-02-29"); /* an unknown format falls back to ISO */
+    kl_frame_free(f);
+
+    f = frame_or_die(2);
+    /* far[1] is not a whole day, so it cannot be a DATE. */
+    assert_int_equal(kl_frame_add_time(f, "d", KL_TYPE_DATE, far, NULL, &err), KL_EINVAL);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, far, NULL, &err), 0);
+    cell_eq(f, 0, 0, "10000-01-01T00:00:00");
+    cell_eq(f, 1, 0, "10000-01-01T00:00:01");
+    kl_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -980,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_frame_cell_str_int_column_prints_all_digits),
         cmocka_unit_test(test_frame_cell_str_bools_and_truncation),
         cmocka_unit_test(test_frame_cell_str_times_without_format_are_iso),
+        cmocka_unit_test(test_frame_cell_str_times_use_their_column_format),
         cmocka_unit_test(test_frame_dup_is_deep_and_equal),
         cmocka_unit_test(test_frame_select_orders_columns_and_names_missing_one),
         cmocka_unit_test(test_frame_drop_keeps_the_rest_in_order),
