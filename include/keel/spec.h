@@ -49,7 +49,7 @@
  * "'sla[1].min' must be a number, not 'high'" or "unknown key 'taget' in
  * 'objective'; did you mean 'target'?". Aliases (*name) are rejected: a spec
  * is short, and expanding aliases would let a small file describe a huge one.
- * Nesting deeper than 32 levels and files over 16 MiB are rejected too.
+ * Nesting deeper than 32 levels and files over 1 MiB are rejected too.
  */
 #ifndef KEEL_SPEC_H
 #define KEEL_SPEC_H
