@@ -55,8 +55,8 @@ static int ref_strtod(const char *s, double *out)
     return *s != '\0' && *end == '\0';
 }
 
-/* s must parse, to exactly strtod's bits. */
-static void expect_same_as_strtod(const char *s)
+/* s must parse, to exactly strtod's bits; returns the value. */
+static double expect_same_as_strtod(const char *s)
 {
     double ref, got = 0;
     int is_int = -1;
@@ -66,6 +66,7 @@ static void expect_same_as_strtod(const char *s)
         fail_msg("not parsed: '%.80s'", s);
     if (double_bits(ref) != double_bits(got))
         fail_msg("'%.120s': strtod %a, parsed %a", s, ref, got);
+    return got;
 }
 
 /* ---- numbers: syntax ---- */
@@ -200,7 +201,7 @@ static void test_number_matches_strtod_on_repo_csv_files(void **state)
     assert_true(numbers > 100000);
 }
 
-/* Writes 17 random significant digits (first non-zero) into d. */
+/* Writes count random significant digits (the first non-zero) into d. */
 static void random_digits(uint64_t *rng, char *d, int count)
 {
     for (int i = 0; i < count; i++)
@@ -221,8 +222,9 @@ static void test_number_matches_strtod_on_random_decimals(void **state)
     (void)state;
     uint64_t rng = 20261127;
     char digits[32], s[800];
-    for (long i = 0; i < RANDOM_STRINGS; i++) {
-        int nd = (i % 4 == 3) ? 1 + (int)(splitmix64(&rng) % 19) : 17;
+    long zero = 0, subnormal = 0, overflow = 0;
+    for (long i = 0; i < RANDOM_STRINGS + RANDOM_STRINGS / 4; i++) {
+        int nd = i < RANDOM_STRINGS ? 17 : 1 + (int)(splitmix64(&rng) % 19);
         random_digits(&rng, digits, nd);
         int exp10 = -345 + (int)(splitmix64(&rng) % 656); /* value = 0.DIGITS * 10^exp10 */
         const char *sign = (splitmix64(&rng) & 1) ? "-" : "";
@@ -244,8 +246,13 @@ static void test_number_matches_strtod_on_random_decimals(void **state)
         } else {
             snprintf(s, sizeof s, "%s%se%d", sign, digits, exp10 - nd);
         }
-        expect_same_as_strtod(s);
+        double v = fabs(expect_same_as_strtod(s));
+        zero += v == 0;
+        subnormal += v > 0 && v < DBL_MIN;
+        overflow += isinf(v);
     }
+    /* the range really was covered */
+    assert_true(zero > 1000 && subnormal > 10000 && overflow > 1000);
 }
 
 /* Random doubles (bit patterns) printed with 17 digits and with 16 (often the wrong neighbour). */
