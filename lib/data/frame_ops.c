@@ -14,10 +14,11 @@
  * being shared with the source, so a result never depends on its input's
  * lifetime.
  *
- * Sorting is a stable merge sort on row indices (qsort is not stable) with a
- * comparator that walks the keys; categorical keys are compared through a
- * rank per code computed once from the sorted dictionary, so the hot loop
- * compares integers, not strings.
+ * Sorting is a stable merge sort (qsort is not stable) of (word, row) pairs,
+ * the word encoding the first key so that most comparisons are one integer
+ * compare on sequential memory; ties go to a comparator that walks the keys.
+ * Categorical keys are compared through a rank per code computed once from
+ * the sorted dictionary, so no comparison ever looks at a category string.
  */
 #include <math.h>
 #include <stdint.h>
@@ -310,44 +311,137 @@ static int rows_cmp(const struct sort_key *keys, size_t n_keys, size_t a, size_t
 }
 
 /*
- * Stable bottom-up merge sort of idx[0..n) using tmp[0..n). Runs of 16 are
- * first sorted by insertion (stable too), then merged pairwise; the result
- * ends up in idx.
+ * The first key of every row as a 64-bit word whose unsigned order is the
+ * key's order, direction and missing-last included, so most comparisons are
+ * one integer compare on data read in sequence instead of a random access
+ * into the column. Equal words fall back to the full comparison (rows_cmp):
+ * text words hold only the first 8 bytes, and a few present values share
+ * the word of a missing one (UINT64_MAX). When the word is exact (equal words
+ * mean equal keys) the fallback can skip the first key.
  */
-static void merge_sort(size_t *idx, size_t *tmp, size_t n, const struct sort_key *keys,
-                       size_t n_keys)
+struct sort_item {
+    uint64_t word;
+    size_t row;
+};
+
+#define WORD_MISSING UINT64_MAX
+
+static int key_word_exact(const struct sort_key *k)
+{
+    return k->kind == KL_COL_KIND_NUMERIC || k->kind == KL_COL_KIND_BOOL ||
+           k->kind == KL_COL_KIND_CATEGORICAL;
+}
+
+static uint64_t key_word(const struct sort_key *k, size_t i)
+{
+    uint64_t u;
+    switch (k->kind) {
+    case KL_COL_KIND_NUMERIC: {
+        double x = ((const double *)k->data)[i];
+        if (isnan(x))
+            return WORD_MISSING;
+        x += 0.0; /* -0.0 becomes 0.0: they compare equal */
+        memcpy(&u, &x, sizeof u);
+        /* IEEE order as unsigned order: flip all bits of negatives, the sign of positives. */
+        u = (u >> 63) ? ~u : u | (1ull << 63);
+        break;
+    }
+    case KL_COL_KIND_CATEGORICAL: {
+        int32_t c = ((const int32_t *)k->data)[i];
+        if (c < 0)
+            return WORD_MISSING;
+        u = (uint64_t)k->rank[c];
+        break;
+    }
+    case KL_COL_KIND_BOOL: {
+        uint8_t v = ((const uint8_t *)k->data)[i];
+        if (v == KL_BOOL_MISSING)
+            return WORD_MISSING;
+        u = v;
+        break;
+    }
+    case KL_COL_KIND_TEXT: {
+        const char *str = ((const char *const *)k->data)[i];
+        if (!str)
+            return WORD_MISSING;
+        /* The first 8 bytes, big-endian and zero-padded: their order is strcmp's. */
+        u = 0;
+        for (int b = 0; b < 8 && str[b]; b++)
+            u |= (uint64_t)(unsigned char)str[b] << (56 - 8 * b);
+        break;
+    }
+    case KL_COL_KIND_TIME: {
+        int64_t v = ((const int64_t *)k->data)[i];
+        if (v == KL_TIME_MISSING)
+            return WORD_MISSING;
+        u = (uint64_t)v ^ (1ull << 63);
+        break;
+    }
+    default:
+        KL_ASSERT(!"unknown column kind");
+        return 0;
+    }
+    /*
+     * Descending reverses the order of present values and keeps them below
+     * WORD_MISSING. Only inexact kinds (text, time) can reach u ==
+     * WORD_MISSING, and their ties are settled by the full comparison.
+     */
+    if (!k->desc)
+        return u;
+    return u == WORD_MISSING ? 0 : (WORD_MISSING - 1) - u;
+}
+
+struct sorter {
+    const struct sort_key *keys; /* the keys to compare on a word tie */
+    size_t n_keys;
+};
+
+static int item_cmp(const struct sorter *s, const struct sort_item *a, const struct sort_item *b)
+{
+    if (a->word != b->word)
+        return a->word < b->word ? -1 : 1;
+    return rows_cmp(s->keys, s->n_keys, a->row, b->row);
+}
+
+/*
+ * Stable bottom-up merge sort of v[0..n) using tmp[0..n). Runs of 16 are
+ * first sorted by insertion (stable too), then merged pairwise; the result
+ * ends up in v.
+ */
+static void merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n, const struct sorter *s)
 {
     enum { RUN = 16 };
     for (size_t lo = 0; lo < n; lo += RUN) {
         size_t hi = KL_MIN(lo + RUN, n);
         for (size_t i = lo + 1; i < hi; i++) {
-            size_t v = idx[i], p = i;
-            while (p > lo && rows_cmp(keys, n_keys, idx[p - 1], v) > 0) {
-                idx[p] = idx[p - 1];
+            struct sort_item x = v[i];
+            size_t p = i;
+            while (p > lo && item_cmp(s, &v[p - 1], &x) > 0) {
+                v[p] = v[p - 1];
                 p--;
             }
-            idx[p] = v;
+            v[p] = x;
         }
     }
-    size_t *src = idx, *dst = tmp;
+    struct sort_item *src = v, *dst = tmp;
     for (size_t width = RUN; width < n; width *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * width) {
             size_t mid = KL_MIN(lo + width, n), hi = KL_MIN(lo + 2 * width, n);
             size_t i = lo, j = mid, o = lo;
             /* Ties take the left run first: that is what keeps the sort stable. */
             while (i < mid && j < hi)
-                dst[o++] = rows_cmp(keys, n_keys, src[i], src[j]) <= 0 ? src[i++] : src[j++];
+                dst[o++] = item_cmp(s, &src[i], &src[j]) <= 0 ? src[i++] : src[j++];
             while (i < mid)
                 dst[o++] = src[i++];
             while (j < hi)
                 dst[o++] = src[j++];
         }
-        size_t *t = src;
+        struct sort_item *t = src;
         src = dst;
         dst = t;
     }
-    if (src != idx)
-        memcpy(idx, src, n * sizeof *idx);
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
 }
 
 static int cmp_str_index(const char *const *dict, size_t a, size_t b)
@@ -395,9 +489,10 @@ int kl_frame_sort(const kl_frame *f, const kl_sort_key *keys, size_t n_keys, kl_
     size_t n = kl_frame_row_count(f);
     int rc = 0;
     struct sort_key *k = calloc(n_keys ? n_keys : 1, sizeof *k);
+    struct sort_item *items = alloc_array(n, sizeof *items);
+    struct sort_item *tmp = alloc_array(n, sizeof *tmp);
     size_t *idx = alloc_array(n, sizeof *idx);
-    size_t *tmp = alloc_array(n, sizeof *tmp);
-    if (!k || !idx || !tmp) {
+    if (!k || !items || !tmp || !idx) {
         rc = nomem(err, "sorting rows");
         goto done;
     }
@@ -435,17 +530,30 @@ int kl_frame_sort(const kl_frame *f, const kl_sort_key *keys, size_t n_keys, kl_
         }
         }
     }
+    struct sorter srt = {k, n_keys};
+    if (n_keys == 0) {
+        for (size_t i = 0; i < n; i++)
+            items[i] = (struct sort_item){0, i};
+    } else {
+        for (size_t i = 0; i < n; i++)
+            items[i] = (struct sort_item){key_word(&k[0], i), i};
+        if (key_word_exact(&k[0])) {
+            srt.keys = k + 1;
+            srt.n_keys = n_keys - 1;
+        }
+    }
+    merge_sort(items, tmp, n, &srt);
     for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    merge_sort(idx, tmp, n, k, n_keys);
+        idx[i] = items[i].row;
     rc = gather(f, NULL, kl_frame_col_count(f), idx, n, out, err);
 done:
     if (k)
         for (size_t q = 0; q < n_keys; q++)
             free(k[q].rank);
     free(k);
-    free(idx);
+    free(items);
     free(tmp);
+    free(idx);
     return rc;
 }
 

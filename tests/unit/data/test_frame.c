@@ -656,6 +656,54 @@ static void test_frame_sort_matches_reference_on_many_rows(void **state)
     kl_frame_free(f);
 }
 
+/* Each kind as the first (or only) key, both directions, with the edge values of each. */
+static void test_frame_sort_first_key_of_each_kind_both_directions(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    const double num[] = {0.0, -INFINITY, NAN, -0.0, INFINITY, -1e-300, 5};
+    const uint8_t b[] = {1, 0, KL_BOOL_MISSING, 1, 0, 1, 0};
+    const char *cat[] = {"b", "a", NULL, "ab", "", "b", "a"};
+    const char *txt[] = {"abcdefgh1", "abcdefgh", NULL, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", "",
+                         "abcdefgh0", "abcdefgh"};
+    const int64_t t[] = {INT64_MAX, KL_TIME_MISSING, 0, INT64_MIN + 1, -1, 1, INT64_MAX};
+    const double pos[] = {0, 1, 2, 3, 4, 5, 6};
+    kl_frame *f = frame_or_die(7), *g = NULL;
+    assert_int_equal(kl_frame_add_numeric(f, "num", KL_TYPE_FLOAT, num, &err), 0);
+    assert_int_equal(kl_frame_add_bool(f, "b", b, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "cat", cat, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "txt", txt, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "t", KL_TYPE_DATETIME, t, NULL, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "pos", KL_TYPE_INT, pos, &err), 0);
+    static const struct {
+        const char *column;
+        int desc;
+        const char *order; /* expected rows, by their "pos" */
+    } cases[] = {
+        /* -0.0 (row 3) equals 0.0 (row 0): stable keeps 0 first in both directions. */
+        {"num", 0, "1|5|0|3|6|4|2"},
+        {"num", 1, "4|6|0|3|5|1|2"},
+        {"b", 0, "1|4|6|0|3|5|2"},
+        {"b", 1, "0|3|5|1|4|6|2"},
+        /* bytewise: "" < "a" < "ab" < "b" */
+        {"cat", 0, "4|1|6|3|0|5|2"},
+        {"cat", 1, "0|5|3|1|6|4|2"},
+        /* 8-byte prefixes tie for rows 0, 1, 5, 6; 0xff... sorts after every ASCII string */
+        {"txt", 0, "4|1|6|5|0|3|2"},
+        {"txt", 1, "3|0|5|1|6|4|2"},
+        /* INT64_MAX is a value, not missing: it sorts before the missing row 1 */
+        {"t", 0, "3|4|2|5|0|6|1"},
+        {"t", 1, "0|6|5|2|4|3|1"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        kl_sort_key key = {cases[c].column, cases[c].desc};
+        assert_int_equal(kl_frame_sort(f, &key, 1, &g, &err), 0);
+        col_eq(g, 5, cases[c].order);
+        kl_frame_free(g);
+    }
+    kl_frame_free(f);
+}
+
 static void test_frame_append_merges_dictionaries(void **state)
 {
     (void)state;
@@ -1024,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_frame_sort_is_stable_with_missing_last),
         cmocka_unit_test(test_frame_sort_multi_key_categorical_by_string),
         cmocka_unit_test(test_frame_sort_matches_reference_on_many_rows),
+        cmocka_unit_test(test_frame_sort_first_key_of_each_kind_both_directions),
         cmocka_unit_test(test_frame_append_merges_dictionaries),
         cmocka_unit_test(test_frame_append_rejects_mismatched_columns),
         cmocka_unit_test(test_frame_hashes_match_documented_byte_streams),
