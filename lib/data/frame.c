@@ -11,13 +11,14 @@
  *   - a column's data pointer is never NULL (a 0-row column holds a 1-byte
  *     block), so a NULL typed view always means "not of that kind";
  *   - the strings of a categorical dictionary or a text column live in one
- *     malloc'd pool owned by the column (NULL when there are no strings); the
- *     dictionary has no duplicate entries;
+ *     malloc'd pool owned by the column (NULL when there are no strings);
+ *     several text rows may point at the same string; the dictionary has no
+ *     duplicate entries;
  *   - categorical codes are in [-1, n_dict), bools in {0, 1, 255}.
  *
  * Why one pool per column rather than one malloc per string: the CSV reader
  * already holds each column's strings in one block and hands it over without
- * a copy, freeing a column is two calls, and copies (take, append) size the
+ * a copy, freeing a column costs the same whatever its size, and copies (take, append) size the
  * new pool exactly from the lengths, which is one pass more but no
  * fragmentation and no per-string allocation.
  *
@@ -646,6 +647,8 @@ size_t kl_frame_col_count(const kl_frame *f)
 
 long kl_frame_col_index(const kl_frame *f, const char *name)
 {
+    if (!name)
+        return -1;
     for (size_t j = 0; j < f->n_cols; j++)
         if (strcmp(f->cols[j].name, name) == 0)
             return (long)j;
