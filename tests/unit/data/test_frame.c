@@ -704,6 +704,38 @@ static void test_frame_sort_first_key_of_each_kind_both_directions(void **state)
     kl_frame_free(f);
 }
 
+static void test_frame_operations_on_empty_frames(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    kl_frame *f = sample(), *g = NULL, *e = NULL, *h = NULL;
+    /* No keys: the sort is the identity. */
+    assert_int_equal(kl_frame_sort(f, NULL, 0, &g, &err), 0);
+    col_eq(g, 3, "e||c|b|a");
+    kl_frame_free(g);
+    /* Zero rows, every kind: sort, dup, append with itself. */
+    assert_int_equal(kl_frame_take(f, NULL, 0, &e, &err), 0);
+    kl_sort_key k[] = {{"cat", 1}, {"txt", 0}};
+    assert_int_equal(kl_frame_sort(e, k, 2, &g, &err), 0);
+    assert_int_equal(kl_frame_row_count(g), 0);
+    assert_int_equal(kl_frame_append(e, f, &h, &err), 0);
+    assert_int_equal(kl_frame_row_count(h), 5);
+    col_eq(h, 2, "m|f||f|m");
+    kl_frame_free(h);
+    kl_frame *d = kl_frame_dup(e);
+    assert_non_null(d);
+    assert_int_equal(kl_frame_col_count(d), 5);
+    kl_frame_free(d);
+    /* Zero columns keep their row count. */
+    assert_int_equal(kl_frame_select(f, NULL, 0, &h, &err), 0);
+    assert_int_equal(kl_frame_row_count(h), 5);
+    assert_int_equal(kl_frame_col_count(h), 0);
+    kl_frame_free(h);
+    kl_frame_free(g);
+    kl_frame_free(e);
+    kl_frame_free(f);
+}
+
 static void test_frame_append_merges_dictionaries(void **state)
 {
     (void)state;
@@ -1073,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_frame_sort_multi_key_categorical_by_string),
         cmocka_unit_test(test_frame_sort_matches_reference_on_many_rows),
         cmocka_unit_test(test_frame_sort_first_key_of_each_kind_both_directions),
+        cmocka_unit_test(test_frame_operations_on_empty_frames),
         cmocka_unit_test(test_frame_append_merges_dictionaries),
         cmocka_unit_test(test_frame_append_rejects_mismatched_columns),
         cmocka_unit_test(test_frame_hashes_match_documented_byte_streams),
