@@ -362,6 +362,15 @@ static double number_slow(const char *p, const char *end, int neg)
     return strtod(buf, NULL);
 }
 
+/* Zeros before the first non-zero digit of p..end (digits and at most one '.'). */
+static size_t leading_zeros(const char *p, const char *end)
+{
+    size_t n = 0;
+    for (; p < end && (*p == '0' || *p == '.'); p++)
+        n += *p == '0';
+    return n;
+}
+
 static int parse_inf(const char *p, const char *end, int neg, double *out, int *is_int)
 {
     size_t n = (size_t)(end - p);
@@ -391,41 +400,33 @@ int kl__parse_number(const char *s, size_t n, double *out, int *is_int)
     if (!is_digit(*p) && *p != '.')
         return parse_inf(p, end, neg, out, is_int);
 
+    /*
+     * All digits, integer and fraction, go into one uint64 (leading zeros add
+     * nothing to it), and the exponent is lowered by the fraction's length.
+     */
     const char *num = p;
     uint64_t mant = 0;
-    int64_t e10 = 0;
     int syntax_int = 1;
-
-    const char *int_start = p;
-    while (p < end && *p == '0')
-        p++;
-    const char *sig = p;
     while (p < end && is_digit(*p)) {
         mant = mant * 10 + (uint64_t)(*p - '0');
         p++;
     }
-    size_t nsig = (size_t)(p - sig);
-    int any = p > int_start;
+    size_t ndigits = (size_t)(p - num);
+    int64_t e10 = 0;
     if (p < end && *p == '.') {
         p++;
         syntax_int = 0;
-        const char *frac_start = p;
-        if (nsig == 0) { /* "0.000123": zeros before the first significant digit */
-            while (p < end && *p == '0')
-                p++;
-            e10 -= p - frac_start;
-        }
-        const char *fsig = p;
+        const char *frac = p;
         while (p < end && is_digit(*p)) {
             mant = mant * 10 + (uint64_t)(*p - '0');
             p++;
         }
-        nsig += (size_t)(p - fsig);
-        e10 -= p - fsig;
-        any |= p > frac_start;
+        ndigits += (size_t)(p - frac);
+        e10 = -(int64_t)(p - frac);
     }
-    if (!any)
+    if (ndigits == 0)
         return 0;
+    const char *num_end = p;
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
         syntax_int = 0;
@@ -445,8 +446,10 @@ int kl__parse_number(const char *s, size_t n, double *out, int *is_int)
     if (p != end)
         return 0;
 
-    if (nsig > MAX_SIG_DIGITS) { /* the uint64 wrapped: more than 19 digits */
-        *is_int = 0;             /* with integer syntax it is >= 1e19 > 2^53 */
+    /* More than 19 digits may have wrapped the uint64, unless most are leading zeros. */
+    if (ndigits > MAX_SIG_DIGITS &&
+        ndigits - leading_zeros(num, num_end) > MAX_SIG_DIGITS) {
+        *is_int = 0; /* with integer syntax it is >= 1e19 > 2^53 */
         *out = number_slow(num, end, neg);
         return 1;
     }
