@@ -38,16 +38,16 @@ int kl__parse_bool(const char *s, size_t n, uint8_t *out);
  * value of a column could have (an ambiguous 03/04/2020 is both DMY and MDY).
  */
 enum kl__time_form {
-    KL__TF_DATE_ISO = 1u << 0,      /* 2020-03-04 */
-    KL__TF_DATETIME_ISO = 1u << 1,  /* 2020-03-04T05:06[:07[.fff]][Z|+hh:mm|-hh:mm], T or space */
-    KL__TF_YEAR_MONTH = 1u << 2,    /* 1949-01 (first day of the month) */
-    KL__TF_QUARTER = 1u << 3,       /* 1974Q1 or 1974-Q1 (first day of the quarter) */
+    KL__TF_DATE_ISO = 1u << 0,       /* 2020-03-04 */
+    KL__TF_DATETIME_ISO = 1u << 1,   /* 2020-03-04T05:06[:07[.fff]][Z|+hh:mm|-hh:mm], T or space */
+    KL__TF_YEAR_MONTH = 1u << 2,     /* 1949-01 (first day of the month) */
+    KL__TF_QUARTER = 1u << 3,        /* 1974Q1 or 1974-Q1 (first day of the quarter) */
     KL__TF_DATE_YMD_SLASH = 1u << 4, /* 2020/03/04 */
-    KL__TF_DATE_DMY = 1u << 5,      /* 04/03/2020 (also with '.' or '-') */
-    KL__TF_DATE_MDY = 1u << 6,      /* 03/04/2020 */
-    KL__TF_DATETIME_DMY = 1u << 7,  /* 04/03/2020 05:06[:07] */
-    KL__TF_DATETIME_MDY = 1u << 8,  /* 03/04/2020 05:06[:07] */
-    KL__TF_DATE_COMPACT = 1u << 9,  /* 20200304: only when forced by an override, never inferred */
+    KL__TF_DATE_DMY = 1u << 5,       /* 04/03/2020 (also with '.' or '-') */
+    KL__TF_DATE_MDY = 1u << 6,       /* 03/04/2020 */
+    KL__TF_DATETIME_DMY = 1u << 7,   /* 04/03/2020 05:06[:07] */
+    KL__TF_DATETIME_MDY = 1u << 8,   /* 03/04/2020 05:06[:07] */
+    KL__TF_DATE_COMPACT = 1u << 9,   /* 20200304: only when forced by an override, never inferred */
 };
 
 /*

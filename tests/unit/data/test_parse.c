@@ -79,10 +79,21 @@ static void test_number_simple_values(void **state)
         double v;
         int is_int;
     } cases[] = {
-        {"0", 0.0, 1},       {"-0", -0.0, 1},     {"+5", 5.0, 1},       {"007", 7.0, 1},
-        {"5.1", 5.1, 0},     {".5", 0.5, 0},      {"5.", 5.0, 0},       {"-.25", -0.25, 0},
-        {"1e3", 1000.0, 0},  {"1E+3", 1000.0, 0}, {"2.5e-3", 0.0025, 0}, {"  42  ", 42.0, 1},
-        {"inf", INFINITY, 0}, {"-Infinity", -INFINITY, 0}, {"+INF", INFINITY, 0},
+        {"0", 0.0, 1},
+        {"-0", -0.0, 1},
+        {"+5", 5.0, 1},
+        {"007", 7.0, 1},
+        {"5.1", 5.1, 0},
+        {".5", 0.5, 0},
+        {"5.", 5.0, 0},
+        {"-.25", -0.25, 0},
+        {"1e3", 1000.0, 0},
+        {"1E+3", 1000.0, 0},
+        {"2.5e-3", 0.0025, 0},
+        {"  42  ", 42.0, 1},
+        {"inf", INFINITY, 0},
+        {"-Infinity", -INFINITY, 0},
+        {"+INF", INFINITY, 0},
         {"9007199254740992", 9007199254740992.0, 1},
         {"-9007199254740992", -9007199254740992.0, 1},
         {"9007199254740993", 9007199254740992.0, 0},
@@ -108,10 +119,10 @@ static void test_number_rejects_non_numbers(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "",     " ",    ".",     "e5",   "1e",    "1e+",  "0x10", "nan",  "NaN",   "-nan",
-        "1,5",  "--1",  "+-1",   "1 2",  "- 1",   "1. 5", "1e 5", "in",   "infin", "infinityy",
-        "+",    "-",    "1.2.3", "1ee5", "abc",   "1a",   "\t1",  "1\t",  "0b1",   "e",
-        "1e5.", ".e1",  "-.",    "1_000", "1'000", "١",
+        "",      " ",         ".",   "e5",   "1e",    "1e+",  "0x10",  "nan",   "NaN",
+        "-nan",  "1,5",       "--1", "+-1",  "1 2",   "- 1",  "1. 5",  "1e 5",  "in",
+        "infin", "infinityy", "+",   "-",    "1.2.3", "1ee5", "abc",   "1a",    "\t1",
+        "1\t",   "0b1",       "e",   "1e5.", ".e1",   "-.",   "1_000", "1'000", "١",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double v = 123;
@@ -153,7 +164,8 @@ static int strtod_syntax_is_ours(const char *s)
     return 1;
 }
 
-/* Every field of every CSV file in data/: if parsed, it equals strtod; if strtod reads it, so do we. */
+/* Every field of every CSV file in data/: if parsed, it equals strtod; if strtod reads it, so do
+ * we. */
 static void test_number_matches_strtod_on_repo_csv_files(void **state)
 {
     (void)state;
@@ -290,7 +302,10 @@ static void test_number_hard_cases_match_strtod(void **state)
         "2.225073858507201136057409796709131975934819546351645648e-308",
         "1e23",
         "8.98846567431158e307",
-        "8.98846567431157953864652595394512366808988489471153286367150405788663379027504815663542386612037680105600569399356966788293948844072083112464237153197370621888839467124327426381511098006230470597265414760425028844190753411712314e307",
+        "8."
+        "988465674311579538646525953945123668089884894711532863671504057886633790275048156635423866"
+        "120376801056005693993569667882939488440720831124642371531973706218888394671243274263815110"
+        "98006230470597265414760425028844190753411712314e307",
         "1.7976931348623157e308",
         "1.7976931348623158e308",
         "1.7976931348623159e308",
@@ -417,8 +432,17 @@ static void test_number_exact_midpoints_match_strtod(void **state)
 {
     (void)state;
     double probes[] = {
-        4.9406564584124654e-324, 0.0 /* replaced by the largest subnormal */, DBL_MIN, 1.0,
-        9007199254740992.0,      DBL_MAX, 1e23, 0.1, 2.2250738585072009e-308, 1e-300, 1e300,
+        4.9406564584124654e-324,
+        0.0 /* replaced by the largest subnormal */,
+        DBL_MIN,
+        1.0,
+        9007199254740992.0,
+        DBL_MAX,
+        1e23,
+        0.1,
+        2.2250738585072009e-308,
+        1e-300,
+        1e300,
     };
     probes[1] = nextafter(DBL_MIN, 0);
     uint64_t rng = 7;
@@ -496,7 +520,7 @@ static void test_bool_accepts_three_cases_only(void **state)
     (void)state;
     static const char *yes[] = {"true", "TRUE", "True", "yes", "YES", "Yes"};
     static const char *no[] = {"false", "FALSE", "False", "no", "NO", "No"};
-    static const char *bad[] = {"tRUE", "TrUe", "t",  "f",     "1",     "0",   "",
+    static const char *bad[] = {"tRUE", "TrUe", "t",  "f",     "1",     "0",     "",
                                 "y",    "n",    "nO", "truee", " true", "true ", "yES"};
     uint8_t v;
     for (size_t i = 0; i < 6; i++) {
@@ -738,8 +762,8 @@ static void test_days_from_civil_matches_day_counting(void **state)
                 unsigned mm, dd;
                 kl__civil_from_days(day, &yy, &mm, &dd);
                 if (yy != y || mm != m || dd != d)
-                    fail_msg("day %lld: %lld-%u-%u, want %lld-%u-%u", (long long)day,
-                             (long long)yy, mm, dd, (long long)y, m, d);
+                    fail_msg("day %lld: %lld-%u-%u, want %lld-%u-%u", (long long)day, (long long)yy,
+                             mm, dd, (long long)y, m, d);
             }
         }
     }
@@ -786,8 +810,7 @@ static void test_time_format_examples(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = kl__time_format(cases[i].us, cases[i].form, buf, sizeof buf);
         if (n != strlen(cases[i].text) || strcmp(buf, cases[i].text) != 0)
-            fail_msg("form %u: wrote '%s' (%zu), want '%s'", cases[i].form, buf, n,
-                     cases[i].text);
+            fail_msg("form %u: wrote '%s' (%zu), want '%s'", cases[i].form, buf, n, cases[i].text);
     }
     /* values a form cannot hold are refused, not written differently */
     assert_int_equal(kl__time_format(t, KL__TF_DATE_ISO, buf, sizeof buf), 0);
@@ -836,9 +859,9 @@ static void test_time_format_then_parse_round_trips(void **state)
 {
     (void)state;
     static const unsigned forms[] = {
-        KL__TF_DATE_ISO,  KL__TF_DATETIME_ISO, KL__TF_YEAR_MONTH,   KL__TF_QUARTER,
-        KL__TF_DATE_YMD_SLASH, KL__TF_DATE_DMY, KL__TF_DATE_MDY, KL__TF_DATETIME_DMY,
-        KL__TF_DATETIME_MDY, KL__TF_DATE_COMPACT,
+        KL__TF_DATE_ISO,       KL__TF_DATETIME_ISO, KL__TF_YEAR_MONTH, KL__TF_QUARTER,
+        KL__TF_DATE_YMD_SLASH, KL__TF_DATE_DMY,     KL__TF_DATE_MDY,   KL__TF_DATETIME_DMY,
+        KL__TF_DATETIME_MDY,   KL__TF_DATE_COMPACT,
     };
     const int64_t lo = -62135596800ll * SEC, span = 253402300800ll * SEC - lo;
     uint64_t rng = 11;
@@ -864,8 +887,8 @@ static void test_time_format_then_parse_round_trips(void **state)
             fail_msg("form %u: %lld not written", form, (long long)us);
         int64_t back;
         if (!kl__time_parse(buf, n, form, &back) || back != us)
-            fail_msg("form %u: %lld written as '%s' reads back as %lld", form, (long long)us,
-                     buf, (long long)back);
+            fail_msg("form %u: %lld written as '%s' reads back as %lld", form, (long long)us, buf,
+                     (long long)back);
         if (form != KL__TF_DATE_COMPACT && !(kl__time_forms(buf, n) & form))
             fail_msg("'%s' not recognised as form %u", buf, form);
     }
