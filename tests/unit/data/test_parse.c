@@ -270,7 +270,12 @@ static void test_number_matches_strtod_on_random_decimals(void **state)
     assert_true(zero > 1000 && subnormal > 10000 && overflow > 1000);
 }
 
-/* Random doubles (bit patterns) printed with 17 digits and with 16 (often the wrong neighbour). */
+/*
+ * Random doubles (bit patterns) printed with 17 digits and with 16 (often the
+ * wrong neighbour), and the midpoint between each and its successor (exact in
+ * x86's 64-bit long double) printed with 16 to 19 digits: decimals within a
+ * hair of a tie, the inputs where a fast path would most likely go wrong.
+ */
 static void test_number_matches_strtod_near_doubles(void **state)
 {
     (void)state;
@@ -286,6 +291,13 @@ static void test_number_matches_strtod_near_doubles(void **state)
         expect_same_as_strtod(s);
         snprintf(s, sizeof s, "%.15e", v);
         expect_same_as_strtod(s);
+        if (i % 4 == 0 && fabs(v) < DBL_MAX) {
+            long double mid = ((long double)v + (long double)nextafter(v, 2 * v)) / 2;
+            for (int prec = 15; prec <= 18; prec++) {
+                snprintf(s, sizeof s, "%.*Le", prec, mid);
+                expect_same_as_strtod(s);
+            }
+        }
     }
 }
 
