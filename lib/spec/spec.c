@@ -1033,8 +1033,8 @@ static int check_feature_list(chk *c, const kl__node *m, const char *key, const 
         for (size_t j = 0; j < s->constraints.n_protected_columns; j++)
             if (!strcmp(list[i], s->constraints.protected_columns[j]))
                 return fail(c, it,
-                            "'%s.%s[%zu]' is '%s', a protected column "
-                            "(constraints.protected); it cannot be a feature",
+                            "'%s.%s[%zu]' is '%s', which "
+                            "constraints.protected lists; a protected column cannot be a feature",
                             c->path, key, i, list[i]);
     }
     return 0;
@@ -1275,7 +1275,7 @@ static int parse_sla(chk *c, const kl__node *m, void *dst)
     TRY(got_min = f_num(c, m, "min", -HUGE_VAL, HUGE_VAL, &lo));
     TRY(got_max = f_num(c, m, "max", -HUGE_VAL, HUGE_VAL, &hi));
     if (got_min && got_max)
-        return fail(c, m, "'%s' has both 'min' and 'max'; give one (write two entries for a range)",
+        return fail(c, m, "'%s' has both 'min' and 'max'; give one, or write two entries for a range",
                     c->path);
     if (!got_min && !got_max)
         return fail(c, m, "'%s' needs 'min' or 'max'", c->path);
@@ -1622,7 +1622,7 @@ static int parse_root(chk *c, const kl__node *root)
     TRY(got = f_int(c, m, "version", 1, INT64_MAX, &version));
     if (got && version > KL_SPEC_VERSION)
         return fail(c, lookup(m, "version"),
-                    "'version' is %lld, newer than this keel understands (%d); upgrade keel",
+                    "'version' is %lld, but this keel understands only version %d; upgrade keel",
                     (long long)version, KL_SPEC_VERSION);
     TRY(got = section(c, m, "project", parse_project));
     if (!got)

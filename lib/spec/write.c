@@ -13,10 +13,12 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "keel/err.h"
@@ -127,7 +129,26 @@ static void str_q(w *o, const char *s, int quoted)
         y_scalar(o, s, quoted || kl__text_looks_null(s));
 }
 
-static void str(w *o, const char *s) { str_q(o, s, 0); }
+/*
+ * True when a plain s would read as something other than a string to a YAML
+ * 1.1 reader (a bool, a number or null). keel reads string fields literally,
+ * but other tools reading the file should see strings too.
+ */
+static int looks_typed(const char *s)
+{
+    static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off"};
+    if (kl__text_looks_null(s))
+        return 1;
+    for (size_t i = 0; i < KL_ARRAY_LEN(words); i++)
+        if (!strcasecmp(s, words[i]))
+            return 1;
+    if (strspn(s, "0123456789+-.eE_:") == strlen(s) && strpbrk(s, "0123456789"))
+        return 1;
+    return !strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") || !strcmp(s, ".NaN");
+}
+
+/* A string field: quoted when it would not read back as a string elsewhere. */
+static void str(w *o, const char *s) { str_q(o, s, !o->json && looks_typed(s)); }
 
 static void num(w *o, double d)
 {
@@ -136,6 +157,11 @@ static void num(w *o, double d)
         return;
     }
     char buf[40];
+    if (d == trunc(d) && fabs(d) < 1e15) {
+        snprintf(buf, sizeof buf, "%.0f", d);
+        y_scalar(o, buf, 0);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, d);
         if (strtod(buf, NULL) == d)
@@ -246,7 +272,7 @@ static void write_data(w *o, const kl_spec *s)
     key(o, "missing_tokens");
     seq_begin(o);
     for (size_t i = 0; i < s->data.n_missing_tokens; i++)
-        str_q(o, s->data.missing_tokens[i], 0);
+        str(o, s->data.missing_tokens[i]);
     seq_end(o);
     if (s->data.n_columns) {
         key(o, "columns");
@@ -385,8 +411,12 @@ static void write_train(w *o, const kl_spec *s)
                     key(o, "values");
                     seq_begin(o);
                     for (size_t k = 0; k < sp->n_values; k++)
-                        str(o, sp->values[k]);
+                        str_q(o, sp->values[k], 0);
                     seq_end(o);
+                } else if (sp->type == KL_PARAM_TYPE_INT) {
+                    kv_int(o, "low", (int64_t)sp->low);
+                    kv_int(o, "high", (int64_t)sp->high);
+                    kv_bool(o, "log", sp->log);
                 } else {
                     kv_num(o, "low", sp->low);
                     kv_num(o, "high", sp->high);

@@ -462,7 +462,7 @@ static void test_spec_future_version_is_refused(void **state)
 {
     (void)state;
     expect_error("version: 2\nproject: {name: p}\n", KL_EPARSE,
-                 "'version' is 2, newer than this keel understands (1); upgrade keel",
+                 "'version' is 2, but this keel understands only version 1; upgrade keel",
                  "keel.yaml:1:10");
 }
 
@@ -473,8 +473,8 @@ static void test_spec_cross_field_rules(void **state)
                  KL_EPARSE, "'objective.positive_class' applies only to classification, not regression",
                  "keel.yaml:2:58");
     expect_error_after_head("sla:\n  - {metric: rmse, min: 1, max: 2}\n",
-                            "'sla[0]' has both 'min' and 'max'; give one (write two entries for "
-                            "a range)",
+                            "'sla[0]' has both 'min' and 'max'; give one, or write two entries "
+                            "for a range",
                             "keel.yaml:4:5");
     expect_error_after_head("sla:\n  - metric: rmse\n", "'sla[0]' needs 'min' or 'max'",
                             "keel.yaml:4:5");
@@ -485,8 +485,8 @@ static void test_spec_cross_field_rules(void **state)
                             "'sla[0].metric' is not a known metric: 'rmsee'; did you mean 'rmse'?",
                             "keel.yaml:4:14");
     expect_error_after_head("constraints: {protected: [sex]}\nfeatures: {include: [age, sex]}\n",
-                            "'features.include[1]' is 'sex', a protected column "
-                            "(constraints.protected); it cannot be a feature",
+                            "'features.include[1]' is 'sex', which "
+                            "constraints.protected lists; a protected column cannot be a feature",
                             "keel.yaml:4:27");
     expect_error_after_head("train:\n  validation: {method: group_kfold}\n",
                             "'train.validation.group_column' is required when the method is "
@@ -664,7 +664,7 @@ static void test_spec_template_loads_and_round_trips(void **state)
     assert_int_equal(s->objective.task, KL_TASK_REGRESSION);
     assert_string_equal(s->data.source, "data.csv");
     assert_int_equal(s->n_sla, 1);
-    assert_int_equal(s->n_kpi, 1);
+    assert_int_equal(s->n_kpi, 0);
     assert_int_equal(s->drift.window_size, 1000);
     char *y = to_yaml(s);
     kl_spec *b = load(y);
@@ -674,6 +674,27 @@ static void test_spec_template_loads_and_round_trips(void **state)
     free(y2);
     kl_spec_free(b);
     kl_spec_free(s);
+}
+
+/* keel init replaces the task line; the template must stay valid for every task. */
+static void test_spec_template_loads_for_every_task(void **state)
+{
+    (void)state;
+    const char *t = kl_spec_template();
+    const char *line = strstr(t, "  task: regression");
+    assert_non_null(line);
+    const char *tasks[] = {"classification", "forecast"};
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(t) + 32;
+        char *buf = malloc(n);
+        assert_non_null(buf);
+        snprintf(buf, n, "%.*s  task: %s%s", (int)(line - t), t, tasks[i],
+                 line + strlen("  task: regression"));
+        kl_spec *s = load(buf);
+        assert_int_equal(s->objective.task, i == 0 ? KL_TASK_CLASSIFICATION : KL_TASK_FORECAST);
+        kl_spec_free(s);
+        free(buf);
+    }
 }
 
 static void test_spec_csv_opts_borrow_from_spec(void **state)
@@ -756,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_spec_yaml_writes_defaults),
         cmocka_unit_test(test_spec_json_holds_the_same_values),
         cmocka_unit_test(test_spec_template_loads_and_round_trips),
+        cmocka_unit_test(test_spec_template_loads_for_every_task),
         cmocka_unit_test(test_spec_csv_opts_borrow_from_spec),
         cmocka_unit_test(test_spec_where_points_into_the_file),
         cmocka_unit_test(test_spec_metric_and_kpi_name_tables),
