@@ -738,26 +738,40 @@ int kl__time_parse(const char *s, size_t n, unsigned form, int64_t *us)
     return 1;
 }
 
-/* The forms inference may choose; DATE_COMPACT is left out (it would claim integer columns). */
-static const unsigned g_inferable_forms[] = {
-    KL__TF_DATE_ISO, KL__TF_DATETIME_ISO,   KL__TF_YEAR_MONTH,
-    KL__TF_QUARTER,  KL__TF_DATE_YMD_SLASH, KL__TF_DATE_DMY,
-    KL__TF_DATE_MDY, KL__TF_DATETIME_DMY,   KL__TF_DATETIME_MDY,
-};
+/*
+ * The forms inference may choose, grouped by what follows a leading run of
+ * four digits (the year of YYYY-first forms). DATE_COMPACT is left out: it
+ * would claim integer columns.
+ */
+#define TF_YEAR_DASH (KL__TF_DATE_ISO | KL__TF_DATETIME_ISO | KL__TF_YEAR_MONTH | KL__TF_QUARTER)
+#define TF_DAY_FIRST (KL__TF_DATE_DMY | KL__TF_DATE_MDY | KL__TF_DATETIME_DMY | KL__TF_DATETIME_MDY)
 
 unsigned kl__time_forms(const char *s, size_t n)
 {
-    /* Cheap rejection of most non-dates: every form starts with a digit (after spaces). */
+    /* Every form starts with a digit (after spaces) and has at least 6 characters. */
     size_t i = 0;
     while (i < n && s[i] == ' ')
         i++;
     if (n - i < 6 || !is_digit(s[i]))
         return 0;
+    const char *p = s + i;
+    unsigned candidates;
+    if (is_digit(p[1]) && is_digit(p[2]) && is_digit(p[3])) {
+        candidates = p[4] == '-'                  ? TF_YEAR_DASH
+                     : p[4] == '/'                ? KL__TF_DATE_YMD_SLASH
+                     : p[4] == 'Q' || p[4] == 'q' ? KL__TF_QUARTER
+                                                  : 0;
+    } else {
+        candidates = TF_DAY_FIRST;
+    }
     unsigned forms = 0;
     int64_t us;
-    for (size_t k = 0; k < KL_ARRAY_LEN(g_inferable_forms); k++)
-        if (kl__time_parse(s, n, g_inferable_forms[k], &us))
-            forms |= g_inferable_forms[k];
+    while (candidates) {
+        unsigned form = candidates & -candidates;
+        candidates &= candidates - 1;
+        if (kl__time_parse(s, n, form, &us))
+            forms |= form;
+    }
     return forms;
 }
 
