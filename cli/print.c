@@ -102,29 +102,52 @@ void kl_table_print(const struct kl_table *t, FILE *fp, size_t max_width)
     size_t *w = calloc(t->n_cols ? t->n_cols : 1, sizeof *w);
     if (!w)
         return;
+    size_t line_cap = 1;
     for (size_t i = 0; i < t->n_rows; i++)
         for (size_t j = 0; j < t->n_cols; j++) {
             size_t cw = width(t->cells[i * t->n_cols + j]);
             w[j] = KL_MAX(w[j], KL_MIN(cw, max_width));
         }
+    for (size_t j = 0; j < t->n_cols; j++)
+        line_cap += (w[j] + 2) * 4; /* a code point takes at most 4 bytes */
+    char *line = malloc(line_cap);
+    if (!line) {
+        free(w);
+        return;
+    }
     for (size_t i = 0; i < t->n_rows; i++) {
+        size_t len = 0;
         for (size_t j = 0; j < t->n_cols; j++) {
             const char *c = t->cells[i * t->n_cols + j];
             size_t cw = width(c);
             int cut = cw > max_width;
             size_t shown = cut ? max_width - 3 : cw;
-            size_t pad = w[j] - (cut ? max_width : cw);
-            int last = j + 1 == t->n_cols;
-            if (t->right[j])
-                fprintf(fp, "%*s", (int)pad, "");
-            fprintf(fp, "%.*s%s", (int)prefix_bytes(c, shown), c, cut ? "..." : "");
-            if (!t->right[j] && !last)
-                fprintf(fp, "%*s", (int)pad, "");
-            if (!last)
-                fputs("  ", fp);
+            size_t pad = w[j] - (cut ? max_width : cw), nb = prefix_bytes(c, shown);
+            if (t->right[j]) {
+                memset(line + len, ' ', pad);
+                len += pad;
+            }
+            memcpy(line + len, c, nb);
+            len += nb;
+            if (cut) {
+                memcpy(line + len, "...", 3);
+                len += 3;
+            }
+            if (!t->right[j]) {
+                memset(line + len, ' ', pad);
+                len += pad;
+            }
+            if (j + 1 < t->n_cols) {
+                memcpy(line + len, "  ", 2);
+                len += 2;
+            }
         }
+        while (len > 0 && line[len - 1] == ' ')
+            len--;
+        fwrite(line, 1, len, fp);
         fputc('\n', fp);
     }
+    free(line);
     free(w);
 }
 

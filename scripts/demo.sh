@@ -9,10 +9,11 @@ demo="$root/build/demo"
 rm -rf "$demo"; mkdir -p "$demo/data"
 cp "$root/data/adult_2000.csv" "$demo/data/adult.csv"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+step() { printf '\n%s$ keel %s%s\n' "$bold" "$*" "$plain"; "$keel" "$@"; }
 cd "$demo"
-step "$keel" init --name adult-income --task classification --target income --data data/adult.csv
-step "$keel" spec check
-step "$keel" data schema
-step "$keel" data head -n 5
+step init --name adult-income --task classification --target income --data data/adult.csv
+step spec check
+step data schema
+step data head -n 5
 printf '\ndemo: done (project in %s)\n' "$demo"
