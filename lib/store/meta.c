@@ -551,11 +551,14 @@ static int resolve_pick(const cands *c, const char *text, kl_ref *out, kl_err *e
         *out = c->r[0];
         return 0;
     }
+    /* Show enough of each id to tell the candidates apart. */
+    size_t len = strlen(text);
+    int width = len + 4 > KL_SHA256_HEX_LEN ? KL_SHA256_HEX_LEN : len + 4 < 12 ? 12 : (int)len + 4;
     char list[KL_ERR_MSG_MAX];
     size_t off = 0;
     for (size_t i = 0; i < c->n && off < sizeof list; i++) {
-        int w = snprintf(list + off, sizeof list - off, "%s%s %.12s", i ? ", " : "",
-                         c->r[i].kind, c->r[i].id);
+        int w = snprintf(list + off, sizeof list - off, "%s%s %.*s", i ? ", " : "",
+                         c->r[i].kind, width, c->r[i].id);
         if (w < 0)
             break;
         off += (size_t)w;
