@@ -201,23 +201,38 @@ static int cmd_data_schema(struct kl_cli *cli, int argc, char **argv)
     return rc;
 }
 
-static json_t *cell_json(const kl_frame *f, size_t i, size_t j)
+/* A JSON string literal for s on stdout (jansson does the escaping). */
+static void put_json_string(const char *s)
+{
+    json_t *j = json_string(s);
+    char *text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+    fputs(text ? text : "null", stdout);
+    free(text);
+    json_decref(j);
+}
+
+/*
+ * Cell (i, j) as JSON. Numbers are written in the same shortest exact form
+ * as the text output (jansson would print 17 digits: 5.9036584909999998),
+ * so the JSON holds the numbers of the file.
+ */
+static void put_cell_json(const kl_frame *f, size_t i, size_t j)
 {
     char buf[256];
-    if (!kl_frame_cell_str(f, i, j, buf, sizeof buf))
-        return json_null();
-    switch (kl_frame_col_kind(f, j)) {
-    case KL_COL_KIND_NUMERIC: {
-        double v = kl_frame_col_f64(f, j)[i];
-        if (!isfinite(v))
-            return json_string(buf);
-        if (kl_frame_col_type(f, j) == KL_TYPE_INT)
-            return json_integer((json_int_t)v);
-        return json_real(v);
+    if (!kl_frame_cell_str(f, i, j, buf, sizeof buf)) {
+        fputs("null", stdout);
+        return;
     }
-    case KL_COL_KIND_BOOL: return json_boolean(kl_frame_col_bool(f, j)[i]);
-    case KL_COL_KIND_TEXT: return json_string(kl_frame_col_text(f, j)[i]);
-    default: return json_string(buf);
+    switch (kl_frame_col_kind(f, j)) {
+    case KL_COL_KIND_NUMERIC:
+        if (isfinite(kl_frame_col_f64(f, j)[i]))
+            fputs(buf, stdout);
+        else
+            put_json_string(buf);
+        return;
+    case KL_COL_KIND_BOOL: fputs(kl_frame_col_bool(f, j)[i] ? "true" : "false", stdout); return;
+    case KL_COL_KIND_TEXT: put_json_string(kl_frame_col_text(f, j)[i]); return;
+    default: put_json_string(buf); return;
     }
 }
 
@@ -249,17 +264,23 @@ static int cmd_data_head(struct kl_cli *cli, int argc, char **argv)
     }
     size_t nr = kl_frame_row_count(f), nc = kl_frame_col_count(f);
     if (a.json) {
-        json_t *names = json_array(), *rows = json_array();
-        for (size_t j = 0; j < nc; j++)
-            json_array_append_new(names, json_string(kl_frame_col_name(f, j)));
-        for (size_t i = 0; i < nr; i++) {
-            json_t *r = json_array();
-            for (size_t j = 0; j < nc; j++)
-                json_array_append_new(r, cell_json(f, i, j));
-            json_array_append_new(rows, r);
+        fputs("{\n  \"file\": ", stdout);
+        put_json_string(path);
+        fputs(",\n  \"columns\": [", stdout);
+        for (size_t j = 0; j < nc; j++) {
+            fputs(j ? ", " : "", stdout);
+            put_json_string(kl_frame_col_name(f, j));
         }
-        rc = kl_cli_json_print(json_pack("{s:s, s:o, s:o}", "file", path, "columns", names,
-                                         "rows", rows));
+        fputs("],\n  \"rows\": [", stdout);
+        for (size_t i = 0; i < nr; i++) {
+            fputs(i ? ",\n    [" : "\n    [", stdout);
+            for (size_t j = 0; j < nc; j++) {
+                fputs(j ? ", " : "", stdout);
+                put_cell_json(f, i, j);
+            }
+            fputc(']', stdout);
+        }
+        fputs(nr ? "\n  ]\n}\n" : "]\n}\n", stdout);
     } else {
         struct kl_table *t = kl_table_new(nc);
         const char **cells = calloc(nc ? nc : 1, sizeof *cells);
