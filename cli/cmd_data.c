@@ -316,9 +316,9 @@ static int cmd_data_head(struct kl_cli *cli, int argc, char **argv)
     return rc;
 }
 
+static const struct kl_cmd data = {"data", NULL, "Read, inspect and version data.", 30, NULL};
 static const struct kl_cmd schema = {"schema", cmd_data_schema,
-                                     "print the inferred schema of a CSV file", NULL};
+                                     "print the inferred schema of a CSV file", 10, "data"};
 static const struct kl_cmd head = {"head", cmd_data_head, "print the first rows of a CSV file",
-                                   NULL};
-static const struct kl_cmd *const subs[] = {&schema, &head, NULL};
-const struct kl_cmd kl_cmd_data = {"data", NULL, "Read, inspect and version data.", subs};
+                                   20, "data"};
+KL_COMMANDS(data, &data, &schema, &head);

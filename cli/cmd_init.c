@@ -41,5 +41,6 @@ static int cmd_init_run(struct kl_cli *cli, int argc, char **argv)
     return KL_EXIT_OK;
 }
 
-const struct kl_cmd kl_cmd_init = {"init", cmd_init_run, "create keel.yaml and .keel/ in a directory",
-                                   NULL};
+static const struct kl_cmd init = {"init", cmd_init_run,
+                                   "create keel.yaml and .keel/ in a directory", 10, NULL};
+KL_COMMANDS(init, &init);

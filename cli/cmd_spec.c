@@ -85,8 +85,9 @@ static int cmd_spec_check(struct kl_cli *cli, int argc, char **argv)
     return KL_EXIT_OK;
 }
 
-static const struct kl_cmd show = {"show", cmd_spec_show, "print the effective keel.yaml", NULL};
-static const struct kl_cmd check = {"check", cmd_spec_check, "validate keel.yaml", NULL};
-static const struct kl_cmd *const subs[] = {&show, &check, NULL};
-const struct kl_cmd kl_cmd_spec = {"spec", NULL, "Show or check the project spec (keel.yaml).",
-                                   subs};
+static const struct kl_cmd spec = {"spec", NULL, "Show or check the project spec (keel.yaml).", 20,
+                                   NULL};
+static const struct kl_cmd show = {"show", cmd_spec_show, "print the effective keel.yaml", 10,
+                                   "spec"};
+static const struct kl_cmd check = {"check", cmd_spec_check, "validate keel.yaml", 20, "spec"};
+KL_COMMANDS(spec, &spec, &show, &check);

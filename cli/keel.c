@@ -5,6 +5,7 @@
  * `keel X Y --help`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keel/log.h"
@@ -14,25 +15,57 @@
 #include "keel.h"
 #include "core/common.h"
 
-static const struct kl_cmd *const commands[] = {
-    &kl_cmd_init,
-    &kl_cmd_spec,
-    &kl_cmd_data,
+/* Every cli/cmd_*.c registers its commands; the build lists the files. */
+#define KL_CMD_FILE(n) extern const struct kl_cmd *const kl_cmds_##n[];
+#include "cli_commands.inc"
+#undef KL_CMD_FILE
+#define KL_CMD_FILE(n) kl_cmds_##n,
+static const struct kl_cmd *const *const files[] = {
+#include "cli_commands.inc"
     NULL,
 };
+#undef KL_CMD_FILE
 
-static void list_commands(FILE *fp, const struct kl_cmd *const *cmds, const char *prefix)
+#define MAX_CMDS 256
+static const struct kl_cmd *all[MAX_CMDS];
+static size_t n_all;
+
+static int by_order(const void *a, const void *b)
 {
-    for (const struct kl_cmd *const *c = cmds; *c; c++) {
-        if ((*c)->subs) {
-            char p[128];
-            snprintf(p, sizeof p, "%s%s ", prefix, (*c)->name);
-            list_commands(fp, (*c)->subs, p);
-        } else {
-            char name[128];
-            snprintf(name, sizeof name, "%s%s", prefix, (*c)->name);
-            fprintf(fp, "  %-22s %s\n", name, (*c)->summary);
+    const struct kl_cmd *x = *(const struct kl_cmd *const *)a, *y = *(const struct kl_cmd *const *)b;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static void collect(void)
+{
+    for (size_t f = 0; files[f]; f++)
+        for (size_t i = 0; files[f][i]; i++) {
+            KL_ASSERT(n_all < MAX_CMDS);
+            all[n_all++] = files[f][i];
         }
+    qsort(all, n_all, sizeof all[0], by_order);
+}
+
+/* Does c sit directly under the group path ("" for the top level)? */
+static int under(const struct kl_cmd *c, const char *path)
+{
+    return path[0] ? c->group && strcmp(c->group, path) == 0 : c->group == NULL;
+}
+
+static void list_commands(FILE *fp, const char *path)
+{
+    for (size_t i = 0; i < n_all; i++) {
+        const struct kl_cmd *c = all[i];
+        if (!under(c, path))
+            continue;
+        char full[160];
+        snprintf(full, sizeof full, "%s%s%s", path, path[0] ? " " : "", c->name);
+        if (c->fn)
+            fprintf(fp, "  %-22s %s\n", full, c->summary);
+        else
+            list_commands(fp, full);
     }
 }
 
@@ -45,7 +78,7 @@ static void main_help(FILE *fp)
           "\n"
           "commands:\n",
           fp);
-    list_commands(fp, commands, "");
+    list_commands(fp, "");
     fputs("\nglobal options:\n"
           "  -C DIR                 run as if keel was started in DIR\n"
           "  --threads N            threads to use (default: KEEL_THREADS or all cores)\n"
@@ -56,20 +89,21 @@ static void main_help(FILE *fp)
           fp);
 }
 
-static const struct kl_cmd *find_cmd(const struct kl_cmd *const *cmds, const char *name)
+static const struct kl_cmd *find_cmd(const char *path, const char *name)
 {
-    for (const struct kl_cmd *const *c = cmds; *c; c++)
-        if (strcmp((*c)->name, name) == 0)
-            return *c;
+    for (size_t i = 0; i < n_all; i++)
+        if (under(all[i], path) && strcmp(all[i]->name, name) == 0)
+            return all[i];
     return NULL;
 }
 
-static int unknown_command(const struct kl_cmd *const *cmds, const char *path, const char *name)
+static int unknown_command(const char *path, const char *name)
 {
-    const char *names[64];
+    const char *names[MAX_CMDS];
     size_t n = 0;
-    for (const struct kl_cmd *const *c = cmds; *c && n < 64; c++)
-        names[n++] = (*c)->name;
+    for (size_t i = 0; i < n_all; i++)
+        if (under(all[i], path))
+            names[n++] = all[i]->name;
     const char *s = kl_suggest(name, names, n);
     if (s)
         fprintf(stderr, "keel: error: '%s' is not a keel%s%s command; did you mean '%s'?\n", name,
@@ -83,9 +117,7 @@ static int unknown_command(const struct kl_cmd *const *cmds, const char *path, c
 static void group_help(FILE *fp, const struct kl_cmd *g, const char *path)
 {
     fprintf(fp, "usage: keel %s <command> [<args>]\n\n%s\n\ncommands:\n", path, g->summary);
-    char prefix[160];
-    snprintf(prefix, sizeof prefix, "%s ", path);
-    list_commands(fp, g->subs, prefix);
+    list_commands(fp, path);
 }
 
 static int is_help(const char *w)
@@ -98,7 +130,6 @@ static int dispatch(struct kl_cli *cli, int argc, char **argv, int help)
 {
     static char path[160];
     const struct kl_cmd *group = NULL;
-    const struct kl_cmd *const *level = commands;
     path[0] = '\0';
     for (int i = 0;; i++) {
         if (i >= argc || (group && is_help(argv[i]))) {
@@ -110,12 +141,12 @@ static int dispatch(struct kl_cli *cli, int argc, char **argv, int help)
                 main_help(fp);
             return asked ? KL_EXIT_OK : KL_EXIT_USAGE;
         }
-        const struct kl_cmd *c = find_cmd(level, argv[i]);
+        const struct kl_cmd *c = find_cmd(path, argv[i]);
         if (!c)
-            return unknown_command(level, path, argv[i]);
+            return unknown_command(path, argv[i]);
         size_t len = strlen(path);
         snprintf(path + len, sizeof path - len, "%s%s", len ? " " : "", c->name);
-        if (!c->subs) {
+        if (c->fn) {
             cli->path = path;
             if (help) {
                 char *h[] = {"--help"};
@@ -124,12 +155,12 @@ static int dispatch(struct kl_cli *cli, int argc, char **argv, int help)
             return c->fn(cli, argc - i - 1, argv + i + 1);
         }
         group = c;
-        level = c->subs;
     }
 }
 
 int main(int argc, char **argv)
 {
+    collect();
     struct kl_cli cli = {.path = "", .dir = "."};
     int i = 1;
     while (i < argc && argv[i][0] == '-') {

@@ -3,14 +3,22 @@
  * the cli/cmd_<name>.c files (one per command).
  *
  * Adding a command (checklist):
- *   1. cli/cmd_<name>.c with a `const struct kl_cmd kl_cmd_<name>` (a leaf with
- *      fn, or a group with subs) and its options in a local kl_opt table that
+ *   1. cli/cmd_<name>.c defining the command(s) and ending with
+ *      KL_COMMANDS(<name>, &cmd, ...): the build finds every cli/cmd_*.c and
+ *      registers its list (no shared table to edit). A leaf has fn; a group
+ *      has fn NULL; a subcommand names its group ("data") and may live in its
+ *      own file (cmd_data_add.c). Options go in a local kl_opt table that
  *      kl_cli_parse uses for both parsing and --help;
- *   2. an entry in the commands[] table of cli/keel.c and its extern below;
+ *   2. an order number from the table below, so listings follow the lifecycle;
  *   3. docs/cli/keel-<name>.md holding the exact --help text of each leaf
- *      (tests/e2e/help_docs.sh compares them);
+ *      (tests/e2e/help_docs.sh compares them; scripts/gen-cli-docs.sh
+ *      refreshes the blocks);
  *   4. e2e cases under tests/e2e/cases/, named <name>_<what>.
- * The build picks up every .c file in cli/ by itself.
+ *
+ * Order numbers: init 10, spec 20, data 30, profile 40, pii 45, check 50,
+ * features 55, train 60, predict 62, evaluate 64, model 66, ar 68, runs 70,
+ * show 72, compare 74, lineage 76, explain 80, registry 85, serve 90,
+ * monitor 95, fsck 100, gc 102, export 104, import 106.
  *
  * Commands only parse arguments, call the library (include/keel/) and print:
  * results to stdout, errors and progress to stderr. Exit codes: 0 ok, 1 a
@@ -39,10 +47,14 @@ typedef int (*kl_cmd_fn)(struct kl_cli *cli, int argc, char **argv);
 
 struct kl_cmd {
     const char *name;
-    kl_cmd_fn fn;                /* NULL for a group */
-    const char *summary;         /* one line for listings */
-    const struct kl_cmd *const *subs; /* a group's subcommands, NULL-terminated */
+    kl_cmd_fn fn;        /* NULL for a group */
+    const char *summary; /* one line for listings */
+    int order;           /* position in listings (the table above) */
+    const char *group;   /* the group path of a subcommand ("data"); NULL at top level */
 };
+
+/* Register the commands a cli/cmd_<file>.c defines. */
+#define KL_COMMANDS(file, ...) const struct kl_cmd *const kl_cmds_##file[] = {__VA_ARGS__, NULL}
 
 /* What the dispatcher hands a command. */
 struct kl_cli {
@@ -123,10 +135,5 @@ void kl_table_free(struct kl_table *t);
 /* Print a JSON value on stdout (indented, newline-terminated) and release it. NULL -> exit 3. */
 struct json_t;
 int kl_cli_json_print(struct json_t *v);
-
-/* The commands. */
-extern const struct kl_cmd kl_cmd_init;
-extern const struct kl_cmd kl_cmd_spec;
-extern const struct kl_cmd kl_cmd_data;
 
 #endif
