@@ -209,8 +209,8 @@ typedef struct kl_spec_cost {
 typedef struct kl_spec_space {
     const char *param;
     enum kl_param_type type;
-    double low, high; /* INT and FLOAT: required, low < high (low <= high for INT) */
-    int log;          /* INT and FLOAT: sample on a log scale; needs low > 0 */
+    double low, high;    /* INT and FLOAT: required, low < high (low <= high for INT) */
+    int log;             /* INT and FLOAT: sample on a log scale; needs low > 0 */
     const char **values; /* CHOICE: at least one value, YAML text */
     size_t n_values;
 } kl_spec_space;
@@ -261,8 +261,8 @@ typedef struct kl_spec {
     } project;
 
     struct {
-        enum kl_task task;    /* required */
-        const char *target;   /* required: the column to predict */
+        enum kl_task task;  /* required */
+        const char *target; /* required: the column to predict */
         const char *description;
         const char *business_outcome;
         const char *positive_class; /* classification only; NULL: decided from the data */
@@ -270,14 +270,15 @@ typedef struct kl_spec {
     } objective;
 
     struct {
-        const char *source; /* CSV path as written (relative to the spec's directory); NULL when no data section */
+        const char *source; /* CSV path as written (relative to the spec's directory); NULL when no
+                               data section */
         const char *time_column;
         const char *segment_column;
         const char *id_column;
-        char delimiter;                /* 0: detect */
-        const char **missing_tokens;   /* always filled: the defaults when not given */
+        char delimiter;              /* 0: detect */
+        const char **missing_tokens; /* always filled: the defaults when not given */
         size_t n_missing_tokens;
-        kl_csv_override *columns;      /* type overrides, ready for kl_csv_read_opts */
+        kl_csv_override *columns; /* type overrides, ready for kl_csv_read_opts */
         size_t n_columns;
     } data;
 
@@ -335,8 +336,8 @@ typedef struct kl_spec {
     size_t n_kpi;
 
     struct {
-        const char *reference;  /* snapshot id or name; NULL: the training snapshot */
-        int64_t window_size;    /* rows per window; 0 when period is used or none given */
+        const char *reference;     /* snapshot id or name; NULL: the training snapshot */
+        int64_t window_size;       /* rows per window; 0 when period is used or none given */
         const char *window_period; /* "<N>h", "<N>d" or "<N>w"; NULL when size is used */
         kl_spec_drift_rule *tests;
         size_t n_tests;
@@ -347,10 +348,10 @@ typedef struct kl_spec {
     } drift;
 
     struct {
-        const char *host; /* default 127.0.0.1 */
-        int port;         /* default 8080 */
-        int64_t max_batch;    /* default 10000 rows per request */
-        int log_predictions;  /* default 1 */
+        const char *host;    /* default 127.0.0.1 */
+        int port;            /* default 8080 */
+        int64_t max_batch;   /* default 10000 rows per request */
+        int log_predictions; /* default 1 */
     } serve;
 
     kl__spec_priv *priv_; /* internal: memory and key positions */
@@ -363,8 +364,7 @@ typedef struct kl_spec {
  */
 int kl_spec_load_file(const char *path, kl_spec **out, kl_err *err);
 /* The same on len bytes of buf (borrowed); name is used in error contexts. */
-int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec **out,
-                        kl_err *err);
+int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec **out, kl_err *err);
 void kl_spec_free(kl_spec *s); /* NULL does nothing */
 
 /*

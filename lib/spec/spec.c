@@ -44,8 +44,8 @@
 static const char *const task_names[] = {"regression", "classification", "forecast"};
 static const char *const pii_action_names[] = {"keep", "drop", "redact", "mask", "hash", "fail"};
 static const char *const transform_op_names[] = {
-    "impute",   "standardize", "minmax",        "log1p",      "clip", "onehot",
-    "frequency", "target_encode", "date_parts", "lag",        "diff", "rolling"};
+    "impute",    "standardize",   "minmax",     "log1p", "clip", "onehot",
+    "frequency", "target_encode", "date_parts", "lag",   "diff", "rolling"};
 static const char *const validation_method_names[] = {"holdout", "kfold", "stratified_kfold",
                                                       "group_kfold", "time_series"};
 static const char *const search_method_names[] = {"none", "grid", "random", "halving"};
@@ -54,8 +54,7 @@ static const char *const sla_on_names[] = {"validation", "test", "production"};
 static const char *const direction_names[] = {"max", "min"};
 static const char *const drift_test_names[] = {"psi",           "ks",        "wasserstein",
                                                "jensenshannon", "chisquare", "z"};
-static const char *const drift_detector_names[] = {"adwin", "ddm", "eddm", "page_hinkley",
-                                                   "kswin"};
+static const char *const drift_detector_names[] = {"adwin", "ddm", "eddm", "page_hinkley", "kswin"};
 
 /* Column types as keel.yaml writes them; the same names as kl_type_name. */
 static const char *const type_names[] = {"int",      "float",       "bool", "date",
@@ -63,8 +62,14 @@ static const char *const type_names[] = {"int",      "float",       "bool", "dat
 
 #define NAME_OF(table, i) ((size_t)(i) < KL_ARRAY_LEN(table) ? (table)[(i)] : "?")
 
-const char *kl_task_name(enum kl_task t) { return NAME_OF(task_names, t); }
-const char *kl_pii_action_name(enum kl_pii_action a) { return NAME_OF(pii_action_names, a); }
+const char *kl_task_name(enum kl_task t)
+{
+    return NAME_OF(task_names, t);
+}
+const char *kl_pii_action_name(enum kl_pii_action a)
+{
+    return NAME_OF(pii_action_names, a);
+}
 const char *kl_transform_op_name(enum kl_transform_op op)
 {
     return NAME_OF(transform_op_names, op);
@@ -77,18 +82,27 @@ const char *kl_search_method_name(enum kl_search_method m)
 {
     return NAME_OF(search_method_names, m);
 }
-const char *kl_drift_test_name(enum kl_drift_test t) { return NAME_OF(drift_test_names, t); }
+const char *kl_drift_test_name(enum kl_drift_test t)
+{
+    return NAME_OF(drift_test_names, t);
+}
 const char *kl_drift_detector_name(enum kl_drift_detector d)
 {
     return NAME_OF(drift_detector_names, d);
 }
 
-const char *kl__spec_type_name(enum kl_type t) { return NAME_OF(type_names, t); }
+const char *kl__spec_type_name(enum kl_type t)
+{
+    return NAME_OF(type_names, t);
+}
 const char *kl__spec_param_type_name(enum kl_param_type t)
 {
     return NAME_OF(param_type_names, t);
 }
-const char *kl__spec_sla_on_name(enum kl_sla_on on) { return NAME_OF(sla_on_names, on); }
+const char *kl__spec_sla_on_name(enum kl_sla_on on)
+{
+    return NAME_OF(sla_on_names, on);
+}
 const char *kl__spec_direction_name(enum kl_kpi_direction d)
 {
     return NAME_OF(direction_names, d);
@@ -142,9 +156,11 @@ static const struct {
     const char *name;
     unsigned tasks;
 } algorithms[] = {
-    {"ols", T_REG | T_FC},    {"ridge", T_REG | T_FC}, {"lasso", T_REG | T_FC},
-    {"elasticnet", T_REG | T_FC}, {"logistic", T_CLS}, {"ar", T_FC},
-    {"tree", T_ANY},          {"forest", T_ANY},       {"gbdt", T_ANY},
+    {"ols", T_REG | T_FC},   {"ridge", T_REG | T_FC},
+    {"lasso", T_REG | T_FC}, {"elasticnet", T_REG | T_FC},
+    {"logistic", T_CLS},     {"ar", T_FC},
+    {"tree", T_ANY},         {"forest", T_ANY},
+    {"gbdt", T_ANY},
 };
 
 static const char *const default_algorithm[] = {"ridge", "logistic", "ar"};
@@ -154,15 +170,22 @@ static const char *const default_algorithm[] = {"ridge", "logistic", "ar"};
  * classification, positive class as objective.positive_class) and
  * aggregates over predictions and actual values (any task).
  */
-static const char *const kpi_idents[] = {
-    "tp",          "fp",           "tn",           "fn",
-    "n",           "sum_actual",   "mean_actual",  "sum_predicted",
-    "mean_predicted", "sum_abs_error", "sum_squared_error"};
+static const char *const kpi_idents[] = {"tp",
+                                         "fp",
+                                         "tn",
+                                         "fn",
+                                         "n",
+                                         "sum_actual",
+                                         "mean_actual",
+                                         "sum_predicted",
+                                         "mean_predicted",
+                                         "sum_abs_error",
+                                         "sum_squared_error"};
 
 /* PII entity names of constraints.pii.entities (the detectors of the PII issue). */
-static const char *const pii_entities[] = {"email", "phone",   "credit_card", "ssn",
-                                           "iban",  "ipv4",    "ipv6",        "url",
-                                           "date_of_birth", "name", "address", "passport"};
+static const char *const pii_entities[] = {"email",         "phone", "credit_card", "ssn",
+                                           "iban",          "ipv4",  "ipv6",        "url",
+                                           "date_of_birth", "name",  "address",     "passport"};
 
 static const char *const default_missing[] = {"", "NA", "N/A", "null", "NaN", "None"};
 
@@ -208,9 +231,13 @@ static int fail(chk *c, const kl__node *n, const char *fmt, ...)
     return kl_err_ctx(c->err, "%s:%d:%d", c->name, n->line, n->col);
 }
 
-static int oom(chk *c) { return kl_err_set(c->err, KL_ENOMEM, "out of memory loading the spec"); }
+static int oom(chk *c)
+{
+    return kl_err_set(c->err, KL_ENOMEM, "out of memory loading the spec");
+}
 
-/* How a node reads in "..., not X": 'text' (shortened, control characters as ?), a list or a mapping. */
+/* How a node reads in "..., not X": 'text' (shortened, control characters as ?), a list or a
+ * mapping. */
 static const char *shown(const kl__node *n, char *buf, size_t size)
 {
     if (n->kind == KL__NODE_MAP)
@@ -303,7 +330,10 @@ static int before(const kl__node *a, const kl__node *b)
     return a->line < b->line || (a->line == b->line && a->col < b->col);
 }
 
-static const char *where_in(const chk *c) { return c->plen ? c->path : "the spec"; }
+static const char *where_in(const chk *c)
+{
+    return c->plen ? c->path : "the spec";
+}
 
 static int check_dups(chk *c, const kl__node *m)
 {
@@ -464,8 +494,10 @@ static int v_int(chk *c, const kl__node *v, int64_t lo, int64_t hi, int64_t *out
 
 static int v_bool(chk *c, const kl__node *v, int *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+                                      "YES",  "on",   "On",   "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+                                     "NO",    "off",   "Off",   "OFF"};
     if (v->kind == KL__NODE_SCALAR) {
         for (size_t i = 0; i < KL_ARRAY_LEN(yes); i++) {
             if (!strcmp(v->text, yes[i])) {
@@ -503,8 +535,8 @@ static int bad_enum(chk *c, const kl__node *v, const char *const *names, size_t 
         if (near)
             snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
     }
-    return fail(c, v, "'%s' must be one of %s, not %s%s", c->path, join(names, n, list, sizeof list),
-                SHOWN(v), hint);
+    return fail(c, v, "'%s' must be one of %s, not %s%s", c->path,
+                join(names, n, list, sizeof list), SHOWN(v), hint);
 }
 
 static int v_enum(chk *c, const kl__node *v, const char *const *names, size_t n, int *out)
@@ -587,8 +619,7 @@ static int f_num(chk *c, const kl__node *m, const char *key, double lo, double h
     FIELD(v_num(c, v, out) < 0 ? KL_EPARSE : range(c, v, *out, lo, hi));
 }
 
-static int f_int(chk *c, const kl__node *m, const char *key, int64_t lo, int64_t hi,
-                 int64_t *out)
+static int f_int(chk *c, const kl__node *m, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
     FIELD(v_int(c, v, lo, hi, out));
 }
@@ -607,14 +638,14 @@ static int f_bool(chk *c, const kl__node *m, const char *key, int *out)
     FIELD(v_bool(c, v, out));
 }
 
-static int f_enum(chk *c, const kl__node *m, const char *key, const char *const *names,
-                  size_t n, int *out)
+static int f_enum(chk *c, const kl__node *m, const char *key, const char *const *names, size_t n,
+                  int *out)
 {
     FIELD(v_enum(c, v, names, n, out));
 }
 
-static int f_strlist(chk *c, const kl__node *m, const char *key, int allow_empty,
-                     const char ***out, size_t *n)
+static int f_strlist(chk *c, const kl__node *m, const char *key, int allow_empty, const char ***out,
+                     size_t *n)
 {
     FIELD(v_strlist(c, v, allow_empty, out, n));
 }
@@ -624,8 +655,7 @@ static int f_strlist(chk *c, const kl__node *m, const char *key, int allow_empty
     TRY(check_map(c, m, keys, KL_ARRAY_LEN(keys)))
 
 /* Run fn on m's value for key with the key on the path; 0 when absent. */
-static int section(chk *c, const kl__node *m, const char *key,
-                   int (*fn)(chk *c, const kl__node *v))
+static int section(chk *c, const kl__node *m, const char *key, int (*fn)(chk *c, const kl__node *v))
 {
     const kl__node *v;
     size_t saved;
@@ -952,8 +982,10 @@ static int parse_constraints(chk *c, const kl__node *m)
             const kl__node *it = p->kind == KL__NODE_SEQ ? p->child : p;
             for (size_t k = 0; k < i; k++)
                 it = it->next;
-            return fail(c, it, "'%s.protected[%zu]' is '%s', the target; a protected column cannot be predicted",
-                        c->path, i, s->objective.target);
+            return fail(
+                c, it,
+                "'%s.protected[%zu]' is '%s', the target; a protected column cannot be predicted",
+                c->path, i, s->objective.target);
         }
     }
     return 0;
@@ -1017,27 +1049,42 @@ static int parse_cost(chk *c, const kl__node *key, const kl__node *v, void *dst)
     return range(c, v, cost->cost, 0, HUGE_VAL);
 }
 
-/* Fail when list[i] (from m's key) is the target or a protected column. */
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Fail when list[i] (from m's key) is the target or a protected column. The
+ * protected names are sorted once and searched, so long lists stay
+ * O(n log n).
+ */
 static int check_feature_list(chk *c, const kl__node *m, const char *key, const char **list,
                               size_t n)
 {
     const kl_spec *s = c->s;
+    size_t n_prot = s->constraints.n_protected_columns;
+    const char **prot = malloc((n_prot ? n_prot : 1) * sizeof *prot);
+    if (!prot)
+        return oom(c);
+    if (n_prot)
+        memcpy(prot, s->constraints.protected_columns, n_prot * sizeof *prot);
+    qsort(prot, n_prot, sizeof *prot, str_ptr_cmp);
     const kl__node *v = lookup(m, key);
-    for (size_t i = 0; i < n; i++) {
-        const kl__node *it = v->kind == KL__NODE_SEQ ? v->child : v;
-        for (size_t k = 0; k < i; k++)
-            it = it->next;
+    const kl__node *it = v->kind == KL__NODE_SEQ ? v->child : v;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++, it = it->next) {
         if (!strcmp(list[i], s->objective.target))
-            return fail(c, it, "'%s.%s[%zu]' is '%s', the target; it cannot be a feature",
-                        c->path, key, i, list[i]);
-        for (size_t j = 0; j < s->constraints.n_protected_columns; j++)
-            if (!strcmp(list[i], s->constraints.protected_columns[j]))
-                return fail(c, it,
-                            "'%s.%s[%zu]' is '%s', which "
-                            "constraints.protected lists; a protected column cannot be a feature",
-                            c->path, key, i, list[i]);
+            rc = fail(c, it, "'%s.%s[%zu]' is '%s', the target; it cannot be a feature", c->path,
+                      key, i, list[i]);
+        else if (n_prot && bsearch(&list[i], prot, n_prot, sizeof *prot, str_ptr_cmp))
+            rc = fail(c, it,
+                      "'%s.%s[%zu]' is '%s', which constraints.protected lists; a protected "
+                      "column cannot be a feature",
+                      c->path, key, i, list[i]);
     }
-    return 0;
+    free(prot);
+    return rc;
 }
 
 static int parse_features(chk *c, const kl__node *m)
@@ -1093,8 +1140,8 @@ static int parse_validation(chk *c, const kl__node *m)
     KEYS("method", "test_size", "folds", "group_column");
     kl_spec *s = c->s;
     int method = (int)s->train.validation.method, got;
-    TRY(got = f_enum(c, m, "method", validation_method_names,
-                     KL_ARRAY_LEN(validation_method_names), &method));
+    TRY(got = f_enum(c, m, "method", validation_method_names, KL_ARRAY_LEN(validation_method_names),
+                     &method));
     s->train.validation.method = (enum kl_validation_method)method;
     if (got && method == KL_VALIDATION_METHOD_STRATIFIED_KFOLD &&
         s->objective.task != KL_TASK_CLASSIFICATION)
@@ -1113,8 +1160,7 @@ static int parse_validation(chk *c, const kl__node *m)
     TRY(f_int32(c, m, "folds", 2, 1000000, &s->train.validation.folds));
     TRY(f_name(c, m, "group_column", &s->train.validation.group_column));
     if (method == KL_VALIDATION_METHOD_GROUP_KFOLD && !s->train.validation.group_column)
-        return fail(c, m, "'%s.group_column' is required when the method is group_kfold",
-                    c->path);
+        return fail(c, m, "'%s.group_column' is required when the method is group_kfold", c->path);
     return 0;
 }
 
@@ -1144,8 +1190,8 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
         return 0;
     }
     if (lookup(m, "values"))
-        return fail(c, lookup(m, "values"), "'%s.values' applies only to choice, not %s",
-                    c->path, param_type_names[type]);
+        return fail(c, lookup(m, "values"), "'%s.values' applies only to choice, not %s", c->path,
+                    param_type_names[type]);
     int got_low, got_high;
     TRY(got_low = f_num(c, m, "low", -HUGE_VAL, HUGE_VAL, &sp->low));
     if (!got_low)
@@ -1159,8 +1205,8 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
         double vals[] = {sp->low, sp->high};
         for (size_t i = 0; i < 2; i++)
             if (vals[i] != (double)(int64_t)vals[i] || vals[i] > 9e15 || vals[i] < -9e15)
-                return fail(c, lookup(m, ends[i]), "'%s.%s' must be an integer, not %s",
-                            c->path, ends[i], SHOWN(lookup(m, ends[i])));
+                return fail(c, lookup(m, ends[i]), "'%s.%s' must be an integer, not %s", c->path,
+                            ends[i], SHOWN(lookup(m, ends[i])));
     }
     if (type == KL_PARAM_TYPE_INT ? sp->low > sp->high : sp->low >= sp->high)
         return fail(c, lookup(m, "high"), "'%s.high' must be greater than low (%s), not %s",
@@ -1275,7 +1321,8 @@ static int parse_sla(chk *c, const kl__node *m, void *dst)
     TRY(got_min = f_num(c, m, "min", -HUGE_VAL, HUGE_VAL, &lo));
     TRY(got_max = f_num(c, m, "max", -HUGE_VAL, HUGE_VAL, &hi));
     if (got_min && got_max)
-        return fail(c, m, "'%s' has both 'min' and 'max'; give one, or write two entries for a range",
+        return fail(c, m,
+                    "'%s' has both 'min' and 'max'; give one, or write two entries for a range",
                     c->path);
     if (!got_min && !got_max)
         return fail(c, m, "'%s' needs 'min' or 'max'", c->path);
@@ -1336,9 +1383,10 @@ static int fx_unary(formula *f)
         while (strchr("0123456789.", f->s[f->i]) && f->s[f->i])
             f->i++;
         if ((f->s[f->i] == 'e' || f->s[f->i] == 'E') &&
-            (strchr("0123456789", f->s[f->i + 1]) && f->s[f->i + 1] ? 1
-             : (f->s[f->i + 1] == '+' || f->s[f->i + 1] == '-') && f->s[f->i + 2] >= '0' &&
-                   f->s[f->i + 2] <= '9')) {
+            (strchr("0123456789", f->s[f->i + 1]) && f->s[f->i + 1]
+                 ? 1
+                 : (f->s[f->i + 1] == '+' || f->s[f->i + 1] == '-') && f->s[f->i + 2] >= '0' &&
+                       f->s[f->i + 2] <= '9')) {
             f->i += 2;
             while (f->s[f->i] >= '0' && f->s[f->i] <= '9')
                 f->i++;
@@ -1356,7 +1404,8 @@ static int fx_unary(formula *f)
         rc = 0;
     } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_') {
         size_t start = f->i;
-        while ((f->s[f->i] >= 'a' && f->s[f->i] <= 'z') || (f->s[f->i] >= 'A' && f->s[f->i] <= 'Z') ||
+        while ((f->s[f->i] >= 'a' && f->s[f->i] <= 'z') ||
+               (f->s[f->i] >= 'A' && f->s[f->i] <= 'Z') ||
                (f->s[f->i] >= '0' && f->s[f->i] <= '9') || f->s[f->i] == '_')
             f->i++;
         char name[64];
@@ -1497,8 +1546,8 @@ static int parse_window(chk *c, const kl__node *m)
             !strchr("hdw", p[digits])) {
             size_t saved = path_push(c, "period");
             int rc = fail(c, lookup(m, "period"),
-                          "'%s' must be a count and a unit h, d or w (such as 7d), not %s",
-                          c->path, SHOWN(lookup(m, "period")));
+                          "'%s' must be a count and a unit h, d or w (such as 7d), not %s", c->path,
+                          SHOWN(lookup(m, "period")));
             path_pop(c, saved);
             return rc;
         }
@@ -1574,9 +1623,8 @@ static int parse_serve(chk *c, const kl__node *m)
 
 /* ---- top level ---- */
 
-static int parse_list_section(chk *c, const kl__node *root, const char *key, void **arr,
-                              size_t *n, size_t item_size,
-                              int (*fn)(chk *c, const kl__node *item, void *dst))
+static int parse_list_section(chk *c, const kl__node *root, const char *key, void **arr, size_t *n,
+                              size_t item_size, int (*fn)(chk *c, const kl__node *item, void *dst))
 {
     const kl__node *v;
     size_t saved;
@@ -1659,8 +1707,7 @@ void kl_spec_free(kl_spec *s)
     kl__pool_release(&pool);
 }
 
-int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec **out,
-                        kl_err *err)
+int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec **out, kl_err *err)
 {
     *out = NULL;
     if (!name)
@@ -1683,7 +1730,8 @@ int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec *
     kl__node *root;
     int rc = kl__yaml_parse(buf, len, name, &pool, &root, err);
     if (rc == 0 && (!root || kl__node_is_null(root))) {
-        kl_err_set(err, KL_EPARSE, "the spec is empty; it needs at least 'project' and 'objective'");
+        kl_err_set(err, KL_EPARSE,
+                   "the spec is empty; it needs at least 'project' and 'objective'");
         rc = kl_err_ctx(err, "%s", name);
     }
     if (rc == 0) {

@@ -44,11 +44,11 @@ struct kl__node {
     int line, col;
     const char *text; /* SCALAR */
     size_t len;
-    int quoted;       /* SCALAR: not plain style */
-    kl__node *child;  /* SEQ, MAP: first child */
+    int quoted;      /* SCALAR: not plain style */
+    kl__node *child; /* SEQ, MAP: first child */
     kl__node *last;
-    kl__node *next;   /* next sibling */
-    size_t n;         /* SEQ: items; MAP: pairs */
+    kl__node *next; /* next sibling */
+    size_t n;       /* SEQ: items; MAP: pairs */
 };
 
 /*
@@ -57,8 +57,8 @@ struct kl__node {
  * "name:line:col" context on a YAML syntax error, an alias, several
  * documents, a NUL character or too deep nesting.
  */
-int kl__yaml_parse(const char *buf, size_t len, const char *name, kl__pool *pool,
-                   kl__node **root, kl_err *err);
+int kl__yaml_parse(const char *buf, size_t len, const char *name, kl__pool *pool, kl__node **root,
+                   kl_err *err);
 
 /* A plain scalar meaning null: empty, "~", "null", "Null", "NULL". */
 int kl__node_is_null(const kl__node *n);

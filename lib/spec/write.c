@@ -51,10 +51,9 @@ static void y_emit(w *o, yaml_event_t *ev, int ok)
 static void y_scalar(w *o, const char *text, int quoted)
 {
     yaml_event_t ev;
-    int ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text),
-                                          !quoted, 1,
-                                          quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-                                                 : YAML_ANY_SCALAR_STYLE);
+    int ok = yaml_scalar_event_initialize(
+        &ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), !quoted, 1,
+        quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
     y_emit(o, &ev, ok);
 }
 
@@ -71,7 +70,8 @@ static void j_add(w *o, json_t *v)
         return;
     }
     json_t *top = o->stack[o->depth - 1];
-    int rc = json_is_object(top) ? json_object_set_new(top, o->key, v) : json_array_append_new(top, v);
+    int rc =
+        json_is_object(top) ? json_object_set_new(top, o->key, v) : json_array_append_new(top, v);
     if (rc)
         o->failed = 1;
 }
@@ -89,9 +89,9 @@ static void open_container(w *o, int map)
         return;
     }
     yaml_event_t ev;
-    int ok = map ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
-                 : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                                        YAML_BLOCK_SEQUENCE_STYLE);
+    int ok =
+        map ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)
+            : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
     y_emit(o, &ev, ok);
 }
 
@@ -107,10 +107,22 @@ static void close_container(w *o, int map)
     y_emit(o, &ev, ok);
 }
 
-static void map_begin(w *o) { open_container(o, 1); }
-static void map_end(w *o) { close_container(o, 1); }
-static void seq_begin(w *o) { open_container(o, 0); }
-static void seq_end(w *o) { close_container(o, 0); }
+static void map_begin(w *o)
+{
+    open_container(o, 1);
+}
+static void map_end(w *o)
+{
+    close_container(o, 1);
+}
+static void seq_begin(w *o)
+{
+    open_container(o, 0);
+}
+static void seq_end(w *o)
+{
+    close_container(o, 0);
+}
 
 static void key(w *o, const char *k)
 {
@@ -148,7 +160,10 @@ static int looks_typed(const char *s)
 }
 
 /* A string field: quoted when it would not read back as a string elsewhere. */
-static void str(w *o, const char *s) { str_q(o, s, !o->json && looks_typed(s)); }
+static void str(w *o, const char *s)
+{
+    str_q(o, s, !o->json && looks_typed(s));
+}
 
 static void num(w *o, double d)
 {

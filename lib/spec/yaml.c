@@ -196,8 +196,8 @@ static kl__node *new_node(builder *b, enum kl__node_kind kind, yaml_mark_t m)
     return n;
 }
 
-int kl__yaml_parse(const char *buf, size_t len, const char *name, kl__pool *pool,
-                   kl__node **root, kl_err *err)
+int kl__yaml_parse(const char *buf, size_t len, const char *name, kl__pool *pool, kl__node **root,
+                   kl_err *err)
 {
     *root = NULL;
     yaml_parser_t p;
@@ -229,8 +229,7 @@ int kl__yaml_parse(const char *buf, size_t len, const char *name, kl__pool *pool
             break;
         case YAML_SCALAR_EVENT:
             if (memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
-                rc = fail_at(err, KL_EPARSE, name, ev.start_mark,
-                             "a value holds a NUL character");
+                rc = fail_at(err, KL_EPARSE, name, ev.start_mark, "a value holds a NUL character");
                 break;
             }
             n = new_node(&b, KL__NODE_SCALAR, ev.start_mark);

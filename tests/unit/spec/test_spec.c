@@ -306,7 +306,8 @@ static void test_spec_default_algorithm_and_split_follow_task(void **state)
 static void test_spec_search_defaults_to_random_with_20_trials(void **state)
 {
     (void)state;
-    char *yaml = with_head("train:\n  search:\n    space: {alpha: {type: float, low: 0, high: 1}}\n");
+    char *yaml =
+        with_head("train:\n  search:\n    space: {alpha: {type: float, low: 0, high: 1}}\n");
     kl_spec *s = load(yaml);
     assert_int_equal(s->train.search.method, KL_SEARCH_METHOD_RANDOM);
     assert_int_equal(s->train.search.trials, 20);
@@ -414,9 +415,9 @@ static void test_spec_missing_required_key(void **state)
 static void test_spec_duplicate_key(void **state)
 {
     (void)state;
-    expect_error("project: {name: p}\nobjective:\n  task: regression\n  target: y\n  task: forecast\n",
-                 KL_EPARSE, "duplicate key 'task' in 'objective', first given on line 3",
-                 "keel.yaml:5:3");
+    expect_error(
+        "project: {name: p}\nobjective:\n  task: regression\n  target: y\n  task: forecast\n",
+        KL_EPARSE, "duplicate key 'task' in 'objective', first given on line 3", "keel.yaml:5:3");
     expect_error_after_head("serve: {port: 1}\nserve: {port: 2}\n",
                             "duplicate key 'serve' in the spec, first given on line 3",
                             "keel.yaml:4:1");
@@ -469,9 +470,10 @@ static void test_spec_future_version_is_refused(void **state)
 static void test_spec_cross_field_rules(void **state)
 {
     (void)state;
-    expect_error("project: {name: p}\nobjective: {task: regression, target: y, positive_class: a}\n",
-                 KL_EPARSE, "'objective.positive_class' applies only to classification, not regression",
-                 "keel.yaml:2:58");
+    expect_error(
+        "project: {name: p}\nobjective: {task: regression, target: y, positive_class: a}\n",
+        KL_EPARSE, "'objective.positive_class' applies only to classification, not regression",
+        "keel.yaml:2:58");
     expect_error_after_head("sla:\n  - {metric: rmse, min: 1, max: 2}\n",
                             "'sla[0]' has both 'min' and 'max'; give one, or write two entries "
                             "for a range",
@@ -589,9 +591,10 @@ static void test_spec_yaml_round_trip_is_equal(void **state)
 static void test_spec_round_trip_keeps_awkward_strings(void **state)
 {
     (void)state;
-    char *yaml = with_head("data:\n  source: \"a: b.csv\"\n  missing_tokens: [\"\", \"null\", \"~\", "
-                           "\"#\", \"tab\\there\"]\n"
-                           "train: {params: {a: \"1\", b: 1, c: \"null\"}}\n");
+    char *yaml =
+        with_head("data:\n  source: \"a: b.csv\"\n  missing_tokens: [\"\", \"null\", \"~\", "
+                  "\"#\", \"tab\\there\"]\n"
+                  "train: {params: {a: \"1\", b: 1, c: \"null\"}}\n");
     kl_spec *a = load(yaml);
     char *ya = to_yaml(a);
     kl_spec *b = load(ya);
@@ -637,8 +640,9 @@ static void test_spec_json_holds_the_same_values(void **state)
     json_error_t jerr;
     json_t *root = json_loads(j, 0, &jerr);
     assert_non_null(root);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "objective"), "task")),
-                        "classification");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "objective"), "task")),
+        "classification");
     json_t *sla1 = json_array_get(json_object_get(root, "sla"), 1);
     assert_true(json_number_value(json_object_get(sla1, "max")) == 25);
     assert_string_equal(json_string_value(json_object_get(sla1, "on")), "production");
