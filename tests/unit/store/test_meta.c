@@ -1,7 +1,7 @@
 /*
  * The metadata store and the tracking API. Every test here runs twice: on
  * SQLite (a fresh project directory per test) and on PostgreSQL (a fresh
- * database per test on the server named by KEEL_TEST_PG_URL; tests are
+ * schema per test on the server named by KEEL_TEST_PG_URL; tests are
  * skipped with a message when it is unset — tests/pg_harness.sh sets it).
  *
  * Expected values are worked out by hand from the data each test writes;
@@ -47,11 +47,18 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 static int pg_admin(const char *sql)
 {
     PGconn *c = PQconnectdb(getenv("KEEL_TEST_PG_URL"));
     int ok = PQstatus(c) == CONNECTION_OK;
     if (ok) {
+        PQsetNoticeProcessor(c, quiet, NULL);
         PGresult *r = PQexec(c, sql);
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok)
@@ -88,13 +95,14 @@ static int setup_common(void **state, int pg)
             f->skip = 1;
             return 0;
         }
+        /* A fresh schema per test (much faster than a database), first on the search path. */
         snprintf(f->dbname, sizeof f->dbname, "keel_t%d_%d", (int)getpid(), ++db_counter);
         char sql[128];
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->dbname);
         if (pg_admin(sql) < 0)
             return -1;
-        const char *slash = strrchr(base, '/');
-        snprintf(f->url, sizeof f->url, "%.*s/%s", (int)(slash - base), base, f->dbname);
+        snprintf(f->url, sizeof f->url, "%s%soptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') ? "&" : "?", f->dbname);
     }
     return open_store(f, &f->s);
 }
@@ -115,7 +123,7 @@ static int teardown(void **state)
     kl_store_close(f->s);
     if (f->dbname[0]) {
         char sql[128];
-        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", f->dbname);
         pg_admin(sql);
     }
     nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
