@@ -154,8 +154,12 @@ static int looks_typed(const char *s)
     for (size_t i = 0; i < KL_ARRAY_LEN(words); i++)
         if (!strcasecmp(s, words[i]))
             return 1;
-    if (strspn(s, "0123456789+-.eE_:") == strlen(s) && strpbrk(s, "0123456789"))
-        return 1;
+    if (strspn(s, "0123456789+-.eE") == strlen(s) && strpbrk(s, "0123456789")) {
+        char *end;
+        strtod(s, &end);
+        if (!*end)
+            return 1;
+    }
     return !strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") || !strcmp(s, ".NaN");
 }
 

@@ -628,6 +628,22 @@ static void test_spec_yaml_writes_defaults(void **state)
     assert_non_null(strstr(y, "    test_size: 0.2\n"));
     assert_non_null(strstr(y, "  min_group_share: 0.05\n"));
     assert_non_null(strstr(y, "  port: 8080\n"));
+    assert_non_null(strstr(y, "  host: 127.0.0.1\n"));
+    free(y);
+    kl_spec_free(s);
+}
+
+/* Strings another YAML reader would take for a number, bool or null are quoted. */
+static void test_spec_yaml_quotes_strings_that_look_typed(void **state)
+{
+    (void)state;
+    kl_spec *s = load("project: {name: 2024, owner: no, description: ~x}\n"
+                      "objective: {task: classification, target: y, positive_class: \"1e3\"}\n");
+    char *y = to_yaml(s);
+    assert_non_null(strstr(y, "  name: \"2024\"\n"));
+    assert_non_null(strstr(y, "  owner: \"no\"\n"));
+    assert_non_null(strstr(y, "  description: ~x\n"));
+    assert_non_null(strstr(y, "  positive_class: \"1e3\"\n"));
     free(y);
     kl_spec_free(s);
 }
@@ -736,6 +752,24 @@ static void test_spec_where_points_into_the_file(void **state)
     kl_spec_free(s);
 }
 
+/* data.columns type names are the data module's own (kl_type_parse / kl_type_name). */
+static void test_spec_column_types_agree_with_frame_type_names(void **state)
+{
+    (void)state;
+    for (int t = KL_TYPE_INT; t <= KL_TYPE_TEXT; t++) {
+        const char *name = kl_type_name((enum kl_type)t);
+        assert_int_equal(kl_type_parse(name), t);
+        char tail[128];
+        snprintf(tail, sizeof tail, "data: {source: a.csv, columns: {c: %s}}\n", name);
+        char *yaml = with_head(tail);
+        kl_spec *s = load(yaml);
+        assert_int_equal(s->data.n_columns, 1);
+        assert_int_equal(s->data.columns[0].type, t);
+        kl_spec_free(s);
+        free(yaml);
+    }
+}
+
 static void test_spec_metric_and_kpi_name_tables(void **state)
 {
     (void)state;
@@ -779,11 +813,13 @@ int main(void)
         cmocka_unit_test(test_spec_yaml_round_trip_is_equal),
         cmocka_unit_test(test_spec_round_trip_keeps_awkward_strings),
         cmocka_unit_test(test_spec_yaml_writes_defaults),
+        cmocka_unit_test(test_spec_yaml_quotes_strings_that_look_typed),
         cmocka_unit_test(test_spec_json_holds_the_same_values),
         cmocka_unit_test(test_spec_template_loads_and_round_trips),
         cmocka_unit_test(test_spec_template_loads_for_every_task),
         cmocka_unit_test(test_spec_csv_opts_borrow_from_spec),
         cmocka_unit_test(test_spec_where_points_into_the_file),
+        cmocka_unit_test(test_spec_column_types_agree_with_frame_type_names),
         cmocka_unit_test(test_spec_metric_and_kpi_name_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
