@@ -1204,7 +1204,7 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
         static const char *const ends[] = {"low", "high"};
         double vals[] = {sp->low, sp->high};
         for (size_t i = 0; i < 2; i++)
-            if (vals[i] != (double)(int64_t)vals[i] || vals[i] > 9e15 || vals[i] < -9e15)
+            if (vals[i] > 9e15 || vals[i] < -9e15 || vals[i] != (double)(int64_t)vals[i])
                 return fail(c, lookup(m, ends[i]), "'%s.%s' must be an integer, not %s", c->path,
                             ends[i], SHOWN(lookup(m, ends[i])));
     }
@@ -1712,6 +1712,8 @@ int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec *
     *out = NULL;
     if (!name)
         name = "keel.yaml";
+    if (!buf)
+        buf = ""; /* libyaml asserts on a NULL input even when len is 0 */
     if (len > KL__SPEC_MAX_BYTES) {
         kl_err_set(err, KL_EPARSE, "the spec is larger than 1 MiB");
         return kl_err_ctx(err, "%s", name);

@@ -505,6 +505,9 @@ static void test_spec_cross_field_rules(void **state)
         "train:\n  search:\n    space: {alpha: {type: float, low: 0, high: 1, log: true}}\n",
         "'train.search.space.alpha.low' must be greater than 0 on a log scale, not '0'",
         "keel.yaml:5:39");
+    expect_error_after_head(
+        "train:\n  search:\n    space: {d: {type: int, low: 1e300, high: 2e300}}\n",
+        "'train.search.space.d.low' must be an integer, not '1e300'", "keel.yaml:5:33");
     expect_error_after_head("drift: {window: {size: 10, period: 7d}}\n",
                             "'drift.window' has both 'size' and 'period'; give one",
                             "keel.yaml:3:17");
