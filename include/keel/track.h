@@ -40,7 +40,7 @@ enum kl_run_status {
 const char *kl_run_status_name(enum kl_run_status st);
 
 /* Buffered metric values that trigger a flush. */
-#define KL_RUN_FLUSH_VALUES 65536
+#define KL_RUN_FLUSH_VALUES 8192
 
 typedef struct kl_run_opts {
     const char *name;       /* may be NULL */

@@ -169,6 +169,25 @@ static int64_t raw_int(fx *f, const char *sql)
     return v;
 }
 
+/* Run a statement through sqlite3/libpq directly (to damage data on purpose). */
+static void raw_exec(fx *f, const char *sql)
+{
+    if (f->pg) {
+        PGconn *c = PQconnectdb(f->url);
+        PGresult *r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        char path[128];
+        snprintf(path, sizeof path, "%s/.keel/keel.db", f->dir);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
+}
+
 static void check(int rc, const kl_err *err)
 {
     if (rc < 0)
@@ -369,6 +388,26 @@ static void test_meta_metric_history_spans_flushes_in_order(void **state)
     assert_int_equal(d.metrics[1].step, N - 1);
     assert_true(isnan(d.metrics[2].value));
     kl_run_detail_release(&d);
+}
+
+static void test_meta_damaged_metric_chunk_is_corrupt(void **state)
+{
+    fx *f = begin(state);
+    kl_err err = {0};
+    kl_run *r;
+    check(kl_run_start(f->s, NULL, &r, &err), &err);
+    char id[KL_ID_LEN];
+    snprintf(id, sizeof id, "%s", kl_run_id(r));
+    for (int i = 0; i < 100; i++)
+        check(kl_run_log_metric(r, "loss", i, i, &err), &err);
+    check(kl_run_end(r, KL_RUN_STATUS_FINISHED, &err), &err);
+    /* Steps 0..99 by 1 and values: 1 + 8 + 1 bytes a record while the clock stays in one ms. */
+    assert_true(raw_int(f, "SELECT length(data) FROM metric_series") >= 100 * 10);
+    raw_exec(f, "UPDATE metric_series SET data = substr(data, 1, 25)");
+    kl_metric_series m;
+    assert_int_equal(kl_store_metric_history(f->s, id, "loss", &m, &err), KL_ECORRUPT);
+    assert_null(m.values);
+    assert_int_equal(m.count, 0);
 }
 
 /*
@@ -738,6 +777,7 @@ int main(void)
         BOTH(test_meta_newer_schema_is_refused),
         BOTH(test_meta_run_round_trip),
         BOTH(test_meta_metric_history_spans_flushes_in_order),
+        BOTH(test_meta_damaged_metric_chunk_is_corrupt),
         BOTH(test_meta_filter_selects_expected_runs),
         BOTH(test_meta_filter_injection_is_a_literal),
         BOTH(test_meta_sort_puts_missing_values_last_both_ways),
