@@ -49,6 +49,7 @@ typedef struct pg_stmt {
     int row, nrows;
     uint8_t *blob; /* decoded bytea of the last col_blob */
     size_t blob_cap;
+    int oom; /* a bind could not copy its value; the next step fails */
 } pg_stmt;
 
 static int pg_fail(pg_db *db, const PGresult *res, kl_err *err, const char *what)
@@ -134,8 +135,10 @@ static char *param_buf(pg_stmt *s, int i, size_t n)
     if (s->caps[k] < n) {
         size_t cap = n < 32 ? 32 : n;
         char *p = realloc(s->bufs[k], cap);
-        if (!p)
+        if (!p) {
+            s->oom = 1;
             return NULL;
+        }
         s->bufs[k] = p;
         s->caps[k] = cap;
     }
@@ -203,6 +206,8 @@ static void pg_bind_null(kl__stmt *st, int i)
 static int pg_step(kl__stmt *st, kl_err *err)
 {
     pg_stmt *s = (pg_stmt *)st;
+    if (s->oom)
+        return kl_err_set(err, KL_ENOMEM, "out of memory binding a statement parameter");
     if (!s->res) {
         pg_db *db = s->db;
         if (s->name[0] && !s->prepared) {
@@ -309,6 +314,7 @@ static void pg_reset(kl__stmt *st)
     pg_stmt *s = (pg_stmt *)st;
     PQclear(s->res);
     s->res = NULL;
+    s->oom = 0;
     for (int k = 0; k < s->nparams; k++) {
         s->values[k] = NULL;
         s->lengths[k] = 0;
