@@ -158,9 +158,11 @@ const char *kl_drift_test_name(enum kl_drift_test t);
 const char *kl_drift_detector_name(enum kl_drift_detector d);
 
 /*
- * A free-form scalar (train.params, transform parameters): its YAML text
- * as written, and whether it was quoted (so "1" the string and 1 the number
- * can be told apart by whoever interprets it).
+ * A free-form scalar (train.params, transform parameters): its YAML text as
+ * written, and quoted = 1 when the file quoted a text that would otherwise
+ * read as a number, a bool or null ("1", "true", "null"), so whoever
+ * interprets it can tell the string "1" from the number 1. Quoting that
+ * changes nothing ("binary" vs binary) is not kept: both give quoted = 0.
  */
 typedef struct kl_spec_kv {
     const char *key;
@@ -368,8 +370,11 @@ int kl_spec_load_buffer(const char *buf, size_t len, const char *name, kl_spec *
 void kl_spec_free(kl_spec *s); /* NULL does nothing */
 
 /*
- * Write the effective spec (defaults filled) as YAML. Loading the output
- * gives an equal spec. Returns 0, or KL_EIO when writing fails.
+ * Write the effective spec (defaults filled) as YAML, without comments.
+ * Loading the output gives an equal spec, and the output depends only on the
+ * spec's values (not on the original file's layout, comments or key spelling
+ * such as `delimiter: comma`), so its hash identifies the spec. Returns 0, or
+ * KL_EIO when writing fails.
  */
 int kl_spec_write_yaml(const kl_spec *s, FILE *fp, kl_err *err);
 /* The same content as a JSON object (pretty-printed, newline-terminated). */

@@ -1035,7 +1035,8 @@ static int parse_transform(chk *c, const kl__node *m, void *dst)
             return fail(c, k, "'%s' has an empty key", c->path);
         if (v->kind != KL__NODE_SCALAR || kl__node_is_null(v))
             return fail(c, v, "'%s' must be a number or a word, not %s", c->path, SHOWN(v));
-        t->params[t->n_params++] = (kl_spec_kv){k->text, v->text, v->quoted};
+        t->params[t->n_params++] =
+            (kl_spec_kv){k->text, v->text, v->quoted && kl__text_looks_typed(v->text)};
         path_pop(c, saved);
     }
     return 0;
@@ -1131,7 +1132,7 @@ static int parse_kv(chk *c, const kl__node *key, const kl__node *v, void *dst)
     kl_spec_kv *kv = dst;
     if (v->kind != KL__NODE_SCALAR || kl__node_is_null(v))
         return fail(c, v, "'%s' must be a number or a word, not %s", c->path, SHOWN(v));
-    *kv = (kl_spec_kv){key->text, v->text, v->quoted};
+    *kv = (kl_spec_kv){key->text, v->text, v->quoted && kl__text_looks_typed(v->text)};
     return 0;
 }
 

@@ -67,6 +67,8 @@ int kl__node_is_null(const kl__node *n);
 
 /* True when s (a string value) must be quoted to read back as itself, not as null. */
 int kl__text_looks_null(const char *s);
+/* True when a plain s reads as a number, a bool or null to a YAML 1.1 reader. */
+int kl__text_looks_typed(const char *s);
 
 /* Names of the enumerations spec.h gives no public name function for. */
 const char *kl__spec_type_name(enum kl_type t);

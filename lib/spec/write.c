@@ -141,32 +141,10 @@ static void str_q(w *o, const char *s, int quoted)
         y_scalar(o, s, quoted || kl__text_looks_null(s));
 }
 
-/*
- * True when a plain s would read as something other than a string to a YAML
- * 1.1 reader (a bool, a number or null). keel reads string fields literally,
- * but other tools reading the file should see strings too.
- */
-static int looks_typed(const char *s)
-{
-    static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off"};
-    if (kl__text_looks_null(s))
-        return 1;
-    for (size_t i = 0; i < KL_ARRAY_LEN(words); i++)
-        if (!strcasecmp(s, words[i]))
-            return 1;
-    if (strspn(s, "0123456789+-.eE") == strlen(s) && strpbrk(s, "0123456789")) {
-        char *end;
-        strtod(s, &end);
-        if (!*end)
-            return 1;
-    }
-    return !strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") || !strcmp(s, ".NaN");
-}
-
 /* A string field: quoted when it would not read back as a string elsewhere. */
 static void str(w *o, const char *s)
 {
-    str_q(o, s, !o->json && looks_typed(s));
+    str_q(o, s, !o->json && kl__text_looks_typed(s));
 }
 
 static void num(w *o, double d)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "keel/err.h"
@@ -100,6 +101,29 @@ int kl__text_looks_null(const char *s)
 {
     return !s[0] || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
            !strcmp(s, "NULL");
+}
+
+/*
+ * True when a plain s would read as something other than a string to a YAML
+ * 1.1 reader (a bool, a number or null). keel reads string fields literally,
+ * but other tools reading the file should see strings too, and a quoted
+ * free-form scalar keeps its quoting only when it matters (kl_spec_kv).
+ */
+int kl__text_looks_typed(const char *s)
+{
+    static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off"};
+    if (kl__text_looks_null(s))
+        return 1;
+    for (size_t i = 0; i < KL_ARRAY_LEN(words); i++)
+        if (!strcasecmp(s, words[i]))
+            return 1;
+    if (strspn(s, "0123456789+-.eE") == strlen(s) && strpbrk(s, "0123456789")) {
+        char *end;
+        strtod(s, &end);
+        if (!*end)
+            return 1;
+    }
+    return !strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") || !strcmp(s, ".NaN");
 }
 
 /*

