@@ -73,8 +73,8 @@ static int add_quoted(struct buf *b, const char *v)
  * section line starts in column 0 ("project:"); its keys are at two spaces.
  * The comment after a value is dropped with it.
  */
-static int fill(const char *tpl, const struct sub *subs, size_t n_subs, struct buf *out, int *found,
-                kl_err *err)
+static int fill(const char *tpl, const struct sub *subs, size_t n_subs, struct buf *out,
+                int *found, kl_err *err)
 {
     char section[64] = "";
     const char *line = tpl;
