@@ -123,7 +123,13 @@ int kl__text_looks_typed(const char *s)
         if (!*end)
             return 1;
     }
-    return !strcmp(s, ".inf") || !strcmp(s, "-.inf") || !strcmp(s, ".nan") || !strcmp(s, ".NaN");
+    /* YAML 1.1 also reads 0x1F, 0o17, 1_000 and 1:30 (base 60) as numbers. */
+    const char *p = s + (*s == '+' || *s == '-');
+    const char *dot = strchr(p, '.');
+    if (*p >= '0' && *p <= '9' && strspn(p, "0123456789abcdefABCDEFxo_:.") == strlen(p) &&
+        (!dot || !strchr(dot + 1, '.')))
+        return 1; /* one dot at most: 127.0.0.1 and 1.2.3 are strings */
+    return !strcasecmp(p, ".inf") || !strcasecmp(s, ".nan");
 }
 
 /*

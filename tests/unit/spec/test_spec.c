@@ -645,12 +645,15 @@ static void test_spec_yaml_quotes_strings_that_look_typed(void **state)
 {
     (void)state;
     kl_spec *s = load("project: {name: 2024, owner: no, description: ~x}\n"
+                      "serve: {host: 0x1F}\ndata: {source: 1.2.3}\n"
                       "objective: {task: classification, target: y, positive_class: \"1e3\"}\n");
     char *y = to_yaml(s);
     assert_non_null(strstr(y, "  name: \"2024\"\n"));
     assert_non_null(strstr(y, "  owner: \"no\"\n"));
     assert_non_null(strstr(y, "  description: ~x\n"));
     assert_non_null(strstr(y, "  positive_class: \"1e3\"\n"));
+    assert_non_null(strstr(y, "  host: \"0x1F\"\n")); /* an int to YAML 1.1 */
+    assert_non_null(strstr(y, "  source: 1.2.3\n"));  /* a string to everyone */
     free(y);
     kl_spec_free(s);
 }
