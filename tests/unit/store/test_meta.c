@@ -31,7 +31,7 @@
 
 typedef struct fx {
     int pg, skip;
-    char dir[64];
+    char dir[96];
     char url[512];
     char dbname[64];
     kl_store *s;
@@ -155,7 +155,7 @@ static int64_t raw_int(fx *f, const char *sql)
         PQclear(r);
         PQfinish(c);
     } else {
-        char path[128];
+        char path[256];
         snprintf(path, sizeof path, "%s/.keel/keel.db", f->dir);
         sqlite3 *db;
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -179,7 +179,7 @@ static void raw_exec(fx *f, const char *sql)
         PQclear(r);
         PQfinish(c);
     } else {
-        char path[128];
+        char path[256];
         snprintf(path, sizeof path, "%s/.keel/keel.db", f->dir);
         sqlite3 *db;
         assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -240,7 +240,7 @@ static void test_meta_newer_schema_is_refused(void **state)
         PQclear(PQexec(c, "INSERT INTO schema_version VALUES (999, 0)"));
         PQfinish(c);
     } else {
-        char path[128];
+        char path[256];
         snprintf(path, sizeof path, "%s/.keel/keel.db", f->dir);
         sqlite3 *db;
         sqlite3_open(path, &db);
@@ -765,6 +765,52 @@ static void test_meta_eight_processes_lose_nothing(void **state)
     kl_run_list_release(&l);
 }
 
+/* Eight processes opening a store that none has opened before: one set of tables. */
+static void test_meta_concurrent_first_open_migrates_once(void **state)
+{
+    fx *f = begin(state);
+    fx fresh = *f;
+    fresh.s = NULL;
+    snprintf(fresh.dir, sizeof fresh.dir, "%.80s/fresh", f->dir);
+    assert_int_equal(mkdir(fresh.dir, 0777), 0);
+    if (f->pg) {
+        char schema[80], sql[128];
+        snprintf(schema, sizeof schema, "%s_fresh", f->dbname);
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
+        assert_int_equal(pg_admin(sql), 0);
+        const char *base = getenv("KEEL_TEST_PG_URL");
+        snprintf(fresh.url, sizeof fresh.url, "%s%soptions=-csearch_path%%3D%s", base,
+                 strchr(base, '?') ? "&" : "?", schema);
+    }
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            kl_store *s;
+            kl_err err = {0};
+            kl_run *r;
+            int ok = open_store(&fresh, &s) == 0 && kl_run_start(s, NULL, &r, &err) == 0 &&
+                     kl_run_end(r, KL_RUN_STATUS_FINISHED, &err) == 0;
+            if (!ok)
+                fprintf(stderr, "child %d: %s (%s)\n", p, err.msg, err.ctx);
+            _exit(ok ? 0 : 1);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(raw_int(&fresh, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(raw_int(&fresh, "SELECT count(*) FROM runs"), PROCS);
+    if (f->pg) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA %s_fresh CASCADE", f->dbname);
+        assert_int_equal(pg_admin(sql), 0);
+    }
+}
+
 #define BOTH(fn)                                                                                   \
     cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),                                   \
         cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -786,6 +832,7 @@ int main(void)
         BOTH(test_meta_references_are_checked),
         BOTH(test_meta_snapshot_add_is_idempotent),
         BOTH(test_meta_eight_processes_lose_nothing),
+        BOTH(test_meta_concurrent_first_open_migrates_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
