@@ -11,9 +11,11 @@
  * task order. This is a TSQR: the full design (88 MB for AR(10) on a million
  * points) never exists, each block stays in cache, and because chunk and
  * block boundaries depend only on the row count, results are bit-identical
- * whatever the thread count. Blocks are small enough (AR_SUB rows) that
- * OpenBLAS runs the level-2 kernels inside dgeqrf on one thread even outside
- * keel's parallel regions. The last column of the augmented R gives Q'y; the
+ * whatever the thread count. Blocks are kept small (block_rows: at most
+ * about 3,200 values) so that OpenBLAS runs the level-2 kernels inside
+ * dgeqrf on one thread even outside keel's parallel regions (it threads
+ * gemv and ger above 8,192 values, which made 1,024-row blocks 20 times
+ * slower on a loaded machine) and each block stays in L1/L2 cache. The last column of the augmented R gives Q'y; the
  * coefficients come from one triangular solve, and the residuals and SSR from
  * a second streaming pass (per-chunk sums added in chunk order).
  *
@@ -31,7 +33,7 @@
 #include "core/common.h"
 
 #define AR_CHUNK 32768
-#define AR_SUB 256
+#define AR_SUB 256 /* rows per QR step for up to 12 augmented columns; fewer beyond */
 
 /* A column whose part orthogonal to the previous ones is below this share of its norm. */
 #define AR_RANK_TOL 1e-10
@@ -111,24 +113,31 @@ static void clear_below(double *a, size_t ld, size_t m)
 
 struct qr_ctx {
     const struct design *d;
-    double *scratch; /* per task: (m + AR_SUB) * m values, then m tau, then lwork */
+    double *scratch; /* per task: (m + block_rows) * m values, then m tau, then lwork */
     size_t scratch_per_task;
     lapack_int lwork;
     double *r_task; /* per task: m*m, column-major */
     int failed;     /* a task's dgeqrf failed (only on a LAPACK bug) */
 };
 
+/* Rows per QR step: AR_SUB for 12 augmented columns, fewer for wider designs (16 at least). */
+static size_t block_rows(size_t m)
+{
+    size_t cap = (12 * (12 + AR_SUB)) / m;
+    return cap > m + 16 ? KL_MIN((size_t)AR_SUB, cap - m) : 16;
+}
+
 static void qr_task(void *ctx, size_t task)
 {
     struct qr_ctx *q = ctx;
     const struct design *d = q->d;
-    size_t m = d->m, ld = m + AR_SUB;
+    size_t m = d->m, sub = block_rows(m), ld = m + sub;
     double *a = q->scratch + task * q->scratch_per_task;
     double *tau = a + ld * m, *work = tau + m;
     size_t r0 = task * AR_CHUNK, r1 = KL_MIN(d->nobs, r0 + AR_CHUNK);
     memset(a, 0, ld * m * sizeof(double));
-    for (size_t s = r0; s < r1; s += AR_SUB) {
-        size_t rows = KL_MIN((size_t)AR_SUB, r1 - s);
+    for (size_t s = r0; s < r1; s += sub) {
+        size_t rows = KL_MIN(sub, r1 - s);
         design_block(d, s, rows, a + m, ld);
         if (LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)(m + rows), (lapack_int)m, a,
                                 (lapack_int)ld, tau, work, q->lwork) != 0)
@@ -201,7 +210,7 @@ static int fit_core(const struct design *d, double *r, double *params, double *r
                     double *ssr, kl_err *err)
 {
     size_t m = d->m, k = d->k, n_tasks = kl_task_count(d->nobs, AR_CHUNK);
-    size_t ld = m + AR_SUB;
+    size_t ld = m + block_rows(m);
     double wq = 0.0;
     double tmp[1];
     /* Workspace query on the largest block; the answer is the same for every block. */
