@@ -6,10 +6,11 @@
  * lives until kl_spec_free. The struct is public so that commands can read
  * fields directly (spec->objective.task, spec->data.time_column); treat it as
  * read-only. Optional strings that were not given are NULL; lists that were
- * not given have n == 0 (and a NULL pointer).
+ * not given have n == 0 (check n, not the pointer). A key whose value is
+ * empty, ~ or null counts as not given.
  *
- * Format version 1. Sections and keys, with defaults (all optional unless
- * marked required):
+ * Format version 1. Sections and keys, with defaults (project and objective
+ * are required sections; the rest is optional unless marked required):
  *
  *   version: 1
  *   project:     name (required), description, owner
@@ -43,8 +44,15 @@
  *   serve:       host (127.0.0.1), port (8080), max_batch (10000),
  *                log_predictions (true)
  *
+ * Besides types, ranges and names, the loader checks rules that span keys:
+ * positive_class only for classification and horizon only for forecasts; a
+ * metric (sla, kpi) and an algorithm must fit the task; stratified_kfold
+ * needs classification and group_kfold a group_column; features.include may
+ * name neither the target nor a protected column; a kpi value formula uses
+ * only numbers, + - * / ( ) and the names of kl_spec_kpi_ident_known.
+ *
  * Errors: KL_EIO when the file cannot be read; KL_EPARSE for malformed YAML
- * and for an invalid spec. err->ctx is "FILE:LINE:COL" (1-based) of the
+ * and for an invalid spec; KL_ENOMEM. err->ctx is "FILE:LINE:COL" (1-based) of the
  * offending node and err->msg names the dotted key path, e.g.
  * "'sla[1].min' must be a number, not 'high'" or "unknown key 'taget' in
  * 'objective'; did you mean 'target'?". Aliases (*name) are rejected: a spec
