@@ -69,6 +69,7 @@ int kl_pii_entity_parse(const char *name)
         {"usssn", KL_PII_ENTITY_US_SSN},         {"ssn", KL_PII_ENTITY_US_SSN},
         {"iban", KL_PII_ENTITY_IBAN},            {"ibancode", KL_PII_ENTITY_IBAN},
         {"ipaddress", KL_PII_ENTITY_IP_ADDRESS}, {"ip", KL_PII_ENTITY_IP_ADDRESS},
+        {"ipv4", KL_PII_ENTITY_IP_ADDRESS},      {"ipv6", KL_PII_ENTITY_IP_ADDRESS},
         {"url", KL_PII_ENTITY_URL},              {"dateofbirth", KL_PII_ENTITY_DATE_OF_BIRTH},
         {"dob", KL_PII_ENTITY_DATE_OF_BIRTH},    {"birthdate", KL_PII_ENTITY_DATE_OF_BIRTH},
         {"person", KL_PII_ENTITY_PERSON},        {"name", KL_PII_ENTITY_PERSON},

@@ -24,6 +24,9 @@
 
 #define S(x) x, strlen(x)
 
+/* cmocka 1.1 has no assert_double_equal. */
+#define assert_close(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-12)
+
 /* ---- validators ---- */
 
 static void test_luhn_published_numbers(void **state)
@@ -298,6 +301,350 @@ static void test_labelled_file_precision_and_recall(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ---- column report ---- */
+
+#define DAY_US INT64_C(86400000000)
+
+/* A small frame with one column per case; cells chosen so the report can be worked out by hand. */
+static kl_frame *sample_frame(void)
+{
+    const char *email[] = {"a@example.com", "b.c@mail.example.org", "nobody", "d@x.io",
+                           "E@EXAMPLE.DE"};
+    const char *notes[] = {"write to bob@example.org today", "fine", "all good", NULL, "ok"};
+    const char *ssn[] = {"536221234", "536221234", "412345678", NULL, "536221234"};
+    const char *name[] = {"Ana Lima", "José Díaz", "o'neil", "Li", "Bo"};
+    double card[] = {4111111111111111.0, 5555555555554444.0, NAN, NAN, NAN};
+    double age[] = {30, 41, 52, 63, 74};
+    int64_t dob[] = {3652 * DAY_US, -43678 * DAY_US, KL_TIME_MISSING, KL_TIME_MISSING,
+                     KL_TIME_MISSING};
+    kl_err err = {0};
+    kl_frame *f = kl_frame_new(5);
+    assert_non_null(f);
+    assert_int_equal(kl_frame_add_text(f, "email", email, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "notes", notes, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(f, "SSN", ssn, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "full_name", name, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "payment_ref", KL_TYPE_INT, card, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "age", KL_TYPE_INT, age, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "dob", KL_TYPE_DATE, dob, NULL, &err), 0);
+    return f;
+}
+
+static void test_scan_confidence_follows_the_formula(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_pii_report r;
+    kl_err err = {0};
+    assert_int_equal(kl_pii_scan(f, NULL, &r, &err), 0);
+    assert_int_equal(r.n_columns, 7);
+    /* email: 4 of 5 validated (score 1), name hint: 0.8 + 0.2 * 0.5 * 0.8. */
+    assert_int_equal(r.columns[0].entity, KL_PII_ENTITY_EMAIL);
+    assert_close(r.columns[0].share, 0.8);
+    assert_close(r.columns[0].confidence, 0.88);
+    assert_true(r.columns[0].flagged);
+    assert_int_equal(r.columns[0].stats[KL_PII_ENTITY_EMAIL].whole, 4);
+    /* notes: one email inside a sentence among 4 present cells, no hint: 0.25, not flagged. */
+    assert_int_equal(r.columns[1].entity, KL_PII_ENTITY_EMAIL);
+    assert_close(r.columns[1].confidence, 0.25);
+    assert_int_equal(r.columns[1].stats[KL_PII_ENTITY_EMAIL].whole, 0);
+    assert_false(r.columns[1].flagged);
+    /* SSN: 4 bare nine-digit values, weak score 0.6 with the hint: 0.6 + 0.4 * 0.5. */
+    assert_int_equal(r.columns[2].entity, KL_PII_ENTITY_US_SSN);
+    assert_close(r.columns[2].confidence, 0.8);
+    /* full_name: 5 name-shaped values, 0.6 + 0.4 * 0.5. */
+    assert_int_equal(r.columns[3].entity, KL_PII_ENTITY_PERSON);
+    assert_close(r.columns[3].confidence, 0.8);
+    /* payment_ref: both present integers are valid card numbers, no hint. */
+    assert_int_equal(r.columns[4].present, 2);
+    assert_int_equal(r.columns[4].entity, KL_PII_ENTITY_CREDIT_CARD);
+    assert_close(r.columns[4].confidence, 1.0);
+    assert_int_equal(r.columns[5].entity, KL_PII_ENTITY_NONE);
+    assert_false(r.columns[5].flagged);
+    /* dob: 1980-01-01 is plausible, 1850-06-01 is not: 0.425 + 0.575 * 0.5 * 0.5. */
+    assert_int_equal(r.columns[6].entity, KL_PII_ENTITY_DATE_OF_BIRTH);
+    assert_close(r.columns[6].confidence, 0.425 + 0.575 * 0.25);
+    kl_pii_report_release(&r);
+    kl_frame_free(f);
+}
+
+static void test_scan_does_not_depend_on_thread_count(void **state)
+{
+    (void)state;
+    size_t n = 40000;
+    const char **v = calloc(n, sizeof *v);
+    char *buf = malloc(n * 48);
+    assert_non_null(v);
+    assert_non_null(buf);
+    for (size_t i = 0; i < n; i++) {
+        char *s = buf + i * 48;
+        switch (i % 4) {
+        case 0: snprintf(s, 48, "user%zu@example.com", i); break;
+        case 1: snprintf(s, 48, "call 212-555-%04zu", i % 10000); break;
+        case 2: snprintf(s, 48, "10.0.%zu.%zu", (i / 256) % 256, i % 256); break;
+        default: snprintf(s, 48, "nothing %zu here", i); break;
+        }
+        v[i] = s;
+    }
+    kl_err err = {0};
+    kl_frame *f = kl_frame_new(n);
+    assert_int_equal(kl_frame_add_text(f, "contact", v, &err), 0);
+    assert_int_equal(kl_frame_add_text(f, "other", v, &err), 0);
+    kl_pii_report a, b;
+    kl_threads_set(1);
+    assert_int_equal(kl_pii_scan(f, NULL, &a, &err), 0);
+    kl_threads_set(2);
+    assert_int_equal(kl_pii_scan(f, NULL, &b, &err), 0);
+    kl_threads_set(0);
+    for (size_t j = 0; j < 2; j++) {
+        assert_memory_equal(a.columns[j].stats, b.columns[j].stats, sizeof a.columns[j].stats);
+        assert_int_equal(a.columns[j].stats[KL_PII_ENTITY_EMAIL].matched, n / 4);
+        assert_int_equal(a.columns[j].stats[KL_PII_ENTITY_PHONE].matched, n / 4);
+        assert_int_equal(a.columns[j].stats[KL_PII_ENTITY_IP_ADDRESS].matched, n / 4);
+    }
+    kl_pii_report_release(&a);
+    kl_pii_report_release(&b);
+    kl_frame_free(f);
+    free(v);
+    free(buf);
+}
+
+/* ---- policies ---- */
+
+static uint8_t salt0[KL_PII_SALT_LEN], salt1[KL_PII_SALT_LEN];
+
+static int setup_salts(void **state)
+{
+    (void)state;
+    for (int k = 0; k < KL_PII_SALT_LEN; k++) {
+        salt0[k] = (uint8_t)k;
+        salt1[k] = (uint8_t)(k + 1);
+    }
+    return 0;
+}
+
+static kl_frame *apply_ok(const kl_frame *f, const kl_spec_pii_rule *cols, size_t nc,
+                          const kl_spec_pii_rule *ents, size_t ne, kl_pii_policy fallback,
+                          const uint8_t *salt, kl_pii_log *log)
+{
+    kl_pii_policies p = {fallback, cols, nc, ents, ne};
+    kl_frame *out = NULL;
+    kl_err err = {0};
+    int rc = kl_pii_apply(f, NULL, &p, salt, &out, log, &err);
+    if (rc < 0)
+        printf("apply: %s\n", err.msg);
+    assert_int_equal(rc, 0);
+    assert_non_null(out);
+    return out;
+}
+
+static const char *text_at(const kl_frame *f, const char *col, size_t i)
+{
+    long j = kl_frame_col_index(f, col);
+    assert_true(j >= 0);
+    static char buf[256];
+    return kl_frame_cell_str(f, i, (size_t)j, buf, sizeof buf) ? buf : NULL;
+}
+
+static void test_redact_replaces_flagged_cells_with_a_token(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule ents[] = {{"email", {KL_PII_ACTION_REDACT, 0}}};
+    kl_pii_log log;
+    kl_frame *o = apply_ok(f, NULL, 0, ents, 1, (kl_pii_policy){0}, NULL, &log);
+    assert_string_equal(text_at(o, "email", 0), "[REDACTED:email]");
+    /* A flagged column is transformed whole, the cell without an email too. */
+    assert_string_equal(text_at(o, "email", 2), "[REDACTED:email]");
+    /* Inside free text only the email goes. */
+    assert_string_equal(text_at(o, "notes", 0), "write to [REDACTED:email] today");
+    assert_string_equal(text_at(o, "notes", 1), "fine");
+    assert_null(text_at(o, "notes", 3));
+    /* Other columns are untouched. */
+    assert_string_equal(text_at(o, "full_name", 1), "José Díaz");
+    assert_int_equal(log.n, 2);
+    assert_string_equal(log.entries[0].column, "email");
+    assert_string_equal(log.entries[0].rule, "entity");
+    assert_int_equal(log.entries[0].whole, 1);
+    assert_int_equal(log.entries[0].cells, 5);
+    assert_string_equal(log.entries[1].column, "notes");
+    assert_int_equal(log.entries[1].whole, 0);
+    assert_int_equal(log.entries[1].spans, 1);
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+}
+
+static void test_mask_keeps_the_last_n_characters(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule cols[] = {{"payment_ref", {KL_PII_ACTION_MASK, 4}},
+                               {"full_name", {KL_PII_ACTION_MASK, 2}},
+                               {"age", {KL_PII_ACTION_MASK, 9}}};
+    kl_frame *o = apply_ok(f, cols, 3, NULL, 0, (kl_pii_policy){0}, NULL, NULL);
+    assert_string_equal(text_at(o, "payment_ref", 0), "************1111");
+    assert_null(text_at(o, "payment_ref", 2));
+    /* Characters, not bytes: "José Díaz" is 9 characters in 11 bytes. */
+    assert_string_equal(text_at(o, "full_name", 1), "*******az");
+    assert_string_equal(text_at(o, "full_name", 3), "Li");
+    /* keep_last at least the length leaves the value as it is. */
+    assert_string_equal(text_at(o, "age", 0), "30");
+    assert_int_equal(kl_frame_col_kind(o, (size_t)kl_frame_col_index(o, "payment_ref")),
+                     KL_COL_KIND_TEXT);
+    kl_frame_free(o);
+    kl_frame_free(f);
+}
+
+static void test_hash_is_salted_sha256_and_stable(void **state)
+{
+    (void)state;
+    const char *v[] = {"bob@example.org", "bob@example.org"};
+    kl_err err = {0};
+    kl_frame *f = kl_frame_new(2);
+    assert_int_equal(kl_frame_add_text(f, "email", v, &err), 0);
+    kl_spec_pii_rule ents[] = {{"email", {KL_PII_ACTION_HASH, 0}}};
+    kl_frame *a = apply_ok(f, NULL, 0, ents, 1, (kl_pii_policy){0}, salt0, NULL);
+    kl_frame *b = apply_ok(f, NULL, 0, ents, 1, (kl_pii_policy){0}, salt1, NULL);
+    /* Python: hashlib.sha256(b"bob@example.org" + bytes(range(32))).hexdigest() */
+    assert_string_equal(text_at(a, "email", 0),
+                        "f8368fa5e2511ce3159630daea35a4122a7acfdfc8fbbb72f2a3217fa2b64d23");
+    assert_string_equal(text_at(a, "email", 1),
+                        "f8368fa5e2511ce3159630daea35a4122a7acfdfc8fbbb72f2a3217fa2b64d23");
+    /* bytes(range(1, 33)) */
+    assert_string_equal(text_at(b, "email", 0),
+                        "bb21c44ce5328991aa0afb7b45c041fb7c0626dabfa0b5ab9318339ba67195dc");
+    /* Without a salt, hashing is refused. */
+    kl_pii_policies p = {{0}, NULL, 0, ents, 1};
+    kl_frame *o = (kl_frame *)1;
+    assert_int_equal(kl_pii_apply(f, NULL, &p, NULL, &o, NULL, &err), KL_EINVAL);
+    assert_null(o);
+    kl_frame_free(a);
+    kl_frame_free(b);
+    kl_frame_free(f);
+}
+
+static void test_drop_removes_the_column_and_logs_it(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule ents[] = {{"ssn", {KL_PII_ACTION_DROP, 0}}};
+    kl_pii_log log;
+    kl_frame *o = apply_ok(f, NULL, 0, ents, 1, (kl_pii_policy){0}, NULL, &log);
+    assert_int_equal(kl_frame_col_count(o), 6);
+    assert_int_equal(kl_frame_col_index(o, "SSN"), -1);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.entries[0].entity, KL_PII_ENTITY_US_SSN);
+    assert_int_equal(log.entries[0].policy.action, KL_PII_ACTION_DROP);
+    assert_int_equal(log.entries[0].cells, 4);
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+}
+
+static void test_default_policy_covers_every_flagged_column(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule cols[] = {{"full_name", {KL_PII_ACTION_KEEP, 0}}};
+    kl_pii_log log;
+    kl_frame *o =
+        apply_ok(f, cols, 1, NULL, 0, (kl_pii_policy){KL_PII_ACTION_REDACT, 0}, NULL, &log);
+    assert_string_equal(text_at(o, "email", 0), "[REDACTED:email]");
+    assert_string_equal(text_at(o, "SSN", 0), "[REDACTED:us_ssn]");
+    assert_string_equal(text_at(o, "payment_ref", 0), "[REDACTED:credit_card]");
+    assert_string_equal(text_at(o, "dob", 0), "[REDACTED:date_of_birth]");
+    assert_string_equal(text_at(o, "full_name", 0), "Ana Lima"); /* its column rule wins */
+    assert_string_equal(text_at(o, "age", 0), "30");
+    assert_int_equal(kl_frame_col_kind(o, (size_t)kl_frame_col_index(o, "SSN")),
+                     KL_COL_KIND_CATEGORICAL);
+    for (size_t k = 0; k < log.n; k++)
+        if (strcmp(log.entries[k].column, "email") == 0)
+            assert_string_equal(log.entries[k].rule, "default");
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+}
+
+static void test_fail_policy_names_column_and_entity(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule ents[] = {{"credit_card", {KL_PII_ACTION_FAIL, 0}}};
+    kl_pii_policies p = {{0}, NULL, 0, ents, 1};
+    kl_frame *o = NULL;
+    kl_pii_log log;
+    kl_err err = {0};
+    assert_int_equal(kl_pii_apply(f, NULL, &p, NULL, &o, &log, &err), KL_ECHECK);
+    assert_null(o);
+    assert_int_equal(log.n, 0);
+    assert_string_equal(err.msg,
+                        "column 'payment_ref' holds PII (credit_card, confidence 1.00) and its "
+                        "policy is fail");
+    assert_string_equal(err.ctx, "payment_ref");
+    /* A match inside free text fails too, naming the row, never the value. */
+    kl_spec_pii_rule e2[] = {{"email", {KL_PII_ACTION_FAIL, 0}}};
+    kl_spec_pii_rule c2[] = {{"email", {KL_PII_ACTION_KEEP, 0}}};
+    kl_pii_policies p2 = {{0}, c2, 1, e2, 1};
+    assert_int_equal(kl_pii_apply(f, NULL, &p2, NULL, &o, NULL, &err), KL_ECHECK);
+    assert_string_equal(err.msg,
+                        "column 'notes' holds PII (email in row 1) and its policy is fail");
+    kl_frame_free(f);
+}
+
+static void test_column_rule_applies_without_detection(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule cols[] = {{"age", {KL_PII_ACTION_REDACT, 0}}};
+    kl_pii_log log;
+    kl_frame *o = apply_ok(f, cols, 1, NULL, 0, (kl_pii_policy){0}, NULL, &log);
+    assert_string_equal(text_at(o, "age", 4), "[REDACTED]");
+    assert_string_equal(text_at(o, "email", 0), "a@example.com");
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.entries[0].entity, KL_PII_ENTITY_NONE);
+    assert_string_equal(log.entries[0].rule, "column");
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+}
+
+/* ---- the salt file ---- */
+
+static void test_salt_created_private_and_reused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/keel-pii-XXXXXX", path[512], sdir[256];
+    assert_non_null(mkdtemp(dir));
+    uint8_t a[KL_PII_SALT_LEN], b[KL_PII_SALT_LEN], zero[KL_PII_SALT_LEN] = {0};
+    kl_err err = {0};
+    assert_int_equal(kl_pii_salt_load(dir, a, &err), 0);
+    snprintf(sdir, sizeof sdir, "%s/.keel/secrets", dir);
+    snprintf(path, sizeof path, "%s/pii_salt", sdir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(st.st_size, KL_PII_SALT_LEN);
+    assert_int_equal(stat(sdir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_memory_not_equal(a, zero, sizeof a);
+    assert_int_equal(kl_pii_salt_load(dir, b, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    /* Readable by others: refused, not used. */
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(kl_pii_salt_load(dir, b, &err), KL_EIO);
+    assert_non_null(strstr(err.msg, "0600"));
+    /* Cut short: refused. */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(truncate(path, 16), 0);
+    assert_int_equal(kl_pii_salt_load(dir, b, &err), KL_ECORRUPT);
+    unlink(path);
+    rmdir(sdir);
+    snprintf(sdir, sizeof sdir, "%s/.keel", dir);
+    rmdir(sdir);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +660,16 @@ int main(void)
         cmocka_unit_test(test_find_weak_patterns_need_context),
         cmocka_unit_test(test_name_hints),
         cmocka_unit_test(test_labelled_file_precision_and_recall),
+        cmocka_unit_test(test_scan_confidence_follows_the_formula),
+        cmocka_unit_test(test_scan_does_not_depend_on_thread_count),
+        cmocka_unit_test(test_redact_replaces_flagged_cells_with_a_token),
+        cmocka_unit_test(test_mask_keeps_the_last_n_characters),
+        cmocka_unit_test(test_hash_is_salted_sha256_and_stable),
+        cmocka_unit_test(test_drop_removes_the_column_and_logs_it),
+        cmocka_unit_test(test_default_policy_covers_every_flagged_column),
+        cmocka_unit_test(test_fail_policy_names_column_and_entity),
+        cmocka_unit_test(test_column_rule_applies_without_detection),
+        cmocka_unit_test(test_salt_created_private_and_reused),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_salts, NULL);
 }
