@@ -167,6 +167,22 @@ int kl_store_object_path(const kl_store *s, const char *id, char *buf, size_t n,
 int kl_store_object_each(kl_store *s, int (*fn)(const char *id, uint64_t disk_size, void *ud),
                          void *ud, kl_err *err);
 
+/*
+ * Call fn for every reference the metadata makes to an object: each
+ * snapshot's manifest (owner "snapshot", role "manifest"), each run artifact
+ * (owner "run", role the artifact's name) and each lineage edge with an
+ * "object" end (owner the other end, role the relation). For fsck (every
+ * referenced object must exist) and gc (an object nobody references may go;
+ * objects referenced only from inside other objects, such as a manifest's
+ * parts, are the reading tool's to follow). The same object may be reported
+ * more than once. fn must not write to the store; it returns 0 to go on, and
+ * anything else stops the walk and is returned.
+ */
+int kl_store_object_refs(kl_store *s,
+                         int (*fn)(const char *owner_kind, const char *owner_id,
+                                   const char *role, const char *object_id, void *ud),
+                         void *ud, kl_err *err);
+
 /* ---- snapshots ---- */
 
 typedef struct kl_snapshot_rec {

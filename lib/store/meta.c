@@ -486,6 +486,36 @@ void kl_lineage_release(kl_lineage *l)
     memset(l, 0, sizeof *l);
 }
 
+/* ---- object references ---- */
+
+int kl_store_object_refs(kl_store *s,
+                         int (*fn)(const char *owner_kind, const char *owner_id,
+                                   const char *role, const char *object_id, void *ud),
+                         void *ud, kl_err *err)
+{
+    const kl__db_vt *vt = s->db->vt;
+    kl__stmt *st;
+    int rc = vt->prepare(s->db,
+                         "SELECT 'snapshot', id, 'manifest', manifest FROM snapshots"
+                         " UNION ALL SELECT 'run', run, name, object FROM artifacts"
+                         " UNION ALL SELECT from_kind, from_id, relation, to_id FROM lineage"
+                         "  WHERE to_kind = 'object'"
+                         " UNION ALL SELECT to_kind, to_id, relation, from_id FROM lineage"
+                         "  WHERE from_kind = 'object'",
+                         0, &st, err);
+    if (rc < 0)
+        return rc;
+    while ((rc = vt->step(st, err)) == 1) {
+        const char *kind = vt->col_text(st, 0), *id = vt->col_text(st, 1);
+        const char *role = vt->col_text(st, 2), *obj = vt->col_text(st, 3);
+        rc = fn(kind ? kind : "", id ? id : "", role ? role : "", obj ? obj : "", ud);
+        if (rc != 0)
+            break;
+    }
+    vt->finalize(st);
+    return rc;
+}
+
 /* ---- id resolution ---- */
 
 #define MAX_CANDIDATES 8

@@ -641,6 +641,52 @@ static void test_meta_lineage_walks_both_directions(void **state)
     assert_int_equal(kl_store_link(f->s, "Run", a, "run", b, "x", &err), KL_EINVAL);
 }
 
+typedef struct refs {
+    char seen[8][160];
+    int n;
+} refs;
+
+static int collect_ref(const char *kind, const char *id, const char *role, const char *obj,
+                       void *ud)
+{
+    refs *r = ud;
+    if (r->n < 8)
+        snprintf(r->seen[r->n++], sizeof r->seen[0], "%s:%.6s:%s:%.6s", kind, id, role, obj);
+    return 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_meta_object_refs_lists_every_reference(void **state)
+{
+    fx *f = begin(state);
+    kl_err err = {0};
+    add_snapshot(f, snap_a, "iris"); /* manifest "m" */
+    char obj[KL_ID_LEN], run[KL_ID_LEN];
+    check(kl_store_put(f->s, "weights", 7, obj, &err), &err);
+    kl_run *r;
+    check(kl_run_start(f->s, NULL, &r, &err), &err);
+    snprintf(run, sizeof run, "%s", kl_run_id(r));
+    check(kl_run_log_artifact(r, "model", obj, "model", &err), &err);
+    check(kl_run_end(r, KL_RUN_STATUS_FINISHED, &err), &err);
+    check(kl_store_link(f->s, "object", obj, "model", "m1", "registered", &err), &err);
+    refs got = {0};
+    check(kl_store_object_refs(f->s, collect_ref, &got, &err), &err);
+    assert_int_equal(got.n, 4);
+    qsort(got.seen, (size_t)got.n, sizeof got.seen[0], ref_cmp);
+    char want[4][160];
+    snprintf(want[0], sizeof want[0], "model:m1:registered:%.6s", obj);
+    snprintf(want[1], sizeof want[1], "run:%.6s:artifact:%.6s", run, obj);
+    snprintf(want[2], sizeof want[2], "run:%.6s:model:%.6s", run, obj);
+    snprintf(want[3], sizeof want[3], "snapshot:%.6s:manifest:m", snap_a);
+    qsort(want, 4, sizeof want[0], ref_cmp);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(got.seen[i], want[i]);
+}
+
 static void test_meta_references_are_checked(void **state)
 {
     fx *f = begin(state);
@@ -829,6 +875,7 @@ int main(void)
         BOTH(test_meta_sort_puts_missing_values_last_both_ways),
         BOTH(test_meta_resolve_ids_prefixes_names_and_tags),
         BOTH(test_meta_lineage_walks_both_directions),
+        BOTH(test_meta_object_refs_lists_every_reference),
         BOTH(test_meta_references_are_checked),
         BOTH(test_meta_snapshot_add_is_idempotent),
         BOTH(test_meta_eight_processes_lose_nothing),
