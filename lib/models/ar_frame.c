@@ -10,6 +10,7 @@
 
 #include "keel/ar.h"
 #include "keel/frame.h"
+#include "keel/suggest.h"
 #include "core/common.h"
 
 int kl_ar_frame_series(const kl_frame *f, const char *column, double **out, size_t *n,
@@ -19,8 +20,16 @@ int kl_ar_frame_series(const kl_frame *f, const char *column, double **out, size
     *n = 0;
     long j = kl_frame_col_index(f, column);
     if (j < 0) {
-        kl_err_set(err, KL_ENOTFOUND, "no column named '%s'", column ? column : "");
-        return kl_err_ctx(err, "--column");
+        size_t nc = kl_frame_col_count(f);
+        const char *names[256], *s = NULL;
+        for (size_t i = 0; i < nc && i < KL_ARRAY_LEN(names); i++)
+            names[i] = kl_frame_col_name(f, i);
+        if (column)
+            s = kl_suggest(column, names, KL_MIN(nc, KL_ARRAY_LEN(names)));
+        if (s)
+            return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'; did you mean '%s'?",
+                              column, s);
+        return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'", column ? column : "");
     }
     const double *v = kl_frame_col_f64(f, (size_t)j);
     if (!v)

@@ -671,7 +671,9 @@ static void test_ar_frame_series_trims_ends_and_refuses_gaps(void **state)
     assert_rel(y[1], 2.5, 0);
     free(y);
     assert_int_equal(kl_ar_frame_series(f, "vv", &y, &n, NULL, &err), KL_ENOTFOUND);
-    assert_string_equal(err.msg, "no column named 'vv'");
+    assert_string_equal(err.msg, "no column named 'vv'; did you mean 'v'?");
+    assert_int_equal(kl_ar_frame_series(f, "zzzzzz", &y, &n, NULL, &err), KL_ENOTFOUND);
+    assert_string_equal(err.msg, "no column named 'zzzzzz'");
     assert_int_equal(kl_ar_frame_series(f, "name", &y, &n, NULL, &err), KL_EINVAL);
     assert_non_null(strstr(err.msg, "not numeric"));
     kl_frame_free(f);
