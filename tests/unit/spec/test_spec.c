@@ -16,6 +16,59 @@
 
 #include "keel/spec.h"
 
+/*
+ * Allocation failures one by one (curl's torture mode): in builds without
+ * AddressSanitizer (which owns malloc there), malloc, calloc and realloc are
+ * interposed for the whole process, libyaml and jansson included, and fail
+ * once a countdown reaches zero. The countdown runs only around the call
+ * under test, so cmocka's own allocations are never failed.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KL_TEST_ALLOC_FAILURES 0
+#else
+#define KL_TEST_ALLOC_FAILURES 1
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t count, size_t n);
+extern void *__libc_realloc(void *p, size_t n);
+
+static long alloc_countdown = -1; /* -1: never fail */
+
+static int alloc_fails(void)
+{
+    if (alloc_countdown < 0)
+        return 0;
+    if (alloc_countdown == 0)
+        return 1;
+    alloc_countdown--;
+    return 0;
+}
+
+void *malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t count, size_t n)
+{
+    return alloc_fails() ? NULL : __libc_calloc(count, n);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __libc_realloc(p, n);
+}
+
+/* False when something else (valgrind) has replaced malloc and the hook is inert. */
+static int alloc_hook_works(void)
+{
+    alloc_countdown = 0;
+    void *volatile p = malloc(16);
+    alloc_countdown = -1;
+    free(p);
+    return p == NULL;
+}
+#endif
+
 #define FIXTURE(name) KEEL_SOURCE_DIR "/tests/fixtures/spec/" name
 
 static const char *const HEAD = "project: {name: p}\n"
@@ -568,6 +621,71 @@ static void test_spec_missing_file_is_eio(void **state)
 
 /* ---- writers, template, helpers ---- */
 
+/* Every allocation of a load, failed in turn, gives KL_ENOMEM and no spec; then it loads. */
+static void test_spec_load_survives_each_allocation_failure(void **state)
+{
+    (void)state;
+#if KL_TEST_ALLOC_FAILURES
+    if (!alloc_hook_works())
+        skip();
+    FILE *fp = fopen(FIXTURE("full.yaml"), "rb");
+    assert_non_null(fp);
+    char text[8192];
+    size_t len = fread(text, 1, sizeof text, fp);
+    fclose(fp);
+    long k = 0;
+    for (;; k++) {
+        kl_spec *s = (kl_spec *)0x1;
+        kl_err err = {0};
+        alloc_countdown = k;
+        int rc = kl_spec_load_buffer(text, len, "keel.yaml", &s, &err);
+        alloc_countdown = -1;
+        if (rc == 0) {
+            check_full(s);
+            kl_spec_free(s);
+            break;
+        }
+        assert_int_equal(rc, KL_ENOMEM);
+        assert_null(s);
+        assert_true(k < 100000);
+    }
+    assert_true(k > 10); /* the countdown really reached the loader's allocations */
+#else
+    skip();
+#endif
+}
+
+/* The same for both writers: each failure is an error, never a crash. */
+static void test_spec_writers_survive_each_allocation_failure(void **state)
+{
+    (void)state;
+#if KL_TEST_ALLOC_FAILURES
+    if (!alloc_hook_works())
+        skip();
+    kl_spec *s = load_fixture(FIXTURE("full.yaml"));
+    for (int json = 0; json < 2; json++) {
+        for (long k = 0;; k++) {
+            FILE *fp = fopen("/dev/null", "w");
+            assert_non_null(fp);
+            setvbuf(fp, NULL, _IONBF, 0);
+            kl_err err = {0};
+            alloc_countdown = k;
+            int rc = json ? kl_spec_write_json(s, fp, &err) : kl_spec_write_yaml(s, fp, &err);
+            alloc_countdown = -1;
+            fclose(fp);
+            if (rc == 0)
+                break;
+            assert_true(rc == KL_ENOMEM || rc == KL_EIO);
+            assert_true(err.msg[0] != '\0');
+            assert_true(k < 100000);
+        }
+    }
+    kl_spec_free(s);
+#else
+    skip();
+#endif
+}
+
 static void test_spec_yaml_round_trip_is_equal(void **state)
 {
     (void)state;
@@ -820,6 +938,8 @@ int main(void)
         cmocka_unit_test(test_spec_deep_nesting_is_an_error_not_a_crash),
         cmocka_unit_test(test_spec_nul_in_value_is_rejected),
         cmocka_unit_test(test_spec_missing_file_is_eio),
+        cmocka_unit_test(test_spec_load_survives_each_allocation_failure),
+        cmocka_unit_test(test_spec_writers_survive_each_allocation_failure),
         cmocka_unit_test(test_spec_yaml_round_trip_is_equal),
         cmocka_unit_test(test_spec_round_trip_keeps_awkward_strings),
         cmocka_unit_test(test_spec_yaml_writes_defaults),
