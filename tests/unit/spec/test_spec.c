@@ -18,12 +18,12 @@
 
 /*
  * Allocation failures one by one (curl's torture mode): in builds without
- * AddressSanitizer (which owns malloc there), malloc, calloc and realloc are
- * interposed for the whole process, libyaml and jansson included, and fail
- * once a countdown reaches zero. The countdown runs only around the call
+ * AddressSanitizer or ThreadSanitizer (which own malloc there), malloc,
+ * calloc and realloc are interposed for the whole process, libyaml and
+ * jansson included, and fail once a countdown reaches zero. The countdown runs only around the call
  * under test, so cmocka's own allocations are never failed.
  */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define KL_TEST_ALLOC_FAILURES 0
 #else
 #define KL_TEST_ALLOC_FAILURES 1
