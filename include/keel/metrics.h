@@ -60,8 +60,8 @@ int kl_metric_mape(const double *y_true, const double *y_pred, size_t n, const d
  * gives 0.0. Fewer than two samples: undefined (NaN and KL_EINVAL, as
  * scikit-learn warns and returns NaN).
  */
-int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const double *w,
-                 double *out, kl_err *err);
+int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const double *w, double *out,
+                 kl_err *err);
 /*
  * Explained variance: 1 - Var(y - p)/Var(y) with weighted (biased) variances,
  * the same force_finite rule as R² (a zero numerator gives 1.0, a zero
@@ -229,10 +229,10 @@ enum kl_calibration_strategy {
  * n_bins entries; *n_out receives the number of non-empty bins written.
  * p outside [0, 1] or n_bins == 0 is KL_EINVAL.
  */
-int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n,
-                                double pos_label, size_t n_bins,
-                                enum kl_calibration_strategy strategy, double *prob_true,
-                                double *prob_pred, size_t *counts, size_t *n_out, kl_err *err);
+int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n, double pos_label,
+                                size_t n_bins, enum kl_calibration_strategy strategy,
+                                double *prob_true, double *prob_pred, size_t *counts, size_t *n_out,
+                                kl_err *err);
 
 /* ---- multiclass from probabilities ----
  *
@@ -252,8 +252,8 @@ int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n,
  * y_true makes its AUC undefined: KL_EINVAL, as scikit-learn raises.
  */
 int kl_metric_roc_auc_ovr(const double *y_true, const double *proba, size_t n, size_t k,
-                          const double *labels, const double *w, enum kl_average avg,
-                          double *out, kl_err *err);
+                          const double *labels, const double *w, enum kl_average avg, double *out,
+                          kl_err *err);
 /*
  * Multiclass log loss, log_loss(labels=labels): every probability clipped to
  * [eps, 1-eps], each row renormalised to sum 1, mean of -log of the true
@@ -301,12 +301,12 @@ enum kl_metric_id {
 };
 
 typedef struct kl_metric_desc {
-    const char *name;       /* as in keel.yaml: "roc_auc" */
+    const char *name; /* as in keel.yaml: "roc_auc" */
     enum kl_metric_id id;
-    unsigned tasks;         /* bit (1u << enum kl_task) for each task it applies to */
-    int higher_is_better;   /* 1 for scores (r2, f1), 0 for losses and errors (rmse) */
-    int needs_scores;       /* 1 when computed from scores/probabilities, not labels */
-    int serving;            /* 1 for serving metrics (latency, throughput, error rate) */
+    unsigned tasks;       /* bit (1u << enum kl_task) for each task it applies to */
+    int higher_is_better; /* 1 for scores (r2, f1), 0 for losses and errors (rmse) */
+    int needs_scores;     /* 1 when computed from scores/probabilities, not labels */
+    int serving;          /* 1 for serving metrics (latency, throughput, error rate) */
 } kl_metric_desc;
 
 /* The descriptor named name, or NULL when there is none. */

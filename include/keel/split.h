@@ -112,10 +112,10 @@ typedef struct kl_split {
     uint64_t seed;
     size_t n_rows;
     size_t n_folds;
-    kl_fold *folds;                      /* n_folds folds */
-    uint8_t hash[KL_SHA256_LEN];         /* SHA-256 of the indices (see the top) */
+    kl_fold *folds;                       /* n_folds folds */
+    uint8_t hash[KL_SHA256_LEN];          /* SHA-256 of the indices (see the top) */
     char hash_hex[KL_SHA256_HEX_LEN + 1]; /* the same, lowercase hex */
-    unsigned flags;                      /* enum kl_split_flags */
+    unsigned flags;                       /* enum kl_split_flags */
 } kl_split;
 
 /*

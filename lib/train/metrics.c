@@ -39,8 +39,7 @@ int kl__metric_fail(kl_err *err, const char *metric, int code, const char *fmt, 
     return kl_err_ctx(err, "metric %s", metric);
 }
 
-int kl__metric_check(const char *metric, const char *what, const double *x, size_t n,
-                     kl_err *err)
+int kl__metric_check(const char *metric, const char *what, const double *x, size_t n, kl_err *err)
 {
     if (n == 0)
         return kl__metric_fail(err, metric, KL_EINVAL, "%s needs at least one sample", metric);
@@ -119,27 +118,29 @@ void kl__sort_items(kl__sort_item *items, kl__sort_item *tmp, size_t n)
         }
         return;
     }
-    /* One pass builds all eight byte histograms; a byte every key shares is skipped. */
-    size_t hist[8][256];
+    /* One pass builds every digit's histogram; a digit all keys share is skipped. */
+    enum { BITS = 11, RADIX = 1 << BITS, PASSES = (64 + BITS - 1) / BITS };
+    size_t hist[PASSES][RADIX]; /* 96 KiB of stack, no allocation and no failure path */
     memset(hist, 0, sizeof hist);
     for (size_t i = 0; i < n; i++) {
         uint64_t k = items[i].key;
-        for (int b = 0; b < 8; b++)
-            hist[b][(k >> (8 * b)) & 0xff]++;
+        for (int p = 0; p < PASSES; p++)
+            hist[p][(k >> (BITS * p)) & (RADIX - 1)]++;
     }
     kl__sort_item *src = items, *dst = tmp;
-    for (int b = 0; b < 8; b++) {
-        size_t *h = hist[b];
-        if (h[(src[0].key >> (8 * b)) & 0xff] == n)
+    for (int p = 0; p < PASSES; p++) {
+        size_t *h = hist[p];
+        unsigned shift = BITS * (unsigned)p;
+        if (h[(src[0].key >> shift) & (RADIX - 1)] == n)
             continue;
         size_t pos = 0;
-        for (int d = 0; d < 256; d++) {
+        for (int d = 0; d < RADIX; d++) {
             size_t c = h[d];
             h[d] = pos;
             pos += c;
         }
         for (size_t i = 0; i < n; i++)
-            dst[h[(src[i].key >> (8 * b)) & 0xff]++] = src[i];
+            dst[h[(src[i].key >> shift) & (RADIX - 1)]++] = src[i];
         kl__sort_item *t = src;
         src = dst;
         dst = t;
@@ -229,8 +230,8 @@ static double assemble_r2(double num, double den)
     return 1.0 - num / den;
 }
 
-int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const double *w,
-                 double *out, kl_err *err)
+int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const double *w, double *out,
+                 kl_err *err)
 {
     int rc = check_pair("r2", y_true, y_pred, n, w, out, err);
     if (rc)
@@ -281,7 +282,7 @@ int kl_metric_median_ae(const double *y_true, const double *y_pred, size_t n, co
     if (!items)
         return kl__metric_fail(err, "median_ae", KL_ENOMEM, "out of memory sorting %zu errors", n);
     for (size_t i = 0; i < n; i++)
-        items[i] = (kl__sort_item){kl__sort_key(fabs(y_true[i] - y_pred[i])), weight_at(w, i), 0};
+        items[i] = (kl__sort_item){kl__sort_key(fabs(y_true[i] - y_pred[i])), weight_at(w, i)};
     kl__sort_items(items, items + n, n);
     if (!w) {
         double lo = kl__sort_key_value(items[(n - 1) / 2].key);
@@ -409,20 +410,21 @@ static int label_union(label_set *s, const double *y_true, const double *y_pred,
     return 0;
 }
 
-/* Per label j: tp[j] = Σw over y_true == y_pred == j; ts[j] true sums; ps[j] predicted sums. */
+/*
+ * Per label j: tp[j] = Σw over y_true == y_pred == j; ts[j] true sums; ps[j]
+ * predicted sums. With the label set it is a call's one scratch buffer (32 KiB).
+ */
 typedef struct label_sums {
-    double *tp, *ts, *ps; /* each k long, in one allocation at tp */
+    label_set s;
+    double tp[KL_METRIC_MAX_CLASSES], ts[KL_METRIC_MAX_CLASSES], ps[KL_METRIC_MAX_CLASSES];
 } label_sums;
 
-static int label_sums_compute(label_sums *ls, const label_set *s, const double *y_true,
-                              const double *y_pred, size_t n, const double *w, const char *metric,
-                              kl_err *err)
+static void label_sums_compute(label_sums *ls, const label_set *s, const double *y_true,
+                               const double *y_pred, size_t n, const double *w)
 {
-    ls->tp = calloc(3 * s->k, sizeof *ls->tp);
-    if (!ls->tp)
-        return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory");
-    ls->ts = ls->tp + s->k;
-    ls->ps = ls->ts + s->k;
+    memset(ls->tp, 0, s->k * sizeof *ls->tp);
+    memset(ls->ts, 0, s->k * sizeof *ls->ts);
+    memset(ls->ps, 0, s->k * sizeof *ls->ps);
     for (size_t i = 0; i < n; i++) {
         double wi = weight_at(w, i);
         size_t t = label_lower(s, y_true[i]), p = label_lower(s, y_pred[i]);
@@ -431,7 +433,6 @@ static int label_sums_compute(label_sums *ls, const label_set *s, const double *
         if (t == p)
             ls->tp[t] += wi;
     }
-    return 0;
 }
 
 /* ---- classification from labels ---- */
@@ -460,26 +461,24 @@ int kl_metric_balanced_accuracy(const double *y_true, const double *y_pred, size
     int rc = check_pair(metric, y_true, y_pred, n, w, out, err);
     if (rc)
         return rc;
-    label_set *s = malloc(sizeof *s);
-    if (!s)
+    label_sums *ls = malloc(sizeof *ls);
+    if (!ls)
         return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory");
-    label_sums ls = {0};
-    rc = label_union(s, y_true, y_pred, n, metric, err);
-    if (!rc)
-        rc = label_sums_compute(&ls, s, y_true, y_pred, n, w, metric, err);
+    const label_set *s = &ls->s;
+    rc = label_union(&ls->s, y_true, y_pred, n, metric, err);
     if (!rc) {
+        label_sums_compute(ls, s, y_true, y_pred, n, w);
         /* Recall per class; a class with no true weight is NaN in sklearn and dropped. */
         double sum = 0;
         size_t used = 0;
         for (size_t j = 0; j < s->k; j++)
-            if (ls.ts[j] != 0) {
-                sum += ls.tp[j] / ls.ts[j];
+            if (ls->ts[j] != 0) {
+                sum += ls->tp[j] / ls->ts[j];
                 used++;
             }
         *out = sum / (double)used;
     }
-    free(ls.tp);
-    free(s);
+    free(ls);
     return rc;
 }
 
@@ -512,19 +511,17 @@ static int prf_binary(kl_prf *out, const label_set *s, const label_sums *ls, dou
     if (j >= s->k || s->v[j] != pos_label) {
         if (s->k == 2)
             return kl__metric_fail(err, metric, KL_EINVAL,
-                                   "positive label %g is not one of the labels (%g, %g)",
-                                   pos_label, s->v[0], s->v[1]);
+                                   "positive label %g is not one of the labels (%g, %g)", pos_label,
+                                   s->v[0], s->v[1]);
         /* One label present and it is not pos_label: no positives anywhere. */
         prf_from(0, 0, 0, &out->precision, &out->recall, &out->f1, &out->flags);
         return 0;
     }
-    prf_from(ls->tp[j], ls->ts[j], ls->ps[j], &out->precision, &out->recall, &out->f1,
-             &out->flags);
+    prf_from(ls->tp[j], ls->ts[j], ls->ps[j], &out->precision, &out->recall, &out->f1, &out->flags);
     return 0;
 }
 
-static void prf_average(kl_prf *out, const label_set *s, const label_sums *ls,
-                        enum kl_average avg)
+static void prf_average(kl_prf *out, const label_set *s, const label_sums *ls, enum kl_average avg)
 {
     if (avg == KL_AVERAGE_MICRO) {
         double tp = 0, ts = 0, ps = 0;
@@ -568,23 +565,21 @@ int kl_metric_prf(const double *y_true, const double *y_pred, size_t n, const do
         return kl__metric_fail(err, metric, KL_EINVAL, "unknown average %d", (int)avg);
     if (avg == KL_AVERAGE_BINARY && !isfinite(pos_label))
         return kl__metric_fail(err, metric, KL_EINVAL, "positive label is not finite");
-    label_set *s = malloc(sizeof *s);
-    if (!s)
+    label_sums *ls = malloc(sizeof *ls);
+    if (!ls)
         return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory");
-    label_sums ls = {0};
-    rc = label_union(s, y_true, y_pred, n, metric, err);
-    if (!rc)
-        rc = label_sums_compute(&ls, s, y_true, y_pred, n, w, metric, err);
+    const label_set *s = &ls->s;
+    rc = label_union(&ls->s, y_true, y_pred, n, metric, err);
     if (!rc) {
+        label_sums_compute(ls, s, y_true, y_pred, n, w);
         if (avg == KL_AVERAGE_BINARY)
-            rc = prf_binary(out, s, &ls, pos_label, err);
+            rc = prf_binary(out, s, ls, pos_label, err);
         else
-            prf_average(out, s, &ls, avg);
+            prf_average(out, s, ls, avg);
     }
     if (rc)
         out->precision = out->recall = out->f1 = NAN;
-    free(ls.tp);
-    free(s);
+    free(ls);
     return rc;
 }
 
@@ -605,8 +600,8 @@ int kl_confusion_compute(kl_confusion *cm, const double *y_true, const double *y
         cm->labels = malloc(s->k * sizeof *cm->labels);
         cm->counts = calloc(s->k * s->k, sizeof *cm->counts);
         if (!cm->labels || !cm->counts)
-            rc = kl__metric_fail(err, metric, KL_ENOMEM, "out of memory for %zu x %zu counts",
-                                 s->k, s->k);
+            rc = kl__metric_fail(err, metric, KL_ENOMEM, "out of memory for %zu x %zu counts", s->k,
+                                 s->k);
     }
     if (!rc) {
         cm->k = s->k;

@@ -4,7 +4,7 @@
  * scikit-learn 1.2.1 defines them (see keel/metrics.h for each edge case).
  *
  * The ranking metrics walk the samples once in decreasing score order after
- * one radix sort of (score key, positive weight, negative weight) items, and
+ * one radix sort of (score key, signed weight: + positive, - negative) items, and
  * evaluate the curve only where the score changes: that is exactly
  * scikit-learn's _binary_clf_curve ("distinct value indices"), so ties move
  * the true- and false-positive sums together. Radix rather than comparison
@@ -72,12 +72,12 @@ static int check_common(const char *metric, const double *y_true, const double *
 /* ---- the ranking curve ---- */
 
 /*
- * Items (score, weight if positive, weight if negative) for the samples of
+ * Items (score, +weight if positive, -weight if negative) for the samples of
  * nonzero weight, sorted by ascending score; returns how many, and their
  * total positive and negative weight. -0.0 becomes 0.0 so equal scores share
  * one key. items holds 2n (the second half is sort scratch).
  */
-static size_t curve_items(kl__sort_item *items, const double *pos, const double *score,
+static size_t curve_items(kl__sort_item *items, const double *cls, double pos, const double *score,
                           size_t stride, size_t n, const double *w, double *p_total,
                           double *n_total)
 {
@@ -87,9 +87,8 @@ static size_t curve_items(kl__sort_item *items, const double *pos, const double 
         double wi = weight_at(w, i);
         if (wi == 0)
             continue;
-        int is_pos = pos[i] != 0;
-        items[m++] = (kl__sort_item){kl__sort_key(score[i * stride] + 0.0), is_pos ? wi : 0,
-                                     is_pos ? 0 : wi};
+        int is_pos = cls[i] == pos;
+        items[m++] = (kl__sort_item){kl__sort_key(score[i * stride] + 0.0), is_pos ? wi : -wi};
         if (is_pos)
             tp += wi;
         else
@@ -110,8 +109,11 @@ static double auc_of(const kl__sort_item *items, size_t m, double p_total, doubl
         uint64_t key = items[i - 1].key;
         double dtp = 0, dfp = 0;
         for (; i > 0 && items[i - 1].key == key; i--) {
-            dtp += items[i - 1].a;
-            dfp += items[i - 1].b;
+            double v = items[i - 1].a;
+            if (v > 0)
+                dtp += v;
+            else
+                dfp -= v;
         }
         area += dfp * (2 * tp + dtp) / 2;
         tp += dtp;
@@ -121,35 +123,20 @@ static double auc_of(const kl__sort_item *items, size_t m, double p_total, doubl
 }
 
 /*
- * Binary ROC AUC of the column pos[i] != 0 against score[i*stride]. items
+ * Binary ROC AUC of cls[i] == pos against score[i*stride]. items
  * holds 2n. Returns KL_EINVAL when one class has no weight.
  */
-static int binary_auc(const char *metric, kl__sort_item *items, const double *pos,
+static int binary_auc(const char *metric, kl__sort_item *items, const double *cls, double pos,
                       const double *score, size_t stride, size_t n, const double *w, double *out,
                       kl_err *err)
 {
     double p_total, n_total;
-    size_t m = curve_items(items, pos, score, stride, n, w, &p_total, &n_total);
+    size_t m = curve_items(items, cls, pos, score, stride, n, w, &p_total, &n_total);
     if (!(p_total > 0) || !(n_total > 0))
         return kl__metric_fail(err, metric, KL_EINVAL,
                                "only one class present in y_true; ROC AUC is not defined then");
     *out = auc_of(items, m, p_total, n_total);
     return 0;
-}
-
-/*
- * One allocation for a binary ranking metric: 2n sort items followed by n
- * positive indicators. Returns the items, pos pointing into the block.
- */
-static kl__sort_item *rank_scratch(const double *y_true, size_t n, double label, double **pos)
-{
-    kl__sort_item *items = malloc(2 * n * sizeof *items + n * sizeof **pos);
-    if (!items)
-        return NULL;
-    *pos = (double *)(items + 2 * n);
-    for (size_t i = 0; i < n; i++)
-        (*pos)[i] = y_true[i] == label;
-    return items;
 }
 
 int kl_metric_roc_auc(const double *y_true, const double *score, size_t n, const double *w,
@@ -161,11 +148,10 @@ int kl_metric_roc_auc(const double *y_true, const double *score, size_t n, const
         rc = check_binary(metric, y_true, n, pos_label, err);
     if (rc)
         return rc;
-    double *pos;
-    kl__sort_item *items = rank_scratch(y_true, n, pos_label, &pos);
+    kl__sort_item *items = malloc(2 * n * sizeof *items);
     if (!items)
         return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory sorting %zu scores", n);
-    rc = binary_auc(metric, items, pos, score, 1, n, w, out, err);
+    rc = binary_auc(metric, items, y_true, pos_label, score, 1, n, w, out, err);
     free(items);
     return rc;
 }
@@ -179,19 +165,21 @@ int kl_metric_average_precision(const double *y_true, const double *score, size_
         rc = check_binary(metric, y_true, n, pos_label, err);
     if (rc)
         return rc;
-    double *pos;
-    kl__sort_item *items = rank_scratch(y_true, n, pos_label, &pos);
+    kl__sort_item *items = malloc(2 * n * sizeof *items);
     if (!items)
         return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory sorting %zu scores", n);
     double p_total, n_total;
-    size_t m = curve_items(items, pos, score, 1, n, w, &p_total, &n_total);
+    size_t m = curve_items(items, y_true, pos_label, score, 1, n, w, &p_total, &n_total);
     double tp = 0, fp = 0, ap = 0, r_prev = 0;
     size_t i = m;
     while (i > 0) {
         uint64_t key = items[i - 1].key;
         for (; i > 0 && items[i - 1].key == key; i--) {
-            tp += items[i - 1].a;
-            fp += items[i - 1].b;
+            double v = items[i - 1].a;
+            if (v > 0)
+                tp += v;
+            else
+                fp -= v;
         }
         double prec = tp + fp != 0 ? tp / (tp + fp) : 0;
         double rec = p_total != 0 ? tp / p_total : 1; /* no positives: recall set to 1 */
@@ -231,8 +219,8 @@ static int check_unit_interval(const char *metric, const double *p, size_t n, kl
 {
     for (size_t i = 0; i < n; i++)
         if (p[i] < 0 || p[i] > 1)
-            return kl__metric_fail(err, metric, KL_EINVAL,
-                                   "probability[%zu] is %g, outside [0, 1]", i, p[i]);
+            return kl__metric_fail(err, metric, KL_EINVAL, "probability[%zu] is %g, outside [0, 1]",
+                                   i, p[i]);
     return 0;
 }
 
@@ -270,10 +258,10 @@ static double percentile_linear(const kl__sort_item *sorted, size_t n, double q)
     return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
 }
 
-int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n,
-                                double pos_label, size_t n_bins,
-                                enum kl_calibration_strategy strategy, double *prob_true,
-                                double *prob_pred, size_t *counts, size_t *n_out, kl_err *err)
+int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n, double pos_label,
+                                size_t n_bins, enum kl_calibration_strategy strategy,
+                                double *prob_true, double *prob_pred, size_t *counts, size_t *n_out,
+                                kl_err *err)
 {
     const char *metric = "calibration_curve";
     double unused;
@@ -307,7 +295,7 @@ int kl_metric_calibration_curve(const double *y_true, const double *p, size_t n,
     } else {
         kl__sort_item *items = (kl__sort_item *)(total + (n_bins + 1));
         for (size_t i = 0; i < n; i++)
-            items[i] = (kl__sort_item){kl__sort_key(p[i] + 0.0), 0, 0};
+            items[i] = (kl__sort_item){kl__sort_key(p[i] + 0.0), 0};
         kl__sort_items(items, items + n, n);
         for (size_t i = 0; i <= n_bins; i++) {
             double q = i == n_bins ? 1.0 : (double)i * step;
@@ -392,12 +380,14 @@ static size_t label_column(const double *labels, size_t k, double y)
     return lo < k && labels[lo] == y ? lo : k;
 }
 
+/* col[i] = the column of y_true[i], as a double so it can stand in for a label. */
 static int columns_of(const char *metric, const double *y_true, size_t n, size_t k,
-                      const double *labels, size_t *col, kl_err *err)
+                      const double *labels, double *col, kl_err *err)
 {
     for (size_t i = 0; i < n; i++) {
-        col[i] = label_column(labels, k, y_true[i]);
-        if (col[i] == k)
+        size_t c = label_column(labels, k, y_true[i]);
+        col[i] = (double)c;
+        if (c == k)
             return kl__metric_fail(err, metric, KL_EINVAL,
                                    "y_true[%zu] = %g is not one of the %zu class labels", i,
                                    y_true[i], k);
@@ -406,8 +396,8 @@ static int columns_of(const char *metric, const double *y_true, size_t n, size_t
 }
 
 int kl_metric_roc_auc_ovr(const double *y_true, const double *proba, size_t n, size_t k,
-                          const double *labels, const double *w, enum kl_average avg,
-                          double *out, kl_err *err)
+                          const double *labels, const double *w, enum kl_average avg, double *out,
+                          kl_err *err)
 {
     const char *metric = "roc_auc";
     int rc = check_multi(metric, y_true, proba, n, k, labels, w, out, err);
@@ -426,22 +416,19 @@ int kl_metric_roc_auc_ovr(const double *y_true, const double *proba, size_t n, s
                                    "needs probabilities",
                                    i, s);
     }
-    /* Scratch: 2n sort items, n class columns, n indicators. */
-    kl__sort_item *items = malloc(2 * n * sizeof *items + n * sizeof(size_t) + n * sizeof(double));
+    /* Scratch: 2n sort items and n class columns. */
+    kl__sort_item *items = malloc(2 * n * sizeof *items + n * sizeof(double));
     if (!items)
         return kl__metric_fail(err, metric, KL_ENOMEM, "out of memory sorting %zu scores", n);
-    size_t *col = (size_t *)(items + 2 * n);
-    double *pos = (double *)(col + n);
+    double *col = (double *)(items + 2 * n);
     rc = columns_of(metric, y_true, n, k, labels, col, err);
     double sum = 0, sum_w = 0;
     for (size_t j = 0; !rc && j < k; j++) {
         double support = 0, auc;
-        for (size_t i = 0; i < n; i++) {
-            pos[i] = col[i] == j;
-            if (col[i] == j)
+        for (size_t i = 0; i < n; i++)
+            if (col[i] == (double)j)
                 support += weight_at(w, i);
-        }
-        rc = binary_auc(metric, items, pos, proba + j, k, n, w, &auc, err);
+        rc = binary_auc(metric, items, col, (double)j, proba + j, k, n, w, &auc, err);
         if (rc) {
             kl__metric_fail(err, metric, KL_EINVAL,
                             "class %g has %s in y_true; its one-vs-rest ROC AUC is not defined",

@@ -155,7 +155,7 @@ static int encode_sorted(const double *values, size_t n, size_t *codes, size_t *
     if (!items)
         return KL_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        items[i] = (kl__sort_item){kl__sort_key(values[i] + 0.0), (double)i, 0};
+        items[i] = (kl__sort_item){kl__sort_key(values[i] + 0.0), (double)i};
     kl__sort_items(items, items + n, n); /* stable: rows ascending within a value */
     size_t c = 0;
     for (size_t i = 0; i < n; i++) {
@@ -357,11 +357,13 @@ done:
 static int check_folds(ctx *c, size_t n_units, const char *unit)
 {
     if (c->folds < 2)
-        return fail(c->err, c->o->method, KL_EINVAL, "the number of folds must be at least 2, "
-                    "got %zu", c->folds);
-    if (c->folds > n_units)
         return fail(c->err, c->o->method, KL_EINVAL,
-                    "cannot have %zu folds with only %zu %s", c->folds, n_units, unit);
+                    "the number of folds must be at least 2, "
+                    "got %zu",
+                    c->folds);
+    if (c->folds > n_units)
+        return fail(c->err, c->o->method, KL_EINVAL, "cannot have %zu folds with only %zu %s",
+                    c->folds, n_units, unit);
     return 0;
 }
 
@@ -416,7 +418,7 @@ static int stratified_kfold(ctx *c, size_t *fold_of)
             goto done;
         }
         for (size_t j = 0; j < n_cls; j++)
-            it[j] = (kl__sort_item){first[j], (double)j, 0};
+            it[j] = (kl__sort_item){first[j], (double)j};
         kl__sort_items(it, it + n_cls, n_cls);
         for (size_t r = 0; r < n_cls; r++)
             rank[(size_t)it[r].a] = r;
@@ -622,13 +624,26 @@ int kl_split_new(kl_split **out, size_t n, const double *labels, const double *g
         if (!fold_of)
             return fail(err, o->method, KL_ENOMEM, "out of memory splitting %zu rows", n);
         switch (o->method) {
-        case KL_SPLIT_METHOD_HOLDOUT: rc = holdout_random(&c, fold_of); break;
-        case KL_SPLIT_METHOD_HOLDOUT_STRATIFIED: rc = holdout_stratified(&c, fold_of); break;
-        case KL_SPLIT_METHOD_HOLDOUT_TIME: rc = holdout_time(&c, fold_of); break;
-        case KL_SPLIT_METHOD_KFOLD: rc = kfold(&c, fold_of); break;
-        case KL_SPLIT_METHOD_STRATIFIED_KFOLD: rc = stratified_kfold(&c, fold_of); break;
-        case KL_SPLIT_METHOD_GROUP_KFOLD: rc = group_kfold(&c, fold_of); break;
-        case KL_SPLIT_METHOD_TIME_SERIES: break;
+        case KL_SPLIT_METHOD_HOLDOUT:
+            rc = holdout_random(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_HOLDOUT_STRATIFIED:
+            rc = holdout_stratified(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_HOLDOUT_TIME:
+            rc = holdout_time(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_KFOLD:
+            rc = kfold(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_STRATIFIED_KFOLD:
+            rc = stratified_kfold(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_GROUP_KFOLD:
+            rc = group_kfold(&c, fold_of);
+            break;
+        case KL_SPLIT_METHOD_TIME_SERIES:
+            break;
         }
         if (!rc) {
             /* A holdout is the assignment's fold 0 (the test rows) of two. */

@@ -300,8 +300,8 @@ static void test_confusion_matrix_by_hand_with_union_of_labels(void **state)
 
 /* ---- scores ---- */
 
-static double score_metric(int (*fn)(const double *, const double *, size_t, const double *,
-                                     double, double *, kl_err *),
+static double score_metric(int (*fn)(const double *, const double *, size_t, const double *, double,
+                                     double *, kl_err *),
                            const double *y, const double *s, size_t n, const double *w)
 {
     kl_err err = {0};
@@ -330,8 +330,7 @@ static void test_scores_match_sklearn_binary(void **state)
     near(score_metric(kl_metric_roc_auc, bin_true, bin_score, n, NULL), bin_roc_auc, 1e-14);
     near(score_metric(kl_metric_roc_auc, bin_true, bin_score, n, bin_w), bin_roc_auc_w, 1e-14);
     near(score_metric(kl_metric_average_precision, bin_true, bin_score, n, NULL), bin_ap, 1e-14);
-    near(score_metric(kl_metric_average_precision, bin_true, bin_score, n, bin_w), bin_ap_w,
-         1e-14);
+    near(score_metric(kl_metric_average_precision, bin_true, bin_score, n, bin_w), bin_ap_w, 1e-14);
     near(score_metric(kl_metric_brier, bin_true, bin_score, n, NULL), bin_brier, 1e-14);
     near(score_metric(kl_metric_brier, bin_true, bin_score, n, bin_w), bin_brier_w, 1e-14);
     kl_err err = {0};
@@ -463,8 +462,8 @@ static void test_calibration_curve_matches_sklearn_and_its_example(void **state)
     double pt[5], pp[5];
     size_t cnt[5], k;
     kl_err err = {0};
-    assert_int_equal(kl_metric_calibration_curve(y, p, 9, 1, 3, KL_CALIBRATION_STRATEGY_UNIFORM,
-                                                 pt, pp, cnt, &k, &err),
+    assert_int_equal(kl_metric_calibration_curve(y, p, 9, 1, 3, KL_CALIBRATION_STRATEGY_UNIFORM, pt,
+                                                 pp, cnt, &k, &err),
                      0);
     assert_int_equal(k, 3);
     near(pt[0], 0, 0), near(pt[1], 0.5, 1e-15), near(pt[2], 1, 0);
@@ -473,8 +472,8 @@ static void test_calibration_curve_matches_sklearn_and_its_example(void **state)
 
     const size_t n = N(bin_true);
     assert_int_equal(kl_metric_calibration_curve(bin_true, bin_score, n, 1, 5,
-                                                 KL_CALIBRATION_STRATEGY_UNIFORM, pt, pp, NULL,
-                                                 &k, &err),
+                                                 KL_CALIBRATION_STRATEGY_UNIFORM, pt, pp, NULL, &k,
+                                                 &err),
                      0);
     assert_int_equal(k, N(cal_uniform_true));
     for (size_t i = 0; i < k; i++) {
@@ -482,8 +481,8 @@ static void test_calibration_curve_matches_sklearn_and_its_example(void **state)
         near(pp[i], cal_uniform_pred[i], 1e-15);
     }
     assert_int_equal(kl_metric_calibration_curve(bin_true, bin_score, n, 1, 5,
-                                                 KL_CALIBRATION_STRATEGY_QUANTILE, pt, pp, NULL,
-                                                 &k, &err),
+                                                 KL_CALIBRATION_STRATEGY_QUANTILE, pt, pp, NULL, &k,
+                                                 &err),
                      0);
     assert_int_equal(k, N(cal_quantile_true));
     for (size_t i = 0; i < k; i++) {
@@ -504,23 +503,44 @@ static void test_multiclass_ovr_auc_and_log_loss_match_sklearn(void **state)
     assert_int_equal(
         kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, NULL, NULL, KL_AVERAGE_MACRO, &v, &err), 0);
     near(v, mc_auc_macro, 1e-14);
-    assert_int_equal(kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, labels, NULL,
-                                           KL_AVERAGE_WEIGHTED, &v, &err),
-                     0);
+    assert_int_equal(
+        kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, labels, NULL, KL_AVERAGE_WEIGHTED, &v, &err),
+        0);
     near(v, mc_auc_weighted, 1e-14);
     assert_int_equal(
         kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, NULL, mc_w, KL_AVERAGE_MACRO, &v, &err), 0);
     near(v, mc_auc_macro_w, 1e-14);
-    assert_int_equal(kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, NULL, mc_w,
-                                           KL_AVERAGE_WEIGHTED, &v, &err),
-                     0);
+    assert_int_equal(
+        kl_metric_roc_auc_ovr(mc_true, mc_proba, n, 3, NULL, mc_w, KL_AVERAGE_WEIGHTED, &v, &err),
+        0);
     near(v, mc_auc_weighted_w, 1e-14);
-    assert_int_equal(kl_metric_log_loss_multi(mc_true, mc_proba, n, 3, NULL, NULL, 0, &v, &err),
-                     0);
+    assert_int_equal(kl_metric_log_loss_multi(mc_true, mc_proba, n, 3, NULL, NULL, 0, &v, &err), 0);
     near(v, mc_log_loss, 1e-13);
     assert_int_equal(kl_metric_log_loss_multi(mc_true, mc_proba, n, 3, labels, mc_w, 0, &v, &err),
                      0);
     near(v, mc_log_loss_w, 1e-13);
+}
+
+static void test_multiclass_columns_follow_given_labels(void **state)
+{
+    (void)state;
+    /* The same data with classes named 1, 4, 9 instead of 0, 1, 2 scores the same. */
+    const size_t n = N(mc_true);
+    const double labels[] = {1, 4, 9};
+    double y[N(mc_true)];
+    for (size_t i = 0; i < n; i++)
+        y[i] = labels[(size_t)mc_true[i]];
+    kl_err err = {0};
+    double v;
+    assert_int_equal(
+        kl_metric_roc_auc_ovr(y, mc_proba, n, 3, labels, mc_w, KL_AVERAGE_WEIGHTED, &v, &err), 0);
+    near(v, mc_auc_weighted_w, 1e-14);
+    assert_int_equal(kl_metric_log_loss_multi(y, mc_proba, n, 3, labels, NULL, 0, &v, &err), 0);
+    near(v, mc_log_loss, 1e-13);
+    const double unsorted[] = {4, 1, 9};
+    assert_int_equal(kl_metric_log_loss_multi(y, mc_proba, n, 3, unsorted, NULL, 0, &v, &err),
+                     KL_EINVAL);
+    assert_non_null(strstr(err.msg, "strictly increasing"));
 }
 
 static void test_multiclass_refuses_absent_class_and_unnormalised_rows(void **state)
@@ -573,13 +593,33 @@ static void test_registry_names_are_the_spec_metric_names(void **state)
 {
     (void)state;
     /* The spec's table as of this writing; every registered name must stay known to it. */
-    const char *const spec_names[] = {
-        "rmse",     "mse",           "mae",         "mape",           "smape",
-        "mase",     "r2",            "explained_variance", "median_ae", "accuracy",
-        "balanced_accuracy", "precision", "recall",  "f1",             "f1_macro",
-        "f1_micro", "f1_weighted",   "roc_auc",     "pr_auc",         "average_precision",
-        "log_loss", "brier",         "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
-        "throughput_rps", "error_rate"};
+    const char *const spec_names[] = {"rmse",
+                                      "mse",
+                                      "mae",
+                                      "mape",
+                                      "smape",
+                                      "mase",
+                                      "r2",
+                                      "explained_variance",
+                                      "median_ae",
+                                      "accuracy",
+                                      "balanced_accuracy",
+                                      "precision",
+                                      "recall",
+                                      "f1",
+                                      "f1_macro",
+                                      "f1_micro",
+                                      "f1_weighted",
+                                      "roc_auc",
+                                      "pr_auc",
+                                      "average_precision",
+                                      "log_loss",
+                                      "brier",
+                                      "latency_p50_ms",
+                                      "latency_p95_ms",
+                                      "latency_p99_ms",
+                                      "throughput_rps",
+                                      "error_rate"};
     assert_int_equal(kl_metric_count(), N(spec_names));
     for (size_t i = 0; i < kl_metric_count(); i++)
         assert_true(kl_spec_metric_known(kl_metric_at(i)->name));
@@ -631,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_binary_score_metrics_refuse_three_labels),
         cmocka_unit_test(test_calibration_curve_matches_sklearn_and_its_example),
         cmocka_unit_test(test_multiclass_ovr_auc_and_log_loss_match_sklearn),
+        cmocka_unit_test(test_multiclass_columns_follow_given_labels),
         cmocka_unit_test(test_multiclass_refuses_absent_class_and_unnormalised_rows),
         cmocka_unit_test(test_invalid_input_is_einval_with_a_clear_message),
         cmocka_unit_test(test_registry_names_are_the_spec_metric_names),

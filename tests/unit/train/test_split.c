@@ -90,7 +90,8 @@ static void fold_of(const kl_split *s, int *out)
 static void test_kfold_ten_rows_three_folds_is_4_3_3_in_order(void **state)
 {
     (void)state;
-    kl_split *s = make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_KFOLD, .folds = 3});
+    kl_split *s =
+        make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_KFOLD, .folds = 3});
     assert_int_equal(s->n_folds, 3);
     assert_int_equal(s->folds[0].n_test, 4);
     assert_int_equal(s->folds[1].n_test, 3);
@@ -122,10 +123,48 @@ static void test_unshuffled_kfold_family_matches_sklearn(void **state)
     assert_int_equal(s->flags, KL_SPLIT_WARN_SMALL_CLASS);
     kl_split_free(s);
 
-    s = make(n, NULL, sp_groups, (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 4});
+    s = make(n, NULL, sp_groups,
+             (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 4});
     fold_of(s, got);
     assert_memory_equal(got, sp_gkf4_fold, sizeof got);
     kl_split_free(s);
+}
+
+static void test_larger_stratified_and_group_kfold_match_sklearn(void **state)
+{
+    (void)state;
+    const size_t n = N(sp2_labels);
+    int got[N(sp2_labels)];
+    kl_split *s = make(n, sp2_labels, NULL,
+                       (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 5});
+    fold_of(s, got);
+    assert_memory_equal(got, sp2_skf5_fold, sizeof got);
+    assert_int_equal(s->flags, 0);
+    kl_split_free(s);
+    /* Ten groups share four sizes: the tie order decides the folds. */
+    s = make(n, NULL, sp2_groups,
+             (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 3});
+    fold_of(s, got);
+    assert_memory_equal(got, sp2_gkf3_fold, sizeof got);
+    kl_split_free(s);
+}
+
+static void test_holdout_stratified_class_counts_match_sklearn(void **state)
+{
+    (void)state;
+    const size_t n = N(sp2_labels);
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        kl_split *s = make(n, sp2_labels, NULL,
+                           (kl_split_opts){.method = KL_SPLIT_METHOD_HOLDOUT_STRATIFIED,
+                                           .test_fraction = 0.3,
+                                           .seed = seed});
+        int counts[4] = {0};
+        for (size_t i = 0; i < s->folds[0].n_test; i++)
+            counts[(int)sp2_labels[s->folds[0].test[i]]]++;
+        assert_memory_equal(counts, sp2_sss_test_counts, sizeof counts);
+        assert_fold_partitions(s);
+        kl_split_free(s);
+    }
 }
 
 static void test_kfold_shuffle_keeps_sizes_and_depends_only_on_seed(void **state)
@@ -141,11 +180,13 @@ static void test_kfold_shuffle_keeps_sizes_and_depends_only_on_seed(void **state
     assert_tests_partition(a);
     assert_memory_equal(a->hash, b->hash, KL_SHA256_LEN);
     for (size_t f = 0; f < 3; f++)
-        assert_memory_equal(a->folds[f].test, b->folds[f].test, a->folds[f].n_test * sizeof(size_t));
+        assert_memory_equal(a->folds[f].test, b->folds[f].test,
+                            a->folds[f].n_test * sizeof(size_t));
     assert_memory_not_equal(a->hash, c->hash, KL_SHA256_LEN);
     assert_int_equal(a->seed, 11);
     /* Not the unshuffled blocks (probability 1/4200 for a random shuffle). */
-    kl_split *plain = make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_KFOLD, .folds = 3});
+    kl_split *plain =
+        make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_KFOLD, .folds = 3});
     assert_memory_not_equal(a->hash, plain->hash, KL_SHA256_LEN);
     kl_split_free(a);
     kl_split_free(b);
@@ -168,11 +209,10 @@ static void test_stratified_kfold_shuffle_keeps_sklearn_class_allocation(void **
     const size_t n = N(sp_labels);
     kl_split *plain = make(n, sp_labels, NULL,
                            (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 3});
-    kl_split *shuf = make(n, sp_labels, NULL,
-                          (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD,
-                                          .folds = 3,
-                                          .shuffle = 1,
-                                          .seed = 5});
+    kl_split *shuf =
+        make(n, sp_labels, NULL,
+             (kl_split_opts){
+                 .method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 3, .shuffle = 1, .seed = 5});
     size_t want[9], got[9];
     class_counts(plain, sp_labels, 3, want);
     class_counts(shuf, sp_labels, 3, got);
@@ -191,11 +231,10 @@ static void test_stratified_kfold_folds_hold_classes_in_proportion(void **state)
     double y[100];
     for (size_t i = 0; i < 100; i++)
         y[i] = i % 10 == 0 ? 2 : i % 10 < 4 ? 1 : 0;
-    kl_split *s = make(100, y, NULL,
-                       (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD,
-                                       .folds = 5,
-                                       .shuffle = 1,
-                                       .seed = 3});
+    kl_split *s =
+        make(100, y, NULL,
+             (kl_split_opts){
+                 .method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 5, .shuffle = 1, .seed = 3});
     size_t c[15];
     class_counts(s, y, 3, c);
     for (size_t f = 0; f < 5; f++) {
@@ -213,7 +252,8 @@ static void test_group_kfold_never_splits_a_group(void **state)
     double g[200];
     for (size_t i = 0; i < 200; i++)
         g[i] = (double)((i * 7919) % 37); /* 37 groups of 5 or 6 rows, scattered */
-    kl_split *s = make(200, NULL, g, (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 5});
+    kl_split *s =
+        make(200, NULL, g, (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 5});
     assert_fold_partitions(s);
     assert_tests_partition(s);
     for (size_t f = 0; f < 5; f++) {
@@ -255,8 +295,10 @@ static void test_time_series_matches_sklearn_with_gap_and_max_train(void **state
 static void test_time_series_default_expands_window_forward(void **state)
 {
     (void)state;
-    /* 10 rows, 3 folds: test size 10 / 4 = 2; tests [4,6) [6,8) [8,10); trains [0,4) [0,6) [0,8). */
-    kl_split *s = make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_TIME_SERIES, .folds = 3});
+    /* 10 rows, 3 folds: test size 10 / 4 = 2; tests [4,6) [6,8) [8,10); trains [0,4) [0,6) [0,8).
+     */
+    kl_split *s =
+        make(10, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_TIME_SERIES, .folds = 3});
     for (size_t f = 0; f < 3; f++) {
         const kl_fold *fd = &s->folds[f];
         assert_int_equal(fd->n_test, 2);
@@ -294,8 +336,9 @@ static void test_holdout_random_sizes_and_determinism(void **state)
 static void test_holdout_time_tests_the_last_rows(void **state)
 {
     (void)state;
-    kl_split *s = make(10, NULL, NULL,
-                       (kl_split_opts){.method = KL_SPLIT_METHOD_HOLDOUT_TIME, .test_fraction = 0.3});
+    kl_split *s =
+        make(10, NULL, NULL,
+             (kl_split_opts){.method = KL_SPLIT_METHOD_HOLDOUT_TIME, .test_fraction = 0.3});
     assert_int_equal(s->folds[0].n_test, 3);
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(s->folds[0].test[i], 7 + i);
@@ -311,8 +354,9 @@ static void test_holdout_stratified_keeps_class_proportions(void **state)
     for (size_t i = 0; i < 100; i++)
         y[i] = i % 10 < 3 ? 5 : 9; /* 30 of class 5, 70 of class 9 */
     for (uint64_t seed = 0; seed < 5; seed++) {
-        kl_split *s = make(100, y, NULL,
-                           (kl_split_opts){.method = KL_SPLIT_METHOD_HOLDOUT_STRATIFIED, .seed = seed});
+        kl_split *s =
+            make(100, y, NULL,
+                 (kl_split_opts){.method = KL_SPLIT_METHOD_HOLDOUT_STRATIFIED, .seed = seed});
         size_t c5 = 0;
         for (size_t i = 0; i < s->folds[0].n_test; i++)
             c5 += y[s->folds[0].test[i]] == 5;
@@ -370,7 +414,8 @@ static void test_split_is_the_same_with_one_or_two_threads(void **state)
     double y[1000];
     for (size_t i = 0; i < 1000; i++)
         y[i] = (double)(i % 7 == 0);
-    kl_split_opts o = {.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 5, .shuffle = 1, .seed = 9};
+    kl_split_opts o = {
+        .method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 5, .shuffle = 1, .seed = 9};
     kl_threads_set(1);
     kl_split *a = make(1000, y, NULL, o);
     kl_threads_set(2);
@@ -401,7 +446,8 @@ static void test_impossible_splits_are_refused_with_sizes(void **state)
                  "cannot have 4 folds with only 3 rows");
     expect_error(6, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_KFOLD, .folds = 1},
                  "at least 2");
-    expect_error(6, y, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 4},
+    expect_error(6, y, NULL,
+                 (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .folds = 4},
                  "largest class has 3");
     expect_error(6, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD},
                  "needs labels");
@@ -412,8 +458,8 @@ static void test_impossible_splits_are_refused_with_sizes(void **state)
     expect_error(6, NULL, y, (kl_split_opts){.method = KL_SPLIT_METHOD_GROUP_KFOLD, .folds = 3},
                  "only 2 groups");
     expect_error(10, NULL, NULL,
-                 (kl_split_opts){.method = KL_SPLIT_METHOD_TIME_SERIES, .folds = 3, .test_size = 3,
-                                 .gap = 1},
+                 (kl_split_opts){
+                     .method = KL_SPLIT_METHOD_TIME_SERIES, .folds = 3, .test_size = 3, .gap = 1},
                  "too many folds");
     expect_error(3, NULL, NULL, (kl_split_opts){.method = KL_SPLIT_METHOD_TIME_SERIES, .folds = 3},
                  "only 3 rows");
@@ -427,6 +473,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kfold_ten_rows_three_folds_is_4_3_3_in_order),
         cmocka_unit_test(test_unshuffled_kfold_family_matches_sklearn),
+        cmocka_unit_test(test_larger_stratified_and_group_kfold_match_sklearn),
+        cmocka_unit_test(test_holdout_stratified_class_counts_match_sklearn),
         cmocka_unit_test(test_kfold_shuffle_keeps_sizes_and_depends_only_on_seed),
         cmocka_unit_test(test_stratified_kfold_shuffle_keeps_sklearn_class_allocation),
         cmocka_unit_test(test_stratified_kfold_folds_hold_classes_in_proportion),
