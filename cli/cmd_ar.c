@@ -354,11 +354,15 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
         if (kl_ar_select(s.y, s.n, (size_t)a.max_lag,
                          (enum kl_ar_ic)kl_ar_ic_parse(a.ic ? a.ic : "bic"), &o, &p, ic_values,
                          &err) < 0) {
+            if (!err.ctx[0])
+                kl_err_ctx(&err, "%s", s.path);
             rc = kl_cli_fail(&err);
             goto done;
         }
     }
     if (kl_ar_fit(s.y, s.n, p, &o, &r, &err) < 0) {
+        if (!err.ctx[0])
+            kl_err_ctx(&err, "%s", s.path);
         rc = kl_cli_fail(&err);
         goto done;
     }
@@ -616,6 +620,8 @@ static int cmd_ar_backtest(struct kl_cli *cli, int argc, char **argv)
     }
     if (kl_ar_backtest(s.y, s.n, (size_t)lags, &o, (size_t)folds, h, (size_t)step, mae, rmse,
                        &err) < 0) {
+        if (!err.ctx[0])
+            kl_err_ctx(&err, "%s", s.path);
         rc = kl_cli_fail(&err);
         goto done;
     }

@@ -306,8 +306,8 @@ static int design_init(struct design *d, const double *y, size_t n, size_t p,
                           hold_back, p);
     if (n <= hold_back || n - hold_back < d->k)
         return kl_err_set(err, KL_ERANGE,
-                          "series too short: %zu values leave %zu observations after holding "
-                          "back %zu, fewer than the %zu regressors of AR(%zu) with trend '%s'",
+                          "series too short: %zu values leave %zu to fit after holding back "
+                          "%zu, fewer than the %zu regressors of AR(%zu) with trend '%s'",
                           n, n > hold_back ? n - hold_back : 0, hold_back, d->k, p,
                           kl_ar_trend_name(o->trend));
     d->nobs = n - hold_back;
