@@ -386,7 +386,7 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
     }
     if ((rc = future_exog(&s, h, &xf)) != KL_EXIT_OK)
         goto done;
-    if (h && kl_ar_forecast(&r, h, xf, mean, var, &err) < 0) {
+    if (h && kl_ar_forecast(&r, h, xf, h, mean, var, &err) < 0) {
         rc = kl_cli_fail(&err);
         goto done;
     }

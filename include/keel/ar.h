@@ -100,11 +100,15 @@ void kl_ar_result_release(kl_ar_result *r);
  * Recursive forecasts of the h values after the series: mean[i] is the
  * forecast for index n+i, var[i] = sigma2·Σ_{j<=i} ψ_j² its variance, with ψ
  * the MA(∞) weights of the AR polynomial (ψ0 = 1). exog_future holds the
- * future exogenous values (n_exog columns of h values each) and must be
- * given when the model has exog; var may be NULL. Returns 0 or KL_EINVAL.
+ * future exogenous values (n_exog columns of h values each, exog_ld apart;
+ * exog_ld 0 means h) and must be given when the model has exog; var may be
+ * NULL (then nothing is allocated). Returns 0 or KL_EINVAL.
  */
-int kl_ar_forecast(const kl_ar_result *r, size_t h, const double *exog_future, double *mean,
-                   double *var, kl_err *err);
+int kl_ar_forecast(const kl_ar_result *r, size_t h, const double *exog_future, size_t exog_ld,
+                   double *mean, double *var, kl_err *err);
+
+/* The standard normal quantile Φ⁻¹(p) for 0 < p < 1 (NaN otherwise), to full double precision. */
+double kl_ar_normal_quantile(double p);
 
 /*
  * Roots of 1 - k1 z - … - kp z^p as the reciprocals of the eigenvalues of

@@ -428,9 +428,11 @@ void kl_ar_result_release(kl_ar_result *r)
 
 /* ---- forecasts ---- */
 
-int kl_ar_forecast(const kl_ar_result *r, size_t h, const double *exog_future, double *mean,
-                   double *var, kl_err *err)
+int kl_ar_forecast(const kl_ar_result *r, size_t h, const double *exog_future, size_t exog_ld,
+                   double *mean, double *var, kl_err *err)
 {
+    if (!exog_ld)
+        exog_ld = h;
     if (!r->params)
         return kl_err_set(err, KL_EINVAL, "forecast from an AR model that was not fitted");
     if (r->n_exog && !exog_future)
@@ -449,7 +451,7 @@ int kl_ar_forecast(const kl_ar_result *r, size_t h, const double *exog_future, d
         for (size_t l = 1; l <= p; l++)
             f += k[l - 1] * (l <= i ? mean[i - l] : r->tail[p - (l - i)]);
         for (size_t j = 0; j < r->n_exog; j++)
-            f += b[j] * exog_future[j * h + i];
+            f += b[j] * exog_future[j * exog_ld + i];
         mean[i] = f;
     }
     if (var) {

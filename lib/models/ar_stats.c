@@ -185,6 +185,34 @@ int kl_ar_ljung_box(const double *x, size_t n, size_t h, size_t model_df, double
     return 0;
 }
 
+/* ---- normal quantile ---- */
+
+/*
+ * Bisection on the lower tail, Φ(x) = erfc(-x/√2)/2, which glibc computes to
+ * full relative precision far into the tail; the upper tail by symmetry so
+ * that 1 - p loses nothing. 200 halvings of [-40, 0] reach adjacent doubles.
+ */
+double kl_ar_normal_quantile(double p)
+{
+    if (!(p > 0.0 && p < 1.0))
+        return NAN;
+    if (p == 0.5)
+        return 0.0;
+    if (p > 0.5)
+        return -kl_ar_normal_quantile(1.0 - p);
+    double lo = -40.0, hi = 0.0;
+    for (int i = 0; i < 200; i++) {
+        double mid = 0.5 * (lo + hi);
+        if (mid == lo || mid == hi)
+            break;
+        if (0.5 * erfc(-mid / M_SQRT2) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
 /* ---- simulation ---- */
 
 int kl_ar_simulate(const double *k, size_t p, double c, double sigma, uint64_t seed, size_t burn,
@@ -261,7 +289,7 @@ static void bt_fold(void *ctx, size_t f)
         memcpy(xf + j * h, o.exog + j * o.exog_ld + origin, h * sizeof(double));
     int rc = kl_ar_fit(b->y, origin, b->p, &o, &r, &b->errs[f]);
     if (rc == 0)
-        rc = kl_ar_forecast(&r, h, o.exog ? xf : NULL, mean, NULL, &b->errs[f]);
+        rc = kl_ar_forecast(&r, h, o.exog ? xf : NULL, h, mean, NULL, &b->errs[f]);
     if (rc == 0)
         for (size_t i = 0; i < h; i++)
             b->errors[f * h + i] = b->y[origin + i] - mean[i];

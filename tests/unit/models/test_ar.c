@@ -76,7 +76,7 @@ static void test_ar_worked_example_matches_statsmodels(void **state)
     assert_abs(r.roots_im[0], 0.0, 0.0);
     assert_true(r.stationary);
     double mean[3], var[3];
-    assert_int_equal(kl_ar_forecast(&r, 3, NULL, mean, var, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 3, NULL, 0, mean, var, &err), 0);
     assert_rel(mean[0], 2.842105263158, 1e-9);
     assert_rel(mean[1], 2.651662049861, 1e-9);
     assert_rel(mean[2], 2.596533751276, 1e-9);
@@ -108,7 +108,7 @@ static void test_ar_trend_n_ar2_matches_statsmodels(void **state)
     assert_rel(r.bse[0], 0.047853966652, 1e-9);
     assert_rel(r.bse[1], 0.052380166003, 1e-9);
     double mean[3];
-    assert_int_equal(kl_ar_forecast(&r, 3, NULL, mean, NULL, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 3, NULL, 0, mean, NULL, &err), 0);
     assert_rel(mean[0], 3.210626185958, 1e-9);
     assert_rel(mean[1], 4.232013941648, 1e-9);
     assert_rel(mean[2], 4.082347361905, 1e-9);
@@ -152,7 +152,7 @@ static void test_ar_trend_n_recovers_an_exact_recurrence(void **state)
     assert_rel(r.params[1], 0.3, 1e-12);
     assert_true(r.ssr < 1e-24);
     double mean[2];
-    assert_int_equal(kl_ar_forecast(&r, 2, NULL, mean, NULL, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 2, NULL, 0, mean, NULL, &err), 0);
     double next = 0.5 * s[13] + 0.3 * s[12];
     assert_rel(mean[0], next, 1e-12);
     assert_rel(mean[1], 0.5 * next + 0.3 * s[13], 1e-12);
@@ -191,7 +191,7 @@ static void test_ar_sunspots_ar2_matches_statsmodels(void **state)
     assert_true(r.roots_im[0] < 0 && r.roots_im[1] > 0); /* a conjugate pair, sorted */
     assert_true(r.stationary);
     double mean[3], var[3];
-    assert_int_equal(kl_ar_forecast(&r, 3, NULL, mean, var, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 3, NULL, 0, mean, var, &err), 0);
     assert_rel(mean[0], 13.766231595466, 1e-9);
     assert_rel(mean[1], 32.065229622341, 1e-9);
     assert_rel(mean[2], 50.033053478908, 1e-9);
@@ -317,8 +317,8 @@ static void test_ar_arx_with_an_exog_column_matches_statsmodels(void **state)
     assert_rel(r.sigma2, 275.3702235554051, 1e-10);
     assert_rel(r.aic, 2605.9900125263866, 1e-11);
     double mean[2];
-    assert_int_equal(kl_ar_forecast(&r, 2, NULL, mean, NULL, &err), KL_EINVAL);
-    assert_int_equal(kl_ar_forecast(&r, 2, xf, mean, NULL, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 2, NULL, 0, mean, NULL, &err), KL_EINVAL);
+    assert_int_equal(kl_ar_forecast(&r, 2, xf, 0, mean, NULL, &err), 0);
     assert_rel(mean[0], 13.460406574226, 1e-9);
     assert_rel(mean[1], 31.376205492693, 1e-9);
     kl_ar_result_release(&r);
@@ -483,7 +483,7 @@ static void test_ar_constant_only_model_forecasts_the_mean(void **state)
     assert_rel(r.sigma2, ss / 8.0, 1e-13);
     assert_rel(r.bse[0], sqrt(ss / 8.0 / 8.0), 1e-13);
     double f[4], v[4];
-    assert_int_equal(kl_ar_forecast(&r, 4, NULL, f, v, &err), 0);
+    assert_int_equal(kl_ar_forecast(&r, 4, NULL, 0, f, v, &err), 0);
     for (size_t i = 0; i < 4; i++) {
         assert_rel(f[i], mean, 1e-14);
         assert_rel(v[i], ss / 8.0, 1e-13);
@@ -576,6 +576,17 @@ static void test_chi2_sf_matches_closed_forms_and_tables(void **state)
     assert_rel(kl_chi2_sf(150.0, 120), 0.03307348091130466, 1e-12);
     assert_rel(kl_chi2_sf(1e-3, 3), 0.9999915920809419, 1e-14);
     assert_abs(kl_chi2_sf(0.0, 3), 1.0, 0.0);
+}
+
+static void test_ar_normal_quantile_matches_published_values(void **state)
+{
+    (void)state;
+    assert_rel(kl_ar_normal_quantile(0.975), KL_AR_Z95, 1e-15);
+    assert_rel(kl_ar_normal_quantile(0.95), 1.6448536269514722, 1e-15);
+    assert_rel(kl_ar_normal_quantile(0.005), -2.575829303548901, 1e-15);
+    assert_rel(kl_ar_normal_quantile(1e-10), -6.361340902404056, 1e-14);
+    assert_abs(kl_ar_normal_quantile(0.5), 0.0, 0.0);
+    assert_true(isnan(kl_ar_normal_quantile(1.0)));
     assert_true(isnan(kl_chi2_sf(1.0, 0.0)));
 }
 
@@ -706,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_ar_pacf_yule_walker_variants_match_statsmodels),
         cmocka_unit_test(test_ar_ljung_box_on_worked_example_residuals),
         cmocka_unit_test(test_chi2_sf_matches_closed_forms_and_tables),
+        cmocka_unit_test(test_ar_normal_quantile_matches_published_values),
         cmocka_unit_test(test_ar_backtest_of_exact_recurrence_has_zero_error),
         cmocka_unit_test(test_ar_backtest_of_mean_model_is_hand_computable),
         cmocka_unit_test(test_ar_bad_inputs_give_clear_errors),
