@@ -9,6 +9,7 @@
  * code under test.
  */
 #include <ftw.h>
+#include <signal.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -857,6 +858,154 @@ static void test_meta_concurrent_first_open_migrates_once(void **state)
     }
 }
 
+/* ---- crash safety ---- */
+
+/*
+ * Write objects and tracked runs forever (until killed). Writes one byte to
+ * ready once the store is open and, for seed 0, another after its first
+ * complete run (only then is the parent still reading).
+ */
+static void crash_child(fx *f, unsigned seed, int ready)
+{
+    kl_store *s;
+    if (open_store(f, &s) < 0)
+        _exit(1);
+    if (write(ready, "o", 1) != 1)
+        _exit(1);
+    kl_err err = {0};
+    static uint8_t chunk[65536];
+    for (unsigned it = 0;; it++) {
+        uint64_t x = seed * 1000003u + it;
+        kl_store_writer *w;
+        if (kl_store_put_begin(s, &w, &err) < 0)
+            _exit(1);
+        size_t total = (size_t)(x % 20) * 50000 + 1;
+        for (size_t done = 0; done < total;) {
+            size_t n = total - done < sizeof chunk ? total - done : sizeof chunk;
+            for (size_t i = 0; i < n; i++) {
+                x = x * 6364136223846793005u + 1442695040888963407u;
+                chunk[i] = (uint8_t)(x >> 59);
+            }
+            if (kl_store_put_write(w, chunk, n, &err) < 0)
+                _exit(1);
+            done += n;
+        }
+        char obj[KL_ID_LEN];
+        if (kl_store_put_commit(w, obj, &err) < 0)
+            _exit(1);
+        kl_run *r;
+        if (kl_run_start(s, NULL, &r, &err) < 0)
+            _exit(1);
+        for (int i = 0; i < 20000; i++)
+            if (kl_run_log_metric(r, i % 2 ? "loss" : "acc", i, i, &err) < 0)
+                _exit(1);
+        if (kl_run_log_artifact(r, "blob", obj, "data", &err) < 0 ||
+            kl_run_end(r, KL_RUN_STATUS_FINISHED, &err) < 0)
+            _exit(1);
+        if (it == 0 && seed == 0 && write(ready, "r", 1) != 1)
+            _exit(1);
+    }
+}
+
+typedef struct crash_check {
+    kl_store *s;
+    int objects, bad;
+} crash_check;
+
+static int verify_object(const char *id, uint64_t size, void *ud)
+{
+    (void)size;
+    crash_check *c = ud;
+    kl_err err = {0};
+    c->objects++;
+    if (kl_store_verify(c->s, id, &err) < 0) {
+        fprintf(stderr, "object %s: %s\n", id, err.msg);
+        c->bad++;
+    }
+    return 0;
+}
+
+static int ref_exists(const char *kind, const char *id, const char *role, const char *obj,
+                      void *ud)
+{
+    crash_check *c = ud;
+    if (!kl_store_has(c->s, obj)) {
+        fprintf(stderr, "%s %s %s: missing object %s\n", kind, id, role, obj);
+        c->bad++;
+    }
+    return 0;
+}
+
+static void test_meta_sigkill_leaves_store_consistent(void **state)
+{
+    fx *f = begin(state);
+    enum { ITERATIONS = 20 };
+    unsigned rng = 12345;
+    for (unsigned k = 0; k < ITERATIONS; k++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            crash_child(f, k, fds[1]);
+        }
+        close(fds[1]);
+        /* Wait until the store is open (and, the first time, one run is complete). */
+        char b;
+        assert_int_equal(read(fds[0], &b, 1), 1);
+        if (k == 0)
+            assert_int_equal(read(fds[0], &b, 1), 1);
+        close(fds[0]);
+        rng = rng * 1103515245u + 12345u;
+        usleep((rng >> 8) % 200000); /* when the kill lands is arbitrary; the checks are not */
+        kill(pid, SIGKILL);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    }
+    /* Reopen as a new process would, then check everything. */
+    kl_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(open_store(f, &f->s), 0);
+    crash_check c = {.s = f->s};
+    kl_err err = {0};
+    check(kl_store_object_each(f->s, verify_object, &c, &err), &err);
+    check(kl_store_object_refs(f->s, ref_exists, &c, &err), &err);
+    kl_run_list l;
+    check(kl_store_runs(f->s, NULL, &l, &err), &err);
+    for (size_t i = 0; i < l.count; i++) {
+        kl_run_detail d;
+        check(kl_store_run_get(f->s, l.items[i].id, &d, &err), &err);
+        for (size_t m = 0; m < d.n_metrics; m++) {
+            kl_metric_series ser;
+            check(kl_store_metric_history(f->s, l.items[i].id, d.metrics[m].key, &ser, &err),
+                  &err);
+            /* The latest value is the last one flushed: the history ends with it. */
+            assert_true(ser.values[ser.count - 1] == d.metrics[m].value);
+            kl_metric_series_release(&ser);
+        }
+        kl_run_detail_release(&d);
+    }
+    kl_run_list_release(&l);
+    assert_int_equal(c.bad, 0);
+    if (!f->pg) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/.keel/keel.db", f->dir);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+    }
+    /* Something was written before the kills: the check above saw real data. */
+    assert_true(c.objects > 0);
+}
+
 #define BOTH(fn)                                                                                   \
     cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),                                   \
         cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -880,6 +1029,7 @@ int main(void)
         BOTH(test_meta_snapshot_add_is_idempotent),
         BOTH(test_meta_eight_processes_lose_nothing),
         BOTH(test_meta_concurrent_first_open_migrates_once),
+        BOTH(test_meta_sigkill_leaves_store_consistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
