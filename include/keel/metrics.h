@@ -315,6 +315,36 @@ const kl_metric_desc *kl_metric_by_name(const char *name);
 size_t kl_metric_count(void);
 const kl_metric_desc *kl_metric_at(size_t i);
 
+/*
+ * Everything a registered metric may need, so an SLA gate can compute any
+ * metric by its descriptor. Fields a metric does not use may be left zero.
+ */
+typedef struct kl_metric_input {
+    size_t n;              /* samples */
+    const double *y_true;  /* n targets or class labels */
+    const double *y_pred;  /* n predictions or predicted labels (label and regression metrics) */
+    const double *proba;   /* n x k class probabilities, row-major (score metrics) */
+    size_t k;              /* classification: number of classes (>= 2) */
+    const double *labels;  /* k sorted class labels of proba's columns; NULL: 0..k-1 */
+    double pos_label;      /* binary (k == 2): the positive class, one of the labels */
+    const double *w;       /* optional sample weights */
+    const double *y_train; /* mase: the training series */
+    size_t n_train;
+    size_t season; /* mase: seasonal period (0 means 1) */
+} kl_metric_input;
+
+/*
+ * Compute metric d on in. Classification with k == 2 is binary: precision,
+ * recall and f1 score pos_label; roc_auc, average_precision (pr_auc) and
+ * brier use proba's pos_label column. With k > 2, precision, recall and f1
+ * are macro averages and roc_auc is one-vs-rest macro; average_precision and
+ * brier are binary only in scikit-learn 1.2 (KL_EUNSUPPORTED here).
+ * log_loss always uses the k columns (kl_metric_log_loss_multi). Serving
+ * metrics are measured by the server: KL_EUNSUPPORTED. Missing inputs:
+ * KL_EINVAL. Otherwise as the metric's own function.
+ */
+int kl_metric_compute(const kl_metric_desc *d, const kl_metric_input *in, double *out, kl_err *err);
+
 #ifdef __cplusplus
 }
 #endif

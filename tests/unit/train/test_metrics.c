@@ -642,6 +642,91 @@ static void test_registry_names_are_the_spec_metric_names(void **state)
     assert_true(kl_metric_by_name("latency_p95_ms")->serving);
 }
 
+static double compute(const char *name, const kl_metric_input *in)
+{
+    kl_err err = {0};
+    double v;
+    int rc = kl_metric_compute(kl_metric_by_name(name), in, &v, &err);
+    if (rc)
+        fail_msg("%s: %s (%s)", name, err.msg, err.ctx);
+    return v;
+}
+
+static void test_compute_by_name_routes_to_each_metric(void **state)
+{
+    (void)state;
+    kl_metric_input r = {.n = N(reg_true), .y_true = reg_true, .y_pred = reg_pred, .w = reg_w};
+    near(compute("rmse", &r), reg_rmse_w, 1e-13);
+    near(compute("median_ae", &r), reg_medae_w, 1e-15);
+    near(compute("r2", &r), reg_r2_w, 1e-13);
+
+    enum { NB = N(bin_true) };
+    double proba[2 * NB], pred[NB];
+    for (size_t i = 0; i < NB; i++) {
+        proba[2 * i] = 1 - bin_score[i];
+        proba[2 * i + 1] = bin_score[i];
+        pred[i] = bin_score[i] >= 0.5;
+    }
+    kl_metric_input b = {
+        .n = NB, .y_true = bin_true, .y_pred = pred, .proba = proba, .k = 2, .pos_label = 1};
+    near(compute("roc_auc", &b), bin_roc_auc, 1e-14);
+    near(compute("pr_auc", &b), bin_ap, 1e-14);
+    near(compute("average_precision", &b), bin_ap, 1e-14);
+    near(compute("brier", &b), bin_brier, 1e-14);
+    near(compute("log_loss", &b), bin_log_loss, 1e-13);
+    near(compute("precision", &b), bin_p, 1e-14);
+    near(compute("recall", &b), bin_r, 1e-14);
+    near(compute("f1", &b), bin_f1, 1e-14);
+
+    kl_metric_input c = {.n = N(cls_true), .y_true = cls_true, .y_pred = cls_pred, .k = 3};
+    near(compute("f1", &c), cls_f1_macro, 1e-14); /* multiclass: macro */
+    near(compute("f1_weighted", &c), cls_f1_weighted, 1e-14);
+    near(compute("balanced_accuracy", &c), cls_balanced, 1e-14);
+    kl_metric_input m = {.n = N(mc_true), .y_true = mc_true, .proba = mc_proba, .k = 3};
+    near(compute("roc_auc", &m), mc_auc_macro, 1e-14);
+    near(compute("log_loss", &m), mc_log_loss, 1e-13);
+
+    const double train[] = {1, 2, 4, 7}, y[] = {8, 10}, p[] = {9, 8};
+    kl_metric_input f = {.n = 2, .y_true = y, .y_pred = p, .y_train = train, .n_train = 4};
+    near(compute("mase", &f), 0.75, 1e-15);
+    near(compute("smape", &f), 100 * (2.0 / 17 + 4.0 / 18) / 2, 1e-14);
+}
+
+static void test_compute_refuses_what_it_cannot_compute(void **state)
+{
+    (void)state;
+    kl_err err = {0};
+    double v;
+    kl_metric_input m = {.n = N(mc_true), .y_true = mc_true, .proba = mc_proba, .k = 3};
+    assert_int_equal(kl_metric_compute(kl_metric_by_name("brier"), &m, &v, &err), KL_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "binary classification only"));
+    assert_int_equal(kl_metric_compute(kl_metric_by_name("latency_p95_ms"), &m, &v, &err),
+                     KL_EUNSUPPORTED);
+    m.proba = NULL;
+    assert_int_equal(kl_metric_compute(kl_metric_by_name("roc_auc"), &m, &v, &err), KL_EINVAL);
+    assert_string_equal(err.msg, "roc_auc needs class probabilities");
+    assert_true(isnan(v));
+    kl_metric_input f = {.n = 2, .y_true = mc_true, .y_pred = mc_true};
+    assert_int_equal(kl_metric_compute(kl_metric_by_name("mase"), &f, &v, &err), KL_EINVAL);
+    assert_non_null(strstr(err.msg, "training series"));
+}
+
+static void test_more_labels_than_the_cap_is_a_range_error(void **state)
+{
+    (void)state;
+    enum { M = KL_METRIC_MAX_CLASSES + 1 };
+    static double y[M];
+    for (size_t i = 0; i < M; i++)
+        y[i] = (double)i;
+    kl_prf r;
+    kl_err err = {0};
+    assert_int_equal(kl_metric_prf(y, y, M, NULL, KL_AVERAGE_MACRO, 0, &r, &err), KL_ERANGE);
+    assert_non_null(strstr(err.msg, "distinct class labels"));
+    kl_prf ok;
+    assert_int_equal(kl_metric_prf(y, y, M - 1, NULL, KL_AVERAGE_MACRO, 0, &ok, &err), 0);
+    near(ok.f1, 1, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +760,9 @@ int main(void)
         cmocka_unit_test(test_multiclass_refuses_absent_class_and_unnormalised_rows),
         cmocka_unit_test(test_invalid_input_is_einval_with_a_clear_message),
         cmocka_unit_test(test_registry_names_are_the_spec_metric_names),
+        cmocka_unit_test(test_compute_by_name_routes_to_each_metric),
+        cmocka_unit_test(test_compute_refuses_what_it_cannot_compute),
+        cmocka_unit_test(test_more_labels_than_the_cap_is_a_range_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
