@@ -29,6 +29,7 @@
 
 #include "keel/err.h"
 #include "keel/frame.h"
+#include "keel/model.h"
 
 enum kl_ar_trend {
     KL_AR_TREND_C = 0,  /* constant (default) */
@@ -189,6 +190,14 @@ int kl_ar_simulate(const double *k, size_t p, double c, double sigma, uint64_t s
  */
 int kl_ar_backtest(const double *y, size_t n, size_t p, const kl_ar_opts *opts, size_t folds,
                    size_t horizon, size_t step, double *mae, double *rmse, kl_err *err);
+
+/*
+ * ---- the kl_model algorithm "ar" (lib/models/ar_model.c) ----
+ * Task forecast; parameters lags, trend (c|n|ct), select (none|aic|bic|hqic)
+ * and exog (use the pipeline's features as ARX regressors). Its payload in
+ * the model file is documented at the top of lib/models/ar_model.c.
+ */
+extern const kl_algo kl_algo_ar;
 
 /* ---- series from a frame (lib/models/ar_frame.c) ---- */
 

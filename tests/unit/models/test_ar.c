@@ -21,7 +21,10 @@
 #include "keel/ar.h"
 #include "keel/csv.h"
 #include "keel/frame.h"
+#include "keel/model.h"
 #include "keel/parallel.h"
+
+#include <jansson.h>
 
 #define assert_rel(got, want, tol)                                                                 \
     do {                                                                                           \
@@ -695,6 +698,111 @@ static void test_ar_frame_series_trims_ends_and_refuses_gaps(void **state)
     kl_frame_free(f);
 }
 
+/* ---- the kl_model adapter ---- */
+
+static kl_frame *sunspots_frame(void)
+{
+    kl_err err = {0};
+    kl_frame *f = NULL;
+    assert_int_equal(kl_csv_read_file(KEEL_SOURCE_DIR "/data/sunspots.csv", NULL, &f, NULL, &err),
+                     0);
+    return f;
+}
+
+static kl_model *fit_model(const kl_frame *f, const kl_model_param *params, size_t n)
+{
+    kl_err err = {0};
+    if (!kl_algo_find("ar"))
+        assert_int_equal(kl_algo_register(&kl_algo_ar, &err), 0);
+    kl_model_fit_opts o = {.algo = "ar",
+                           .task = KL_TASK_FORECAST,
+                           .target = "sunactivity",
+                           .params = params,
+                           .n_params = n};
+    kl_model *m = NULL;
+    if (kl_model_fit(f, &o, &m, &err) < 0)
+        fail_msg("kl_model_fit: %s", err.msg);
+    return m;
+}
+
+static void test_ar_model_fits_forecasts_and_describes_like_the_api(void **state)
+{
+    (void)state;
+    kl_frame *f = sunspots_frame();
+    const kl_model_param params[] = {{"lags", "2"}};
+    kl_model *m = fit_model(f, params, 1);
+    kl_err err = {0};
+    double mean[3], lo[3], hi[3];
+    assert_int_equal(kl_model_forecast(m, 3, NULL, 0.95, mean, lo, hi, &err), 0);
+    static const double want[3] = {13.766231595466, 32.065229622341, 50.033053478908};
+    static const double var[3] = {275.436319648663, 808.990032110546, 1237.182595715092};
+    for (size_t i = 0; i < 3; i++) {
+        assert_rel(mean[i], want[i], 1e-9);
+        assert_rel(hi[i] - mean[i], KL_AR_Z95 * sqrt(var[i]), 1e-9);
+        assert_rel(mean[i] - lo[i], KL_AR_Z95 * sqrt(var[i]), 1e-9);
+    }
+    json_t *d = kl_model_describe(m);
+    assert_non_null(d);
+    json_t *c = json_object_get(d, "coefficients");
+    assert_rel(json_real_value(json_object_get(c, "const")), 14.907148336569, 1e-9);
+    assert_rel(json_real_value(json_object_get(c, "k1")), 1.391805247789, 1e-9);
+    assert_rel(json_real_value(json_object_get(c, "k2")), -0.690286927959, 1e-9);
+    assert_null(json_object_get(c, "year")); /* exog=false: the year column is not a regressor */
+    assert_rel(json_real_value(json_object_get(d, "aic")), 2604.06369175543, 1e-11);
+    json_decref(d);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
+static void test_ar_model_save_load_forecasts_bit_identically(void **state)
+{
+    (void)state;
+    kl_frame *f = sunspots_frame();
+    const kl_model_param params[] = {{"lags", "3"}, {"trend", "ct"}};
+    kl_model *m = fit_model(f, params, 2);
+    kl_err err = {0};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(kl_model_save_buffer(m, &buf, &len, &err), 0);
+    kl_model *back = NULL;
+    assert_int_equal(kl_model_load_buffer(buf, len, &back, &err), 0);
+    double a[5], b[5], alo[5], blo[5];
+    assert_int_equal(kl_model_forecast(m, 5, NULL, 0.8, a, alo, NULL, &err), 0);
+    assert_int_equal(kl_model_forecast(back, 5, NULL, 0.8, b, blo, NULL, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_equal(alo, blo, sizeof alo);
+    uint8_t *again = NULL;
+    size_t len2 = 0;
+    assert_int_equal(kl_model_save_buffer(back, &again, &len2, &err), 0);
+    assert_int_equal(len, len2);
+    assert_memory_equal(buf, again, len);
+    /* Every truncation is refused cleanly. */
+    for (size_t cut = 0; cut < len; cut += 7) {
+        kl_model *bad = NULL;
+        assert_true(kl_model_load_buffer(buf, cut, &bad, &err) < 0);
+        assert_null(bad);
+    }
+    free(again);
+    free(buf);
+    kl_model_free(back);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
+static void test_ar_model_select_param_picks_9_lags_on_sunspots(void **state)
+{
+    (void)state;
+    kl_frame *f = sunspots_frame();
+    const kl_model_param params[] = {{"lags", "12"}, {"select", "aic"}};
+    kl_model *m = fit_model(f, params, 2);
+    json_t *d = kl_model_describe(m);
+    assert_int_equal(json_integer_value(json_object_get(d, "lags")), 9);
+    assert_int_equal(json_integer_value(json_object_get(d, "nobs")), 300);
+    json_decref(d);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +830,9 @@ int main(void)
         cmocka_unit_test(test_ar_backtest_of_mean_model_is_hand_computable),
         cmocka_unit_test(test_ar_bad_inputs_give_clear_errors),
         cmocka_unit_test(test_ar_frame_series_trims_ends_and_refuses_gaps),
+        cmocka_unit_test(test_ar_model_fits_forecasts_and_describes_like_the_api),
+        cmocka_unit_test(test_ar_model_save_load_forecasts_bit_identically),
+        cmocka_unit_test(test_ar_model_select_param_picks_9_lags_on_sunspots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
