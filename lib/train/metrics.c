@@ -151,10 +151,11 @@ void kl__sort_items(kl__sort_item *items, kl__sort_item *tmp, size_t n)
 
 /* ---- regression ---- */
 
-int kl_metric_mse(const double *y_true, const double *y_pred, size_t n, const double *w,
-                  double *out, kl_err *err)
+/* Weighted mean squared error under the name metric (for messages). */
+static int mean_squared(const char *metric, const double *y_true, const double *y_pred, size_t n,
+                        const double *w, double *out, kl_err *err)
 {
-    int rc = check_pair("mse", y_true, y_pred, n, w, out, err);
+    int rc = check_pair(metric, y_true, y_pred, n, w, out, err);
     if (rc)
         return rc;
     double s = 0, sw = 0;
@@ -167,14 +168,19 @@ int kl_metric_mse(const double *y_true, const double *y_pred, size_t n, const do
     return 0;
 }
 
+int kl_metric_mse(const double *y_true, const double *y_pred, size_t n, const double *w,
+                  double *out, kl_err *err)
+{
+    return mean_squared("mse", y_true, y_pred, n, w, out, err);
+}
+
 int kl_metric_rmse(const double *y_true, const double *y_pred, size_t n, const double *w,
                    double *out, kl_err *err)
 {
-    int rc = kl_metric_mse(y_true, y_pred, n, w, out, err);
-    if (rc)
-        return kl_err_ctx(err, "metric rmse");
-    *out = sqrt(*out);
-    return 0;
+    int rc = mean_squared("rmse", y_true, y_pred, n, w, out, err);
+    if (!rc)
+        *out = sqrt(*out);
+    return rc;
 }
 
 int kl_metric_mae(const double *y_true, const double *y_pred, size_t n, const double *w,

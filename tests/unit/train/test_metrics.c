@@ -580,6 +580,7 @@ static void test_invalid_input_is_einval_with_a_clear_message(void **state)
     assert_non_null(strstr(err.msg, "at least one sample"));
     assert_int_equal(kl_metric_rmse(y, y, 3, w, &v, &err), KL_EINVAL);
     assert_non_null(strstr(err.msg, "weight[1]"));
+    assert_string_equal(err.ctx, "metric rmse");
     assert_int_equal(kl_metric_accuracy(y, y, 3, z, &v, &err), KL_EINVAL);
     assert_non_null(strstr(err.msg, "sum to zero"));
     const double inf[] = {INFINITY, 0, 1};
