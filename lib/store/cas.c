@@ -335,17 +335,18 @@ int kl_store_put(kl_store *s, const void *data, size_t n, char id[KL_ID_LEN], kl
         return 0;
     kl_store_writer *w;
     int rc = kl_store_put_begin(s, &w, err);
-    if (rc < 0)
-        return rc;
-    if ((rc = kl_store_put_write(w, data, n, err)) < 0) {
+    if (rc == 0 && (rc = kl_store_put_write(w, data, n, err)) < 0)
         kl_store_put_abort(w);
-        return rc;
-    }
-    return kl_store_put_commit(w, id, err);
+    else if (rc == 0)
+        rc = kl_store_put_commit(w, id, err);
+    if (rc < 0)
+        id[0] = '\0'; /* an id is only ever handed out for a stored object */
+    return rc;
 }
 
 int kl_store_put_fd(kl_store *s, int fd, char id[KL_ID_LEN], kl_err *err)
 {
+    id[0] = '\0';
     enum { CHUNK = 1 << 17 };
     kl_store_writer *w;
     int rc = kl_store_put_begin(s, &w, err);
@@ -377,6 +378,7 @@ int kl_store_put_fd(kl_store *s, int fd, char id[KL_ID_LEN], kl_err *err)
 
 int kl_store_put_file(kl_store *s, FILE *f, char id[KL_ID_LEN], kl_err *err)
 {
+    id[0] = '\0';
     enum { CHUNK = 1 << 17 };
     kl_store_writer *w;
     int rc = kl_store_put_begin(s, &w, err);

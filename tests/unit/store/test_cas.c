@@ -9,12 +9,14 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -467,6 +469,44 @@ static void test_cas_size_limit_refuses_large_object(void **state)
     free(data);
 }
 
+/*
+ * A full disk, simulated with RLIMIT_FSIZE (writes past the limit fail with
+ * EFBIG, as they fail with ENOSPC on a full file system): the put fails with
+ * KL_EIO and a message naming the system error, and leaves neither an object
+ * nor a temporary file behind.
+ */
+static void test_cas_failed_write_leaves_nothing_behind(void **state)
+{
+    fx *f = *state;
+    kl_err err = {0};
+    enum { N = 2 * 1024 * 1024 };
+    uint8_t *data = malloc(N);
+    uint64_t x = 99;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        data[i] = (uint8_t)(x >> 56); /* incompressible */
+    }
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 256 * 1024;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    char id[KL_ID_LEN];
+    int rc = kl_store_put(f->s, data, N, id, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, KL_EIO);
+    assert_non_null(strstr(err.msg, "cannot write an object: File too large"));
+    assert_string_equal(id, "");
+    assert_int_equal(object_count(f), 0);
+    assert_int_equal(tmp_count(f), 0);
+    /* The store still works once there is room again. */
+    assert_int_equal(kl_store_put(f->s, data, N, id, &err), 0);
+    assert_int_equal(kl_store_verify(f->s, id, &err), 0);
+    free(data);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -488,6 +528,7 @@ int main(void)
         T(test_cas_streaming_read_reports_corruption_on_final_call),
         T(test_cas_missing_object_and_bad_ids),
         T(test_cas_size_limit_refuses_large_object),
+        T(test_cas_failed_write_leaves_nothing_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
