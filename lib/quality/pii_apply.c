@@ -239,13 +239,14 @@ static int apply_whole(const kl_frame *f, size_t j, const kl_pii_policy *p, enum
 /* Matches inside the cells of text or categorical column j; *fail_row is set when a fail rule matched. */
 static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_policy *pol,
                        const uint8_t *salt, struct out_col *oc, size_t *cells, size_t *spans,
-                       unsigned *entities, size_t *fail_row, enum kl_pii_entity *fail_e)
+                       size_t *fail_row, enum kl_pii_entity *fail_e)
 {
     size_t rows = kl_frame_row_count(f);
     kl_pii_match m[MAX_MATCHES];
     char tmp[8];
-    *cells = *spans = 0;
-    *entities = 0;
+    memset(cells, 0, N_ENT * sizeof *cells);
+    memset(spans, 0, N_ENT * sizeof *spans);
+    size_t total = 0;
     for (size_t i = 0; i < rows; i++) {
         const char *s = cell_text(f, i, j, tmp, sizeof tmp);
         if (!s) {
@@ -257,7 +258,8 @@ static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_
         if (k > MAX_MATCHES)
             k = MAX_MATCHES; /* matches beyond are left alone only in pathological cells */
         oc->off[i] = oc->buf.n;
-        size_t at = 0, changed = 0;
+        size_t at = 0;
+        unsigned changed = 0;
         for (size_t q = 0; q < k; q++) {
             const kl_pii_policy *p = &pol[m[q].entity];
             if (p->action == KL_PII_ACTION_KEEP)
@@ -273,15 +275,16 @@ static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_
             if (rc < 0)
                 return rc;
             at = m[q].end;
-            changed++;
-            *entities |= 1u << m[q].entity;
+            changed |= 1u << m[q].entity;
+            spans[m[q].entity]++;
+            total++;
         }
         sb_add(&oc->buf, s + at, n - at);
         sb_end(&oc->buf);
-        *spans += changed;
-        *cells += changed > 0;
+        for (unsigned e = 1; e < N_ENT; e++)
+            cells[e] += (changed >> e) & 1;
     }
-    oc->changed = *spans > 0;
+    oc->changed = total > 0;
     return oc->buf.oom ? KL_ENOMEM : 0;
 }
 
@@ -425,11 +428,10 @@ int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_p
             rc = kl_err_set(err, KL_ENOMEM, "out of memory applying PII policies");
             goto done;
         }
-        size_t cells, spans, fail_row = 0;
-        unsigned ents;
+        size_t cells[N_ENT], spans[N_ENT], fail_row = 0;
         enum kl_pii_entity fail_e = KL_PII_ENTITY_NONE;
-        rc = apply_spans(in, j, c->hint, span_pol, salt, &oc[j], &cells, &spans, &ents,
-                         &fail_row, &fail_e);
+        rc = apply_spans(in, j, c->hint, span_pol, salt, &oc[j], cells, spans, &fail_row,
+                         &fail_e);
         if (rc == KL_ECHECK) {
             kl_err_set(err, KL_ECHECK, "column '%s' holds PII (%s in row %zu) and its policy is fail",
                        name, kl_pii_entity_name(fail_e), fail_row + 1);
@@ -442,11 +444,11 @@ int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_p
         }
         /* One log entry per entity whose spans were changed in this column. */
         for (unsigned q = 1; q < N_ENT && oc[j].changed; q++) {
-            if (!(ents & (1u << q)))
+            if (!spans[q])
                 continue;
             const kl_pii_policy *r = entity_rule(p, (enum kl_pii_entity)q);
             if (log_add(log, name, (enum kl_pii_entity)q, &span_pol[q], r ? "entity" : "default",
-                        0, cells, spans) < 0) {
+                        0, cells[q], spans[q]) < 0) {
                 rc = kl_err_set(err, KL_ENOMEM, "out of memory applying PII policies");
                 goto done;
             }
