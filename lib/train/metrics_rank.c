@@ -100,10 +100,14 @@ static size_t curve_items(kl__sort_item *items, const double *cls, double pos, c
     return m;
 }
 
-/* Trapezoidal area under (fp, tp) over thresholds in decreasing order, divided by P*N. */
+/*
+ * Trapezoidal area under (fp, tp) over thresholds in decreasing order, divided
+ * by P*N: each threshold adds the trapezoid of width dfp between heights tp
+ * and tp + dtp.
+ */
 static double auc_of(const kl__sort_item *items, size_t m, double p_total, double n_total)
 {
-    double tp = 0, fp = 0, area = 0;
+    double tp = 0, area = 0;
     size_t i = m;
     while (i > 0) {
         uint64_t key = items[i - 1].key;
@@ -117,7 +121,6 @@ static double auc_of(const kl__sort_item *items, size_t m, double p_total, doubl
         }
         area += dfp * (2 * tp + dtp) / 2;
         tp += dtp;
-        fp += dfp;
     }
     return area / (p_total * n_total);
 }
