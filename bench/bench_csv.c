@@ -10,6 +10,9 @@
  * Every read's kl_frame_hash must equal the warm-up's, so a fast but wrong
  * run cannot pass unnoticed: a difference is reported and the exit code is 1.
  *
+ * CPU time (user + system, all threads, from getrusage) is reported beside the
+ * wall time: on a loaded machine it still says how much work a read took.
+ *
  * The peak resident set size is taken from getrusage after the warm-up read,
  * before any other work: it covers one read, the mapped file's pages
  * included. Output is key=value lines that bench/run.sh collects.
@@ -45,6 +48,16 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
+/* User + system CPU seconds of the process so far, all threads. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -72,12 +85,13 @@ static void hash_hex(const kl_frame *f, char out[65])
 }
 
 static int read_once(const char *path, const kl_csv_read_opts *opts, kl_frame **out,
-                     double *seconds)
+                     double *seconds, double *cpu)
 {
     kl_err err = {0};
-    double t0 = now_s();
+    double c0 = cpu_s(), t0 = now_s();
     int rc = kl_csv_read_file(path, opts, out, NULL, &err);
     *seconds = now_s() - t0;
+    *cpu = cpu_s() - c0;
     if (rc < 0)
         fprintf(stderr, "bench_csv: error: %s (%s)\n", err.msg, err.ctx);
     return rc;
@@ -141,8 +155,8 @@ int main(int argc, char **argv)
 
     long rss_before = peak_rss_kb();
     kl_frame *f = NULL;
-    double warm;
-    if (read_once(path, &opts, &f, &warm) < 0)
+    double warm, warm_cpu;
+    if (read_once(path, &opts, &f, &warm, &warm_cpu) < 0)
         return 3;
     long rss_peak = peak_rss_kb();
     char ref[65];
@@ -154,18 +168,19 @@ int main(int argc, char **argv)
     printf("warmup_s=%.4f\n", warm);
     kl_frame_free(f);
 
-    double t[MAX_RUNS];
+    double t[MAX_RUNS], c[MAX_RUNS];
     int mismatches = 0;
     for (int i = 0; i < runs; i++) {
         f = NULL;
-        if (read_once(path, &opts, &f, &t[i]) < 0)
+        if (read_once(path, &opts, &f, &t[i], &c[i]) < 0)
             return 3;
         char h[65];
         hash_hex(f, h);
         kl_frame_free(f);
         int same = strcmp(h, ref) == 0;
         mismatches += !same;
-        printf("run=%d seconds=%.4f hash=%.16s%s\n", i + 1, t[i], h, same ? "" : " MISMATCH");
+        printf("run=%d seconds=%.4f cpu_s=%.4f hash=%.16s%s\n", i + 1, t[i], c[i], h,
+               same ? "" : " MISMATCH");
         fflush(stdout);
     }
     double med = median(t, runs), lo = t[0], hi = t[0];
@@ -174,7 +189,9 @@ int main(int argc, char **argv)
         hi = t[i] > hi ? t[i] : hi;
     }
     printf("runs=%d median_s=%.4f min_s=%.4f max_s=%.4f\n", runs, med, lo, hi);
-    printf("mbps=%.1f\n", (double)st.st_size / med / 1e6);
+    double cmed = median(c, runs);
+    printf("mbps=%.1f cpu_median_s=%.4f mb_per_cpu_s=%.1f\n", (double)st.st_size / med / 1e6, cmed,
+           (double)st.st_size / cmed / 1e6);
     printf("hash=%.16s hashes_equal=%s\n", ref, mismatches ? "no" : "yes");
     printf("peak_rss_kb=%ld rss_before_kb=%ld rss_per_file=%.2f\n", rss_peak, rss_before,
            (double)rss_peak * 1024.0 / (double)st.st_size);

@@ -8,7 +8,8 @@ import are not counted. One untimed warm-up read, then RUNS timed reads
 (default 5) with default options (the C engine, type inference on every
 column, as a user would call it); the frame is dropped outside the timed
 region. Prints key=value lines that bench/run.sh collects:
-per-run seconds, the median, MB/s (10^6 bytes), rows, columns, the dtypes
+per-run seconds and CPU seconds (user + system), the medians, MB/s (10^6
+bytes), MB per CPU-second, rows, columns, the dtypes
 inferred, and the peak RSS of the process after the warm-up read.
 """
 
@@ -41,13 +42,19 @@ def main():
     del df
     gc.collect()
 
-    times = []
+    def cpu():
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return ru.ru_utime + ru.ru_stime
+
+    times, cpus = [], []
     for i in range(runs):
+        c0 = cpu()
         t0 = time.perf_counter()
         df = pandas.read_csv(path)
         t1 = time.perf_counter()
+        cpus.append(cpu() - c0)
         times.append(t1 - t0)
-        print(f"run={i + 1} seconds={t1 - t0:.4f}", flush=True)
+        print(f"run={i + 1} seconds={t1 - t0:.4f} cpu_s={cpus[-1]:.4f}", flush=True)
         del df
         gc.collect()
 
@@ -56,7 +63,8 @@ def main():
     print(f"file={path} bytes={size} rows={rows} cols={cols}")
     print("dtypes=" + ",".join(f"{k}:{v}" for k, v in sorted(kinds.items())))
     print(f"runs={runs} median_s={med:.4f} min_s={min(times):.4f} max_s={max(times):.4f}")
-    print(f"mbps={size / med / 1e6:.1f}")
+    cmed = statistics.median(cpus)
+    print(f"mbps={size / med / 1e6:.1f} cpu_median_s={cmed:.4f} mb_per_cpu_s={size / cmed / 1e6:.1f}")
     print(f"peak_rss_kb={rss_peak} rss_before_kb={rss_before}")
     return 0
 

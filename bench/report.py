@@ -75,27 +75,34 @@ def file_section(out, size, doc):
                f"{ref['runs']} timed runs each\n")
     if keel and "median_s" not in keel:
         keel = None
-    doc.append("| reader | median s [min–max] | MB/s | keel's throughput ÷ this | peak RSS ÷ file size |")
-    doc.append("|---|---:|---:|---:|---:|")
+    doc.append("| reader | median s [min–max] | MB/s | keel's throughput ÷ this | CPU s | MB per CPU-s "
+               "| peak RSS ÷ file size |")
+    doc.append("|---|---:|---:|---:|---:|---:|---:|")
     kmbps = float(keel["mbps"]) if keel else None
 
     def row(name, d, rss):
         if d is None:
             return
         ratio = f"{kmbps / float(d['mbps']):.2f}×" if kmbps else "—"
+        cpu = fnum(d["cpu_median_s"], 3) if "cpu_median_s" in d else "—"
+        mbc = f"{float(d['mb_per_cpu_s']):.0f}" if "mb_per_cpu_s" in d else "—"
         doc.append(f"| {name} | {fnum(d['median_s'], 3)} [{fnum(d['min_s'], 3)}–{fnum(d['max_s'], 3)}] "
-                   f"| {float(d['mbps']):.0f} | {ratio} | {rss} |")
+                   f"| {float(d['mbps']):.0f} | {ratio} | {cpu} | {mbc} | {rss} |")
 
     if keel:
         rss = int(keel["peak_rss_kb"]) * 1024 / nbytes
         row(f"keel `kl_csv_read_file`, {keel['threads']} threads", keel, f"{rss:.2f}×")
     else:
         doc.append(f"| keel `kl_csv_read_file` | failed: {err_line(os.path.join(out, f'keel_{size}.err'))} "
-                   "| | | |")
+                   "| | | | | |")
     if pandas:
         prss = (int(pandas["peak_rss_kb"]) - int(pandas["rss_before_kb"])) * 1024 / nbytes
         row(f"pandas {pandas['pandas']} `read_csv`", pandas, f"{prss:.2f}× (over the interpreter's)")
     row("`cat file > /dev/null` (page cache)", cat, "—")
+    doc.append("")
+    doc.append("CPU s: median user + system CPU seconds of one read, all threads (the process's own "
+               "getrusage; for cat not measured). On a loaded machine wall time stretches while CPU "
+               "time stays close to the work done.")
     doc.append("")
     res = {"size": size, "bytes": nbytes, "rows": rows}
     if keel:
@@ -108,6 +115,8 @@ def file_section(out, size, doc):
         res["keel_pandas"] = kmbps / float(pandas["mbps"]) if pandas else None
         res["keel_cat"] = kmbps / float(cat["mbps"]) if cat else None
         res["rss"] = int(keel["peak_rss_kb"]) * 1024 / nbytes
+        if pandas and "mb_per_cpu_s" in keel and "mb_per_cpu_s" in pandas:
+            res["keel_pandas_cpu"] = float(keel["mb_per_cpu_s"]) / float(pandas["mb_per_cpu_s"])
     return res
 
 
@@ -216,19 +225,21 @@ def main():
             results.append(r)
     if results:
         doc.append("| file | keel ÷ pandas throughput (target ≥ 5×) | keel ÷ cat throughput | "
-                   "keel peak RSS ÷ file (limit 3×) |")
-        doc.append("|---|---:|---:|---:|")
+                   "keel peak RSS ÷ file (limit 3×) | keel ÷ pandas, MB per CPU-second |")
+        doc.append("|---|---:|---:|---:|---:|")
         for r in results:
             name = f"{SIZE_NAMES.get(r['size'], r['size'])}, {r['bytes'] / 1e6:.0f} MB"
             if "rss" not in r:
-                doc.append(f"| {name} | keel failed | — | — |")
+                doc.append(f"| {name} | keel failed | — | — | — |")
                 continue
             kp = r.get("keel_pandas")
             kp_s = f"{kp:.1f}× ({'met' if kp >= TARGET_RATIO else 'not met'})" if kp else "—"
             kc = r.get("keel_cat")
             kc_s = f"{kc:.3f} ({kc * 100:.1f}% of the limit)" if kc else "—"
             rss_s = f"{r['rss']:.2f}× ({'met' if r['rss'] < RSS_LIMIT else 'not met'})"
-            doc.append(f"| {name} | {kp_s} | {kc_s} | {rss_s} |")
+            kcpu = r.get("keel_pandas_cpu")
+            kcpu_s = f"{kcpu:.1f}×" if kcpu else "—"
+            doc.append(f"| {name} | {kp_s} | {kc_s} | {rss_s} | {kcpu_s} |")
         doc.append("")
     else:
         doc.append("No results yet: run `make bench` (or `bench/run.sh`) to measure.\n")
