@@ -301,6 +301,45 @@ static void test_labelled_file_precision_and_recall(void **state)
     assert_int_equal(bad, 0);
 }
 
+/*
+ * Random strings over the bytes the matchers care about, each in a buffer of
+ * exactly its length (no NUL after it, so ASan catches any read past the
+ * end): matches must lie inside the string, in order, without overlap, with
+ * scores in [KL_PII_MIN_SCORE, 1], whatever the hint.
+ */
+static void test_find_invariants_on_random_strings(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "0123456789012345678901234567890123456789"
+                                   ".-:/@ +()_,abcdefxyzABDEGTW\xc3\xa9";
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int iter = 0; iter < 100000; iter++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = (size_t)(x % 48);
+        char *s = malloc(n ? n : 1);
+        assert_non_null(s);
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            s[k] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        unsigned hint = (unsigned)(x >> 40) & ((1u << KL_PII_ENTITY_COUNT) - 2);
+        kl_pii_match m[16];
+        size_t c = kl_pii_find(s, n, hint, m, 16);
+        size_t prev = 0;
+        for (size_t k = 0; k < c && k < 16; k++) {
+            assert_true(m[k].entity > KL_PII_ENTITY_NONE && m[k].entity < KL_PII_ENTITY_COUNT);
+            assert_true(m[k].start >= prev && m[k].start < m[k].end && m[k].end <= n);
+            assert_true(m[k].score >= KL_PII_MIN_SCORE && m[k].score <= 1.0);
+            prev = m[k].end;
+        }
+        free(s);
+    }
+}
+
 /* ---- column report ---- */
 
 #define DAY_US INT64_C(86400000000)
@@ -659,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_find_skips_versions_but_not_addresses),
         cmocka_unit_test(test_find_weak_patterns_need_context),
         cmocka_unit_test(test_name_hints),
+        cmocka_unit_test(test_find_invariants_on_random_strings),
         cmocka_unit_test(test_labelled_file_precision_and_recall),
         cmocka_unit_test(test_scan_confidence_follows_the_formula),
         cmocka_unit_test(test_scan_does_not_depend_on_thread_count),
