@@ -25,9 +25,9 @@ static const char *const method_choices[] = {"yw", "ywm", NULL};
 /* The series (and exog columns, column after column, over all rows) of a CSV file. */
 struct series {
     kl_frame *frame;
-    double *y;      /* n values: the column without leading/trailing missing values */
+    double *y;       /* n values: the column without leading/trailing missing values */
     size_t n, first; /* first: the frame row of y[0] */
-    double *exog;   /* n_exog columns of n_rows values (from row first on), or NULL */
+    double *exog;    /* n_exog columns of n_rows values (from row first on), or NULL */
     size_t n_exog, n_rows;
     char path[4096];
 };
@@ -87,7 +87,8 @@ static int read_series(const struct kl_cli *cli, const char *file, const char *c
         const double *v = c < 0 ? NULL : kl_frame_col_f64(s->frame, (size_t)c);
         if (!v) {
             int code = c < 0 ? KL_ENOTFOUND : KL_EINVAL;
-            kl_err_set(&err, code, c < 0 ? "no column named '%s'" : "exog column '%s' is not numeric",
+            kl_err_set(&err, code,
+                       c < 0 ? "no column named '%s'" : "exog column '%s' is not numeric",
                        names[j]);
             kl_err_ctx(&err, "--exog");
             series_release(s);
@@ -175,8 +176,8 @@ static json_t *fit_json(const struct series *s, const struct fit_args *a, const 
             json_array_append_new(v, json_real(ic_values[i]));
         json_object_set_new(o, "selection",
                             json_pack("{s:s, s:i, s:i, s:o}", "ic", a->ic ? a->ic : "bic",
-                                      "max_lag", (int)a->max_lag, "selected", (int)r->p,
-                                      "values", v));
+                                      "max_lag", (int)a->max_lag, "selected", (int)r->p, "values",
+                                      v));
     }
     json_t *lq = json_array(), *lp = json_array();
     for (size_t j = 0; j < lb_h; j++) {
@@ -184,14 +185,14 @@ static json_t *fit_json(const struct series *s, const struct fit_args *a, const 
         json_array_append_new(lp, isnan(pv[j]) ? json_null() : json_real(pv[j]));
     }
     json_object_set_new(o, "ljung_box",
-                        json_pack("{s:i, s:i, s:o, s:o}", "lags", (int)lb_h, "model_df",
-                                  (int)r->k, "q", lq, "pvalue", lp));
+                        json_pack("{s:i, s:i, s:o, s:o}", "lags", (int)lb_h, "model_df", (int)r->k,
+                                  "q", lq, "pvalue", lp));
     json_t *fc = json_array();
     for (size_t i = 0; i < h; i++) {
         double half = KL_AR_Z95 * sqrt(var[i]);
-        json_array_append_new(fc, json_pack("{s:i, s:f, s:f, s:f, s:f}", "step", (int)i + 1,
-                                            "mean", mean[i], "var", var[i], "lower",
-                                            mean[i] - half, "upper", mean[i] + half));
+        json_array_append_new(fc, json_pack("{s:i, s:f, s:f, s:f, s:f}", "step", (int)i + 1, "mean",
+                                            mean[i], "var", var[i], "lower", mean[i] - half,
+                                            "upper", mean[i] + half));
     }
     json_object_set_new(o, "forecast", fc);
     return o;
@@ -205,7 +206,8 @@ static void fit_text(const struct series *s, const struct fit_args *a, const kl_
         printf("order selection by %s over 0..%ld lags (common sample of %zu observations):\n",
                a->ic ? a->ic : "bic", a->max_lag, s->n - (size_t)a->max_lag);
         for (long i = 0; i <= a->max_lag; i++)
-            printf("  %2ld lags  %.4f%s\n", i, ic_values[i], (size_t)i == r->p ? "  <- selected" : "");
+            printf("  %2ld lags  %.4f%s\n", i, ic_values[i],
+                   (size_t)i == r->p ? "  <- selected" : "");
         printf("\n");
     }
     printf("AR(%zu) with trend '%s' on column '%s' of '%s'\n", r->p, kl_ar_trend_name(r->trend),
@@ -226,8 +228,8 @@ static void fit_text(const struct series *s, const struct fit_args *a, const kl_
     }
     kl_table_print(t, stdout, 40);
     kl_table_free(t);
-    printf("\nsigma2 %.6f  log-likelihood %.4f\naic %.4f  bic %.4f  hqic %.4f\n", r->sigma2,
-           r->llf, r->aic, r->bic, r->hqic);
+    printf("\nsigma2 %.6f  log-likelihood %.4f\naic %.4f  bic %.4f  hqic %.4f\n", r->sigma2, r->llf,
+           r->aic, r->bic, r->hqic);
     if (r->p) {
         printf("roots of 1 - k1 z - ... - kp z^p, |z|:");
         for (size_t i = 0; i < r->p; i++)
@@ -304,8 +306,7 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
         KL_OPT_INT_("lags", 'p', "P", &a.lags, 0, 10000, "fit AR(P)"),
         KL_OPT_INT_("max-lag", 0, "M", &a.max_lag, 0, 10000,
                     "choose P in 0..M by --ic on a common sample"),
-        KL_OPT_CHOICE_("ic", 0, NULL, &a.ic, ic_choices,
-                       "criterion for --max-lag (default: bic)"),
+        KL_OPT_CHOICE_("ic", 0, NULL, &a.ic, ic_choices, "criterion for --max-lag (default: bic)"),
         KL_OPT_CHOICE_("trend", 't', NULL, &a.trend, trend_choices,
                        "c: constant (default), n: none (the lab form), ct: constant and trend"),
         KL_OPT_STRING_("exog", 0, "A,B", &a.exog, "exogenous columns, after the lags (ARX)"),
@@ -341,7 +342,9 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
         return rc;
     kl_err err = {0};
     kl_ar_opts o = {.trend = (enum kl_ar_trend)kl_ar_trend_parse(a.trend ? a.trend : "c"),
-                    .exog = s.exog, .n_exog = s.n_exog, .exog_ld = s.n_rows};
+                    .exog = s.exog,
+                    .n_exog = s.n_exog,
+                    .exog_ld = s.n_rows};
     kl_ar_result r = {0};
     double *ic_values = NULL, *q = NULL, *pv = NULL, *mean = NULL, *var = NULL, *xf = NULL;
     size_t p = (size_t)a.lags, h = (size_t)a.horizon, lb_h = 0;
@@ -420,8 +423,7 @@ static int cmd_ar_acf(struct kl_cli *cli, int argc, char **argv)
         KL_OPT_CHOICE_("method", 0, NULL, &method, method_choices,
                        "PACF by Yule-Walker on adjusted (yw, default) or biased (ywm) "
                        "autocovariances"),
-        KL_OPT_JSON_(&json),
-        KL_OPT_END_};
+        KL_OPT_JSON_(&json), KL_OPT_END_};
     const struct kl_usage u = {
         "[options] FILE --column C",
         "Autocorrelation (ACF) and partial autocorrelation (PACF) of a column, to\n"
@@ -447,12 +449,14 @@ static int cmd_ar_acf(struct kl_cli *cli, int argc, char **argv)
             nl = 1;
     }
     kl_err err = {0};
-    double *acf = malloc(3 * (nl + 1) * sizeof(double)), *band = acf + nl + 1, *pacf = band + nl + 1;
+    double *acf = malloc(3 * (nl + 1) * sizeof(double)), *band = acf + nl + 1,
+           *pacf = band + nl + 1;
     if (!acf) {
         series_release(&s);
         return kl_cli_error(KL_EXIT_INPUT, "out of memory");
     }
-    enum kl_ar_pacf_method m = method && strcmp(method, "ywm") == 0 ? KL_AR_PACF_YWM : KL_AR_PACF_YW;
+    enum kl_ar_pacf_method m =
+        method && strcmp(method, "ywm") == 0 ? KL_AR_PACF_YWM : KL_AR_PACF_YW;
     if (kl_ar_acf(s.y, n, nl, acf, band, &err) < 0 || kl_ar_pacf(s.y, n, nl, m, pacf, &err) < 0) {
         if (!err.ctx[0])
             kl_err_ctx(&err, "%s", s.path);
@@ -467,13 +471,13 @@ static int cmd_ar_acf(struct kl_cli *cli, int argc, char **argv)
     if (json) {
         json_t *rows = json_array();
         for (size_t j = 0; j <= nl; j++)
-            json_array_append_new(rows, json_pack("{s:i, s:f, s:f, s:f, s:f}", "lag", (int)j,
-                                                  "acf", acf[j], "acf_band", band[j], "pacf",
-                                                  pacf[j], "pacf_band", j ? pband : 0.0));
-        rc = kl_cli_json_print(json_pack(
-            "{s:s, s:s, s:I, s:s, s:i, s:o}", "file", s.path, "column", column, "values",
-            (json_int_t)n, "pacf_method", m == KL_AR_PACF_YWM ? "ywm" : "yw",
-            "pacf_last_significant_lag", (int)last, "lags", rows));
+            json_array_append_new(rows, json_pack("{s:i, s:f, s:f, s:f, s:f}", "lag", (int)j, "acf",
+                                                  acf[j], "acf_band", band[j], "pacf", pacf[j],
+                                                  "pacf_band", j ? pband : 0.0));
+        rc = kl_cli_json_print(json_pack("{s:s, s:s, s:I, s:s, s:i, s:o}", "file", s.path, "column",
+                                         column, "values", (json_int_t)n, "pacf_method",
+                                         m == KL_AR_PACF_YWM ? "ywm" : "yw",
+                                         "pacf_last_significant_lag", (int)last, "lags", rows));
         goto done;
     }
     printf("ACF and PACF of column '%s' of '%s' (%zu values)\n\n", column, s.path, n);
@@ -534,7 +538,8 @@ static int cmd_ar_simulate(struct kl_cli *cli, int argc, char **argv)
     if (rc != KL_CLI_CONTINUE)
         return rc;
     if (!k_text)
-        return kl_cli_error(KL_EXIT_USAGE, "option '--k' is required; see 'keel ar simulate --help'");
+        return kl_cli_error(KL_EXIT_USAGE,
+                            "option '--k' is required; see 'keel ar simulate --help'");
     double c = 0.0, sigma = 1.0, k[256];
     if (c_text && (rc = parse_double("c", c_text, &c)) != KL_EXIT_OK)
         return rc;
@@ -661,10 +666,10 @@ done:
     return rc;
 }
 
-static const struct kl_cmd ar = {"ar", NULL, "The autoregressive lab: fit, inspect, simulate, backtest.",
-                                 68, NULL};
-static const struct kl_cmd fit = {"fit", cmd_ar_fit,
-                                  "fit an AR(p) model to a column and forecast", 10, "ar"};
+static const struct kl_cmd ar = {
+    "ar", NULL, "The autoregressive lab: fit, inspect, simulate, backtest.", 68, NULL};
+static const struct kl_cmd fit = {"fit", cmd_ar_fit, "fit an AR(p) model to a column and forecast",
+                                  10, "ar"};
 static const struct kl_cmd acf = {"acf", cmd_ar_acf, "ACF and PACF of a column, to choose p", 20,
                                   "ar"};
 static const struct kl_cmd simulate = {"simulate", cmd_ar_simulate,

@@ -57,7 +57,7 @@ typedef struct kl_ar_opts {
     size_t hold_back;   /* observations held back; 0 means p; must be >= p */
     const double *exog; /* n_exog columns of n values each, column after column; NULL if none */
     size_t n_exog;
-    size_t exog_ld;     /* distance between exog columns in values; 0 means n */
+    size_t exog_ld; /* distance between exog columns in values; 0 means n */
 } kl_ar_opts;
 
 typedef struct kl_ar_result {
@@ -144,7 +144,8 @@ int kl_ar_select(const double *y, size_t n, size_t max_lag, enum kl_ar_ic ic,
 int kl_ar_acf(const double *x, size_t n, size_t nlags, double *acf, double *band, kl_err *err);
 
 enum kl_ar_pacf_method {
-    KL_AR_PACF_YW = 0,  /* Yule-Walker on adjusted autocovariances (/(n-j)): statsmodels 0.13's default "ywadjusted" */
+    KL_AR_PACF_YW = 0,  /* Yule-Walker on adjusted autocovariances (/(n-j)): statsmodels 0.13's
+                           default "ywadjusted" */
     KL_AR_PACF_YWM = 1, /* Yule-Walker on /n autocovariances ("ywm"), always within [-1, 1] */
 };
 
@@ -154,8 +155,8 @@ enum kl_ar_pacf_method {
  * order-j Yule-Walker fit. The 95% band is ±1.96/sqrt(n) at every lag, as in
  * statsmodels. Needs 1 <= nlags < n.
  */
-int kl_ar_pacf(const double *x, size_t n, size_t nlags, enum kl_ar_pacf_method method,
-               double *pacf, kl_err *err);
+int kl_ar_pacf(const double *x, size_t n, size_t nlags, enum kl_ar_pacf_method method, double *pacf,
+               kl_err *err);
 
 /*
  * Ljung-Box Q for lags 1..h on x (usually residuals; demeaned first, as
@@ -163,8 +164,8 @@ int kl_ar_pacf(const double *x, size_t n, size_t nlags, enum kl_ar_pacf_method m
  * p-value the chi-square survival function at j - model_df degrees of
  * freedom (NaN when that is not positive). q and pvalue hold h values.
  */
-int kl_ar_ljung_box(const double *x, size_t n, size_t h, size_t model_df, double *q,
-                    double *pvalue, kl_err *err);
+int kl_ar_ljung_box(const double *x, size_t n, size_t h, size_t model_df, double *q, double *pvalue,
+                    kl_err *err);
 
 /*
  * Chi-square survival function P(X > x) for df > 0 degrees of freedom: the

@@ -15,9 +15,9 @@
  * about 3,200 values) so that OpenBLAS runs the level-2 kernels inside
  * dgeqrf on one thread even outside keel's parallel regions (it threads
  * gemv and ger above 8,192 values, which made 1,024-row blocks 20 times
- * slower on a loaded machine) and each block stays in L1/L2 cache. The last column of the augmented R gives Q'y; the
- * coefficients come from one triangular solve, and the residuals and SSR from
- * a second streaming pass (per-chunk sums added in chunk order).
+ * slower on a loaded machine) and each block stays in L1/L2 cache. The last column of the augmented
+ * R gives Q'y; the coefficients come from one triangular solve, and the residuals and SSR from a
+ * second streaming pass (per-chunk sums added in chunk order).
  *
  * Invariants: params are ordered deterministic, lags, exog; a fit either
  * fills the whole result or leaves it zeroed.
@@ -206,8 +206,8 @@ static int check_finite(const double *v, size_t n, const char *what, kl_err *err
  * QR-solve the design: R (m*m, column-major) of [X | y], params (k), resid
  * (nobs) and SSR, on kl_threads() threads.
  */
-static int fit_core(const struct design *d, double *r, double *params, double *resid,
-                    double *ssr, kl_err *err)
+static int fit_core(const struct design *d, double *r, double *params, double *resid, double *ssr,
+                    kl_err *err)
 {
     size_t m = d->m, k = d->k, n_tasks = kl_task_count(d->nobs, AR_CHUNK);
     size_t ld = m + block_rows(m);
@@ -285,8 +285,8 @@ done:
     return rc;
 }
 
-static int design_init(struct design *d, const double *y, size_t n, size_t p,
-                       const kl_ar_opts *o, size_t hold_back, kl_err *err)
+static int design_init(struct design *d, const double *y, size_t n, size_t p, const kl_ar_opts *o,
+                       size_t hold_back, kl_err *err)
 {
     memset(d, 0, sizeof *d);
     d->y = y;
@@ -506,12 +506,13 @@ int kl_ar_roots(const double *k, size_t p, double *re, double *im, double *mod, 
         c[j * p] = k[j];
     for (size_t i = 1; i < p; i++)
         c[(i - 1) * p + i] = 1.0;
-    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)p, c, (lapack_int)p,
-                                    wr, wi, NULL, 1, NULL, 1);
+    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)p, c, (lapack_int)p, wr,
+                                    wi, NULL, 1, NULL, 1);
     if (info != 0) {
         free(c);
         free(rt);
-        return kl_err_set(err, KL_EINVAL, "eigenvalues of the AR companion matrix did not converge");
+        return kl_err_set(err, KL_EINVAL,
+                          "eigenvalues of the AR companion matrix did not converge");
     }
     for (size_t i = 0; i < p; i++) {
         /* root = 1 / eigenvalue */

@@ -27,14 +27,15 @@ int kl_ar_frame_series(const kl_frame *f, const char *column, double **out, size
         if (column)
             s = kl_suggest(column, names, KL_MIN(nc, KL_ARRAY_LEN(names)));
         if (s)
-            return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'; did you mean '%s'?",
-                              column, s);
+            return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'; did you mean '%s'?", column,
+                              s);
         return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'", column ? column : "");
     }
     const double *v = kl_frame_col_f64(f, (size_t)j);
     if (!v)
-        return kl_err_set(err, KL_EINVAL, "column '%s' is %s, not numeric: an AR series needs numbers",
-                          column, kl_type_name(kl_frame_col_type(f, (size_t)j)));
+        return kl_err_set(err, KL_EINVAL,
+                          "column '%s' is %s, not numeric: an AR series needs numbers", column,
+                          kl_type_name(kl_frame_col_type(f, (size_t)j)));
     size_t rows = kl_frame_row_count(f), a = 0, b = rows;
     while (a < rows && isnan(v[a]))
         a++;

@@ -60,8 +60,8 @@ static int ar_fit(const kl_model_data *d, const double *pv, void **state, kl_err
     size_t p = (size_t)pv[PV_LAGS];
     int rc = 0;
     if (pv[PV_SELECT] != 0.0)
-        rc = kl_ar_select(d->y, d->n, p, (enum kl_ar_ic)((int)pv[PV_SELECT] - 1), &o, &p, NULL,
-                          err);
+        rc =
+            kl_ar_select(d->y, d->n, p, (enum kl_ar_ic)((int)pv[PV_SELECT] - 1), &o, &p, NULL, err);
     if (rc == 0)
         rc = kl_ar_fit(d->y, d->n, p, &o, r, err);
     if (rc < 0) {
@@ -79,8 +79,8 @@ static void ar_free(void *state)
     free(r);
 }
 
-static int ar_forecast(const void *state, size_t h, const double *x_future, size_t ld,
-                       double level, double *mean, double *lower, double *upper, kl_err *err)
+static int ar_forecast(const void *state, size_t h, const double *x_future, size_t ld, double level,
+                       double *mean, double *lower, double *upper, kl_err *err)
 {
     const kl_ar_result *r = state;
     if ((lower || upper) && !(level > 0.0 && level < 1.0))
@@ -226,8 +226,8 @@ static int ar_describe(const void *state, const char *const *feature_names,
         json_object_set_new(coef, key, json_real(r->params[i]));
     }
     for (size_t i = 0; i < r->p; i++)
-        json_array_append_new(roots, isinf(r->roots_mod[i]) ? json_null()
-                                                            : json_real(r->roots_mod[i]));
+        json_array_append_new(roots,
+                              isinf(r->roots_mod[i]) ? json_null() : json_real(r->roots_mod[i]));
     json_object_set_new(obj, "lags", json_integer((json_int_t)r->p));
     json_object_set_new(obj, "trend", json_string(kl_ar_trend_name(r->trend)));
     json_object_set_new(obj, "coefficients", coef);

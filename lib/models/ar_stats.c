@@ -73,8 +73,8 @@ int kl_ar_acf(const double *x, size_t n, size_t nlags, double *acf, double *band
     return 0;
 }
 
-int kl_ar_pacf(const double *x, size_t n, size_t nlags, enum kl_ar_pacf_method method,
-               double *pacf, kl_err *err)
+int kl_ar_pacf(const double *x, size_t n, size_t nlags, enum kl_ar_pacf_method method, double *pacf,
+               kl_err *err)
 {
     double *r = malloc(3 * (nlags + 1) * sizeof(double));
     if (!r)
@@ -164,8 +164,8 @@ double kl_chi2_sf(double x, double df)
     return gamma_q(df / 2.0, x / 2.0);
 }
 
-int kl_ar_ljung_box(const double *x, size_t n, size_t h, size_t model_df, double *q,
-                    double *pvalue, kl_err *err)
+int kl_ar_ljung_box(const double *x, size_t n, size_t h, size_t model_df, double *q, double *pvalue,
+                    kl_err *err)
 {
     double *acf = malloc((h + 1) * sizeof(double));
     if (!acf)

@@ -31,7 +31,7 @@
         double g_ = (got), w_ = (want);                                                            \
         double d_ = fabs(g_ - w_) / fmax(fabs(w_), 1e-300);                                        \
         if (!(d_ <= (tol)))                                                                        \
-            fail_msg("%s = %.15g, want %.15g (rel. diff %.3g)", #got, g_, w_, d_);                  \
+            fail_msg("%s = %.15g, want %.15g (rel. diff %.3g)", #got, g_, w_, d_);                 \
     } while (0)
 
 #define assert_abs(got, want, tol)                                                                 \
@@ -282,10 +282,10 @@ static void test_ar_sunspots_ar9_with_trend_ct_matches_statsmodels(void **state)
     kl_ar_result r;
     kl_ar_opts o = {.trend = KL_AR_TREND_CT};
     assert_int_equal(kl_ar_fit(y, n, 9, &o, &r, &err), 0);
-    static const double want[11] = {
-        6.207401909979e+00,  1.028054026251e-02,  1.160438135630e+00, -4.058673031170e-01,
-        -1.690594299188e-01, 1.477039049132e-01,  -9.630253291276e-02, 1.693158308723e-03,
-        4.883797562255e-02,  -8.647950006684e-02, 2.478473514858e-01};
+    static const double want[11] = {6.207401909979e+00,  1.028054026251e-02,  1.160438135630e+00,
+                                    -4.058673031170e-01, -1.690594299188e-01, 1.477039049132e-01,
+                                    -9.630253291276e-02, 1.693158308723e-03,  4.883797562255e-02,
+                                    -8.647950006684e-02, 2.478473514858e-01};
     assert_int_equal(r.k, 11);
     for (size_t i = 0; i < 11; i++)
         assert_rel(r.params[i], want[i], 1e-9);
@@ -309,10 +309,8 @@ static void test_ar_arx_with_an_exog_column_matches_statsmodels(void **state)
     kl_ar_result r;
     kl_ar_opts o = {.exog = x, .n_exog = 1};
     assert_int_equal(kl_ar_fit(y, n, 2, &o, &r, &err), 0);
-    static const double want[4] = {14.912668600723, 1.39171156881, -0.690366091985,
-                                   0.361758623732};
-    static const double bse[4] = {1.552764839891, 0.041317546981, 0.041308086878,
-                                  1.332662871942};
+    static const double want[4] = {14.912668600723, 1.39171156881, -0.690366091985, 0.361758623732};
+    static const double bse[4] = {1.552764839891, 0.041317546981, 0.041308086878, 1.332662871942};
     for (size_t i = 0; i < 4; i++) {
         assert_rel(r.params[i], want[i], 1e-9);
         assert_rel(r.bse[i], bse[i], 1e-9);
@@ -510,8 +508,8 @@ static void test_ar_acf_and_bartlett_band_match_statsmodels(void **state)
     assert_rel(band[2], 1.959963984540054 * sqrt((1 + 2 * 0.125 * 0.125) / 8.0), 1e-12);
     size_t n;
     double *y = sunspots(&n);
-    static const double sun[6] = {1.0, 0.82020129442, 0.45126849201, 0.03957655157,
-                                  -0.275791961118, -0.425239430824};
+    static const double sun[6] = {1.0,           0.82020129442,   0.45126849201,
+                                  0.03957655157, -0.275791961118, -0.425239430824};
     double a6[6];
     assert_int_equal(kl_ar_acf(y, n, 5, a6, NULL, &err), 0);
     for (size_t j = 0; j < 6; j++)
@@ -534,8 +532,8 @@ static void test_ar_pacf_yule_walker_variants_match_statsmodels(void **state)
     assert_abs(p[3], -0.421623335447, 1e-11);
     size_t n;
     double *y = sunspots(&n);
-    static const double sun[6] = {1.0, 0.822864285636, -0.690310216495, -0.140572128341,
-                                  0.056080402511, 0.004900772698};
+    static const double sun[6] = {
+        1.0, 0.822864285636, -0.690310216495, -0.140572128341, 0.056080402511, 0.004900772698};
     double p6[6];
     assert_int_equal(kl_ar_pacf(y, n, 5, KL_AR_PACF_YW, p6, &err), 0);
     for (size_t j = 0; j < 6; j++)
