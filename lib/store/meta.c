@@ -29,7 +29,11 @@
 
 /* ---- schema ---- */
 
-/* "%B" in a statement stands for the backend's blob type. */
+/*
+ * "%B" in a statement stands for the backend's blob type. A statement
+ * starting with "@<backend> " runs only on that backend; these change
+ * physical storage only, never the tables' columns or meaning.
+ */
 static const char *const migration_1[] = {
     "CREATE TABLE snapshots ("
     " id TEXT PRIMARY KEY,"
@@ -79,6 +83,8 @@ static const char *const migration_1[] = {
     " n INTEGER NOT NULL,"
     " data %B NOT NULL,"
     " PRIMARY KEY (run, key, seq))",
+    /* Chunks are mostly float64 bits that pglz cannot shrink: skip trying. */
+    "@postgresql ALTER TABLE metric_series ALTER COLUMN data SET STORAGE EXTERNAL",
     "CREATE TABLE artifacts ("
     " run TEXT NOT NULL REFERENCES runs (id),"
     " name TEXT NOT NULL,"
@@ -113,6 +119,12 @@ _Static_assert(KL_ARRAY_LEN(migrations) == KL_STORE_SCHEMA_VERSION,
 
 static int exec_ddl(kl_store *s, const char *ddl, kl_err *err)
 {
+    if (ddl[0] == '@') {
+        size_t n = strlen(s->db->vt->name);
+        if (strncmp(ddl + 1, s->db->vt->name, n) != 0 || ddl[1 + n] != ' ')
+            return 0;
+        ddl += n + 2;
+    }
     const char *b = strstr(ddl, "%B");
     if (!b)
         return s->db->vt->exec(s->db, ddl, err);
