@@ -273,6 +273,51 @@ static void test_ar_select_uses_the_common_sample(void **state)
     free(y);
 }
 
+static void test_ar_select_with_trends_n_and_ct_matches_statsmodels(void **state)
+{
+    (void)state;
+    /* ar_select_order(maxlag=6, ic="bic") with trend "n" and "ct": bic for 0..6 lags. */
+    static const double want_n[7] = {3391.244455765394, 2789.0839611903198, 2661.502504495733,
+                                     2661.932487971876, 2643.921366937359,  2640.326872850703,
+                                     2619.892349074242};
+    static const double want_ct[7] = {3102.1778025991525, 2777.5168262549714, 2580.6556417972092,
+                                      2578.251851045552,  2583.848305438154,  2589.226005496853,
+                                      2589.190487093119};
+    size_t n, best;
+    double *y = sunspots(&n), ic[7];
+    kl_err err = {0};
+    kl_ar_opts o = {.trend = KL_AR_TREND_N};
+    assert_int_equal(kl_ar_select(y, n, 6, KL_AR_IC_BIC, &o, &best, ic, &err), 0);
+    assert_int_equal(best, 6);
+    for (size_t q = 0; q < 7; q++)
+        assert_rel(ic[q], want_n[q], 1e-11);
+    o.trend = KL_AR_TREND_CT;
+    assert_int_equal(kl_ar_select(y, n, 6, KL_AR_IC_BIC, &o, &best, ic, &err), 0);
+    assert_int_equal(best, 3);
+    for (size_t q = 0; q < 7; q++)
+        assert_rel(ic[q], want_ct[q], 1e-11);
+    free(y);
+}
+
+static void test_ar_hold_back_matches_statsmodels(void **state)
+{
+    (void)state;
+    size_t n;
+    double *y = sunspots(&n);
+    kl_err err = {0};
+    kl_ar_result r;
+    kl_ar_opts o = {.hold_back = 5};
+    assert_int_equal(kl_ar_fit(y, n, 2, &o, &r, &err), 0);
+    assert_int_equal(r.nobs, 304);
+    assert_rel(r.params[0], 15.041505383253, 1e-9);
+    assert_rel(r.params[1], 1.391590630067, 1e-9);
+    assert_rel(r.params[2], -0.691613327983, 1e-9);
+    assert_rel(r.sigma2, 277.6236864891305, 1e-10);
+    assert_rel(r.aic, 2581.099659680915, 1e-11);
+    kl_ar_result_release(&r);
+    free(y);
+}
+
 static void test_ar_sunspots_ar9_with_trend_ct_matches_statsmodels(void **state)
 {
     (void)state;
@@ -514,6 +559,13 @@ static void test_ar_acf_and_bartlett_band_match_statsmodels(void **state)
     assert_int_equal(kl_ar_acf(y, n, 5, a6, NULL, &err), 0);
     for (size_t j = 0; j < 6; j++)
         assert_abs(a6[j], sun[j], 1e-11);
+    /* statsmodels acf(alpha=0.05): upper confidence limit minus acf */
+    static const double band_want[5] = {0.0, 0.11149845545382864, 0.17075872246202173,
+                                        0.1849915907574765, 0.18509682040422273};
+    double b6[6];
+    assert_int_equal(kl_ar_acf(y, n, 5, a6, b6, &err), 0);
+    for (size_t j = 0; j < 5; j++)
+        assert_abs(b6[j], band_want[j], 1e-12);
     free(y);
 }
 
@@ -607,6 +659,25 @@ static void test_ar_backtest_of_exact_recurrence_has_zero_error(void **state)
         assert_true(mae[h] < 1e-12);
         assert_true(rmse[h] < 1e-12);
     }
+}
+
+static void test_ar_backtest_is_bit_identical_on_1_and_2_threads(void **state)
+{
+    (void)state;
+    size_t n;
+    double *y = sunspots(&n);
+    kl_err err = {0};
+    double m1[4], r1[4], m2[4], r2[4];
+    kl_threads_set(1);
+    assert_int_equal(kl_ar_backtest(y, n, 9, NULL, 30, 4, 2, m1, r1, &err), 0);
+    kl_threads_set(2);
+    assert_int_equal(kl_ar_backtest(y, n, 9, NULL, 30, 4, 2, m2, r2, &err), 0);
+    kl_threads_set(0);
+    assert_memory_equal(m1, m2, sizeof m1);
+    assert_memory_equal(r1, r2, sizeof r1);
+    /* errors grow with the horizon on sunspots */
+    assert_true(r1[0] < r1[3]);
+    free(y);
 }
 
 static void test_ar_backtest_of_mean_model_is_hand_computable(void **state)
@@ -811,6 +882,8 @@ int main(void)
         cmocka_unit_test(test_ar_sunspots_ar2_matches_statsmodels),
         cmocka_unit_test(test_ar_select_picks_9_lags_on_sunspots_with_every_criterion),
         cmocka_unit_test(test_ar_select_uses_the_common_sample),
+        cmocka_unit_test(test_ar_select_with_trends_n_and_ct_matches_statsmodels),
+        cmocka_unit_test(test_ar_hold_back_matches_statsmodels),
         cmocka_unit_test(test_ar_sunspots_ar9_with_trend_ct_matches_statsmodels),
         cmocka_unit_test(test_ar_arx_with_an_exog_column_matches_statsmodels),
         cmocka_unit_test(test_ar_simulate_then_fit_recovers_k_on_100k_points),
@@ -825,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_chi2_sf_matches_closed_forms_and_tables),
         cmocka_unit_test(test_ar_normal_quantile_matches_published_values),
         cmocka_unit_test(test_ar_backtest_of_exact_recurrence_has_zero_error),
+        cmocka_unit_test(test_ar_backtest_is_bit_identical_on_1_and_2_threads),
         cmocka_unit_test(test_ar_backtest_of_mean_model_is_hand_computable),
         cmocka_unit_test(test_ar_bad_inputs_give_clear_errors),
         cmocka_unit_test(test_ar_frame_series_trims_ends_and_refuses_gaps),
