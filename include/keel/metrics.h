@@ -57,15 +57,19 @@ int kl_metric_mape(const double *y_true, const double *y_pred, size_t n, const d
  * Coefficient of determination: 1 - SSres/SStot with SSres = Σ w(y-p)²,
  * SStot = Σ w(y-ȳ)² (ȳ the weighted mean). force_finite as scikit-learn 1.2:
  * SSres == 0 gives 1.0 (even when SStot == 0); SStot == 0 with SSres != 0
- * gives 0.0. Fewer than two samples: undefined (NaN and KL_EINVAL, as
- * scikit-learn warns and returns NaN).
+ * gives 0.0. A target that is constant (over samples of positive weight)
+ * has SStot exactly 0: the mean of a constant is taken as the constant, where
+ * scikit-learn's rounded mean of, say, 0.1 x 3 leaves a 1e-17 residue and can
+ * return -1e30 instead of its intended 0.0. Fewer than two samples:
+ * undefined (NaN and KL_EINVAL, as scikit-learn warns and returns NaN).
  */
 int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const double *w, double *out,
                  kl_err *err);
 /*
  * Explained variance: 1 - Var(y - p)/Var(y) with weighted (biased) variances,
  * the same force_finite rule as R² (a zero numerator gives 1.0, a zero
- * denominator with a nonzero numerator 0.0). Defined for n == 1 (gives 1.0).
+ * denominator with a nonzero numerator 0.0), and the same exact mean of a
+ * constant (target, or residual y - p). Defined for n == 1 (gives 1.0).
  */
 int kl_metric_explained_variance(const double *y_true, const double *y_pred, size_t n,
                                  const double *w, double *out, kl_err *err);

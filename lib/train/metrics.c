@@ -215,15 +215,28 @@ int kl_metric_mape(const double *y_true, const double *y_pred, size_t n, const d
     return 0;
 }
 
-static double weighted_mean(const double *x, size_t n, const double *w)
+/*
+ * Weighted mean of x[i] - (sub ? sub[i] : 0). When every value of positive
+ * weight is the same, that value exactly: a rounded sum/n of a constant would
+ * leave a residue of order 1e-17 that turns R²'s "constant target" case into
+ * a huge negative number instead of sklearn's intended 0.0.
+ */
+static double mean_of(const double *x, const double *sub, size_t n, const double *w)
 {
-    double s = 0, sw = 0;
+    double s = 0, sw = 0, first = NAN;
+    int constant = 1;
     for (size_t i = 0; i < n; i++) {
-        double wi = weight_at(w, i);
-        s += wi * x[i];
+        double wi = weight_at(w, i), v = x[i] - (sub ? sub[i] : 0);
+        s += wi * v;
         sw += wi;
+        if (wi > 0) {
+            if (isnan(first))
+                first = v;
+            else if (v != first)
+                constant = 0;
+        }
     }
-    return s / sw;
+    return constant ? first : s / sw;
 }
 
 /* scikit-learn's _assemble_r2_explained_variance with force_finite=True. */
@@ -245,7 +258,7 @@ int kl_metric_r2(const double *y_true, const double *y_pred, size_t n, const dou
     if (n < 2)
         return kl__metric_fail(err, "r2", KL_EINVAL,
                                "r2 is not defined for fewer than two samples");
-    double mean = weighted_mean(y_true, n, w), num = 0, den = 0;
+    double mean = mean_of(y_true, NULL, n, w), num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = weight_at(w, i), e = y_true[i] - y_pred[i], d = y_true[i] - mean;
         num += wi * e * e;
@@ -261,18 +274,13 @@ int kl_metric_explained_variance(const double *y_true, const double *y_pred, siz
     int rc = check_pair("explained_variance", y_true, y_pred, n, w, out, err);
     if (rc)
         return rc;
-    double sd = 0, st = 0, sw = 0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = weight_at(w, i);
-        sd += wi * (y_true[i] - y_pred[i]);
-        st += wi * y_true[i];
-        sw += wi;
-    }
-    double diff_avg = sd / sw, true_avg = st / sw, num = 0, den = 0;
+    double diff_avg = mean_of(y_true, y_pred, n, w), true_avg = mean_of(y_true, NULL, n, w);
+    double num = 0, den = 0, sw = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = weight_at(w, i), a = y_true[i] - y_pred[i] - diff_avg, b = y_true[i] - true_avg;
         num += wi * a * a;
         den += wi * b * b;
+        sw += wi;
     }
     *out = assemble_r2(num / sw, den / sw);
     return 0;

@@ -78,6 +78,15 @@ static void test_r2_constant_target_is_one_if_perfect_else_zero(void **state)
     assert_true(reg(kl_metric_r2, y, off, 3, NULL) == 0.0);
     assert_true(reg(kl_metric_explained_variance, y, perfect, 3, NULL) == 1.0);
     assert_true(reg(kl_metric_explained_variance, y, off, 3, NULL) == 0.0);
+    /* 0.1 three times sums to 0.30000000000000004: the mean must still be exactly 0.1. */
+    const double tenth[] = {0.1, 0.1, 0.1}, near_tenth[] = {0.1, 0.2, 0.1}, w[] = {1, 0.3, 7};
+    assert_true(reg(kl_metric_r2, tenth, near_tenth, 3, NULL) == 0.0);
+    assert_true(reg(kl_metric_r2, tenth, near_tenth, 3, w) == 0.0);
+    assert_true(reg(kl_metric_explained_variance, tenth, near_tenth, 3, w) == 0.0);
+    /* Residuals all exactly 0.1 (their rounded mean is not): explained variance exactly 1. */
+    const double y3[] = {0.1, 0.2, 0.3}, p3[] = {0.0, 0.1, 0.19999999999999998};
+    assert_true(y3[0] - p3[0] == 0.1 && y3[1] - p3[1] == 0.1 && y3[2] - p3[2] == 0.1);
+    assert_true(reg(kl_metric_explained_variance, y3, p3, 3, NULL) == 1.0);
     /* A perfect fit of a varying target is 1; predicting the mean is 0. */
     const double v[] = {1, 2, 3, 6}, mean[] = {3, 3, 3, 3};
     assert_true(reg(kl_metric_r2, v, v, 4, NULL) == 1.0);
