@@ -7,7 +7,10 @@
  * that a year or date column next to the series does not sneak into the
  * model. Forecasts continue the training series: `forecast` gives h steps
  * with intervals at any level, and `predict` on n rows gives the n steps
- * after the series, the rows supplying the future exog values. Parameters:
+ * after the series, the rows supplying the future exog values (so a call
+ * must cover all the future rows at once: kl_model_predict, which cuts
+ * frames into blocks of KL_MODEL_BLOCK_ROWS, is right for up to that many
+ * rows; kl_model_forecast has no such limit). Parameters:
  * lags (P, or the largest order tried when select is set), trend (c, n, ct),
  * select (none, aic, bic, hqic: order chosen on a common sample as in
  * statsmodels' ar_select_order, then refitted on the full series) and exog.
