@@ -5,8 +5,14 @@
  * SLA gates.
  *
  * Ownership: every function borrows its arrays and writes its result into
- * caller memory; only kl_confusion_compute allocates, and kl_confusion_release
- * frees that. Calls are reentrant and allocate at most one scratch buffer.
+ * caller memory; only kl_confusion_compute hands over memory, which
+ * kl_confusion_release frees. Calls are reentrant (no global state) and each
+ * allocates at most one scratch buffer, freed before it returns (ranking
+ * metrics: 32n bytes for the sort; label metrics: 32 KiB; kl_metric_compute
+ * adds an n-double column copy for binary score metrics).
+ *
+ * Checked against scikit-learn 1.2.1 by the committed fixture
+ * tests/fixtures/metrics/sklearn_cases.h (see gen_sklearn.py there).
  *
  * Common rules of every metric:
  *   - Inputs are plain arrays of n doubles (n >= 1). Class labels are doubles
