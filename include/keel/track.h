@@ -141,6 +141,19 @@ int kl_store_runs(kl_store *s, const kl_run_query *q, kl_run_list *out, kl_err *
 void kl_run_list_release(kl_run_list *l);
 
 /*
+ * One metric or parameter for every run of a listing, in one query (for
+ * columns in `keel runs` and `keel compare`). kl_store_runs_metric writes
+ * run i's latest value of key to values[i] and 1 to has[i], or NaN and 0 when
+ * the run has no such metric; values and has hold l->count items each.
+ * kl_store_runs_param writes run i's parameter to out[i] (NULL when unset);
+ * the strings are allocated in l and live as long as it does.
+ */
+int kl_store_runs_metric(kl_store *s, const kl_run_list *l, const char *key, double *values,
+                         int *has, kl_err *err);
+int kl_store_runs_param(kl_store *s, kl_run_list *l, const char *key, const char **out,
+                        kl_err *err);
+
+/*
  * Check a filter and a sort expression without running them (either may be
  * NULL). KL_EPARSE with a message and the offending column in ctx
  * ("filter:12") when invalid.

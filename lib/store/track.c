@@ -591,6 +591,108 @@ void kl_run_list_release(kl_run_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* ---- one column for every listed run ---- */
+
+typedef struct run_index {
+    const char *id;
+    size_t pos;
+} run_index;
+
+static int run_index_cmp(const void *a, const void *b)
+{
+    return strcmp(((const run_index *)a)->id, ((const run_index *)b)->id);
+}
+
+/*
+ * Run sql (binding key; rows of run id, value) and call set(pos, row) for each
+ * row whose run is in l. The listing is indexed by id once, so this is one
+ * query and a binary search per row whatever the number of runs.
+ */
+static int runs_column(kl_store *s, const kl_run_list *l, const char *sql, const char *key,
+                       void (*set)(void *ud, size_t pos, const kl__db_vt *vt, kl__stmt *st),
+                       void *ud, kl_err *err)
+{
+    if (l->count == 0)
+        return 0;
+    run_index *ix = malloc(l->count * sizeof *ix);
+    if (!ix)
+        return kl_err_set(err, KL_ENOMEM, "out of memory reading '%s' of runs", key);
+    for (size_t i = 0; i < l->count; i++)
+        ix[i] = (run_index){l->items[i].id, i};
+    qsort(ix, l->count, sizeof *ix, run_index_cmp);
+    const kl__db_vt *vt = s->db->vt;
+    kl__stmt *st;
+    int rc = vt->prepare(s->db, sql, 0, &st, err);
+    if (rc == 0) {
+        vt->bind_text(st, 1, key);
+        while ((rc = vt->step(st, err)) == 1) {
+            run_index probe = {vt->col_text(st, 0), 0};
+            if (!probe.id)
+                continue;
+            const run_index *hit = bsearch(&probe, ix, l->count, sizeof *ix, run_index_cmp);
+            if (hit)
+                set(ud, hit->pos, vt, st);
+        }
+        vt->finalize(st);
+    }
+    free(ix);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct metric_col {
+    double *values;
+    int *has;
+} metric_col;
+
+static void set_metric(void *ud, size_t pos, const kl__db_vt *vt, kl__stmt *st)
+{
+    metric_col *m = ud;
+    m->values[pos] = vt->col_null(st, 1) ? (double)NAN : vt->col_f64(st, 1);
+    m->has[pos] = 1;
+}
+
+int kl_store_runs_metric(kl_store *s, const kl_run_list *l, const char *key, double *values,
+                         int *has, kl_err *err)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        values[i] = NAN;
+        has[i] = 0;
+    }
+    metric_col m = {values, has};
+    return runs_column(s, l, "SELECT run, value FROM metrics WHERE key = ?", key, set_metric,
+                       &m, err);
+}
+
+typedef struct param_col {
+    kl_arena *a;
+    const char **out;
+    int oom;
+} param_col;
+
+static void set_param(void *ud, size_t pos, const kl__db_vt *vt, kl__stmt *st)
+{
+    param_col *p = ud;
+    const char *v = vt->col_text(st, 1);
+    p->out[pos] = v ? kl_arena_strdup(p->a, v) : NULL;
+    if (v && !p->out[pos])
+        p->oom = 1;
+}
+
+int kl_store_runs_param(kl_store *s, kl_run_list *l, const char *key, const char **out,
+                        kl_err *err)
+{
+    for (size_t i = 0; i < l->count; i++)
+        out[i] = NULL;
+    if (l->count == 0)
+        return 0;
+    param_col p = {l->mem_, out, 0};
+    int rc = runs_column(s, l, "SELECT run, value FROM params WHERE key = ?", key, set_param, &p,
+                         err);
+    if (rc == 0 && p.oom)
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory reading parameter '%s' of runs", key);
+    return rc;
+}
+
 /* Rows of a two-or-more column query about one run, into an arena array. */
 static int detail_query(kl_store *s, kl_arena *a, const char *sql, const char *id, int kind,
                         void **items, size_t *count, kl_err *err)

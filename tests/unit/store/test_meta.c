@@ -489,6 +489,36 @@ static void test_meta_filter_selects_expected_runs(void **state)
     assert_string_equal(names(f, "metrics.nothing > 0", NULL, 0), "");
 }
 
+static void test_meta_runs_metric_and_param_columns(void **state)
+{
+    fx *f = begin(state);
+    make_six_runs(f);
+    kl_err err = {0};
+    kl_run_query q = {.sort = "name desc"}; /* r5 first, r0 last */
+    kl_run_list l;
+    check(kl_store_runs(f->s, &q, &l, &err), &err);
+    assert_int_equal(l.count, 6);
+    double auc[6];
+    int has[6];
+    const char *alpha[6];
+    check(kl_store_runs_metric(f->s, &l, "auc", auc, has, &err), &err);
+    check(kl_store_runs_param(f->s, &l, "alpha", alpha, &err), &err);
+    static const double want_auc[] = {0.9, 0.85, 0.8, 0.7, 0.6};
+    static const char *const want_alpha[] = {"0.1", "0.3", "0.1", "0.2", "0.1"};
+    assert_int_equal(has[0], 0);
+    assert_true(isnan(auc[0]));
+    assert_null(alpha[0]);
+    for (int i = 1; i < 6; i++) {
+        assert_int_equal(has[i], 1);
+        assert_true(auc[i] == want_auc[i - 1]);
+        assert_string_equal(alpha[i], want_alpha[i - 1]);
+    }
+    check(kl_store_runs_metric(f->s, &l, "absent", auc, has, &err), &err);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(has[i], 0);
+    kl_run_list_release(&l);
+}
+
 static void test_meta_filter_injection_is_a_literal(void **state)
 {
     fx *f = begin(state);
@@ -1021,6 +1051,7 @@ int main(void)
         BOTH(test_meta_damaged_metric_chunk_is_corrupt),
         BOTH(test_meta_filter_selects_expected_runs),
         BOTH(test_meta_filter_injection_is_a_literal),
+        BOTH(test_meta_runs_metric_and_param_columns),
         BOTH(test_meta_sort_puts_missing_values_last_both_ways),
         BOTH(test_meta_resolve_ids_prefixes_names_and_tags),
         BOTH(test_meta_lineage_walks_both_directions),
