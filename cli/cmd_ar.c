@@ -132,7 +132,8 @@ static void param_name(const kl_ar_result *r, size_t i, const char *exog_list, c
 /* ---- keel ar fit ---- */
 
 struct fit_args {
-    const char *column, *trend, *ic, *exog;
+    const char *column, *trend, *ic, *exog, *level_text;
+    double level, z; /* interval level and its two-sided normal quantile */
     long lags, max_lag, horizon, lb_lags;
     int json;
 };
@@ -189,11 +190,12 @@ static json_t *fit_json(const struct series *s, const struct fit_args *a, const 
                                   "q", lq, "pvalue", lp));
     json_t *fc = json_array();
     for (size_t i = 0; i < h; i++) {
-        double half = KL_AR_Z95 * sqrt(var[i]);
+        double half = a->z * sqrt(var[i]);
         json_array_append_new(fc, json_pack("{s:i, s:f, s:f, s:f, s:f}", "step", (int)i + 1, "mean",
                                             mean[i], "var", var[i], "lower", mean[i] - half,
                                             "upper", mean[i] + half));
     }
+    json_object_set_new(o, "level", json_real(a->level));
     json_object_set_new(o, "forecast", fc);
     return o;
 }
@@ -247,7 +249,7 @@ static void fit_text(const struct series *s, const struct fit_args *a, const kl_
             printf(", p-value %.4g\n", pv[lb_h - 1]);
     }
     if (h) {
-        printf("\nforecast (95%% prediction interval)\n");
+        printf("\nforecast (%g%% prediction interval)\n", 100.0 * a->level);
         struct kl_table *f = kl_table_new(4);
         const char *fh[] = {"step", "mean", "lower", "upper"};
         kl_table_add(f, fh);
@@ -255,7 +257,7 @@ static void fit_text(const struct series *s, const struct fit_args *a, const kl_
             kl_table_align_right(f, j);
         for (size_t i = 0; i < h; i++) {
             char st[32], m[64], lo[64], hi[64];
-            double half = KL_AR_Z95 * sqrt(var[i]);
+            double half = a->z * sqrt(var[i]);
             snprintf(st, sizeof st, "%zu", i + 1);
             snprintf(m, sizeof m, "%.6f", mean[i]);
             snprintf(lo, sizeof lo, "%.6f", mean[i] - half);
@@ -311,7 +313,9 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
                        "c: constant (default), n: none (the lab form), ct: constant and trend"),
         KL_OPT_STRING_("exog", 0, "A,B", &a.exog, "exogenous columns, after the lags (ARX)"),
         KL_OPT_INT_("horizon", 'H', "H", &a.horizon, 0, 1000000,
-                    "forecast H steps with 95% intervals (default: 0)"),
+                    "forecast H steps with prediction intervals (default: 0)"),
+        KL_OPT_STRING_("level", 0, "L", &a.level_text,
+                       "prediction interval level, 0 < L < 1 (default: 0.95)"),
         KL_OPT_INT_("lb-lags", 0, "N", &a.lb_lags, 0, 10000,
                     "Ljung-Box lags (default: min(10, observations / 5))"),
         KL_OPT_JSON_(&a.json),
@@ -324,7 +328,7 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
         "with standard errors, sigma2, log-likelihood, AIC/BIC/HQIC, the roots of\n"
         "the characteristic polynomial (stationary when all lie outside the unit\n"
         "circle), a Ljung-Box test on the residuals and, with --horizon, recursive\n"
-        "forecasts with 95% prediction intervals. --trend n fits exactly the lab\n"
+        "forecasts with prediction intervals. --trend n fits exactly the lab\n"
         "form s(n) = k1 s(n-1) + ... + kp s(n-p). Leading and trailing empty cells\n"
         "are dropped; an empty cell inside the series is an error. With --exog,\n"
         "forecasts take the exog values of the rows after the series.",
@@ -337,6 +341,13 @@ static int cmd_ar_fit(struct kl_cli *cli, int argc, char **argv)
         return kl_cli_error(KL_EXIT_USAGE, "give exactly one of '--lags' and '--max-lag'");
     if (a.ic && a.max_lag < 0)
         return kl_cli_error(KL_EXIT_USAGE, "option '--ic' needs '--max-lag'");
+    a.level = 0.95;
+    if (a.level_text && (rc = parse_double("level", a.level_text, &a.level)) != KL_EXIT_OK)
+        return rc;
+    if (!(a.level > 0.0 && a.level < 1.0))
+        return kl_cli_error(KL_EXIT_USAGE, "option '--level' must be between 0 and 1, not '%s'",
+                            a.level_text);
+    a.z = kl_ar_normal_quantile(0.5 + a.level / 2.0);
     struct series s;
     if ((rc = read_series(cli, pos[0], a.column, a.exog, &s)) != KL_EXIT_OK)
         return rc;
