@@ -39,6 +39,15 @@ static inline int is_word(unsigned c) { return is_alnum(c) || c == '_' || c >= 0
 
 typedef const unsigned char uchar;
 
+/* c is one of the bytes of set (a short literal; cheaper than a strchr call). */
+static inline int in_set(const char *set, unsigned c)
+{
+    for (; *set; set++)
+        if ((unsigned char)*set == c)
+            return 1;
+    return 0;
+}
+
 /* A match may end at e: the string ends or a non-word byte follows. */
 static int end_ok(uchar *s, size_t n, size_t e)
 {
@@ -381,9 +390,16 @@ int kl_pii_ipv6_ok(const char *str, size_t n)
 
 /* ---- email ---- */
 
+/* The RFC 5322 symbols allowed in an email's local part, and '.'. */
+static const unsigned char local_symbol[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1,
+    ['}'] = 1, ['~'] = 1, ['-'] = 1, ['.'] = 1,
+};
+
 static int is_local(unsigned c)
 {
-    return is_alnum(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-.", (int)c));
+    return is_alnum(c) || local_symbol[c & 0xff];
 }
 
 /* Domain at i: labels of letters, digits and inner '-', at least two, an alphabetic TLD. */
@@ -476,7 +492,7 @@ static size_t url_at(uchar *s, size_t n, size_t i, double *score)
     while (e < n && s[e] > ' ' && s[e] != '"' && s[e] != '<' && s[e] != '>' && s[e] != '\'' &&
            s[e] != 0x7f)
         e++;
-    while (e > h && strchr(".,;:!?)", s[e - 1]))
+    while (e > h && in_set(".,;:!?)", s[e - 1]))
         e--;
     return e;
 }
@@ -509,7 +525,7 @@ static void groups_at(uchar *s, size_t n, size_t i, const char *seps, struct gro
         g->sep[g->n] = 0;
         g->digits += (int)(i - b);
         g->n++;
-        if (i + 1 < n && strchr(seps, s[i]) && s[i] && is_digit(s[i + 1])) {
+        if (i + 1 < n && is_digit(s[i + 1]) && in_set(seps, s[i])) {
             g->sep[g->n - 1] = s[i];
             i++;
             continue;
@@ -1042,40 +1058,61 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
         size_t skip = 0, e;
         double sc;
         int bare;
-        if (is_alnum(c)) {
+        /*
+         * Most words are plain words: look at the alphanumeric run and the
+         * byte after it first, and call only the matchers that could start
+         * with such a run (an email needs '@' or a local-part symbol next,
+         * an IPv6 address a ':' after at most four hex digits, ...).
+         */
+        size_t we = i;
+        while (we < n && is_alnum(s[we]))
+            we++;
+        size_t run = we - i;
+        unsigned nx = we < n ? s[we] : 0;
+        int colon6 = nx == ':' && run <= 4;
+        if (run && (nx == '@' || local_symbol[nx])) {
             e = email_at(s, n, i, &skip);
             consider(&b, e, 1.0, KL_PII_ENTITY_EMAIL);
         }
         if (is_digit(c)) {
-            if (num_start_ok(s, i)) {
+            int sep = nx == ' ' || nx == '-' || nx == '.' || nx == '/';
+            if (num_start_ok(s, i) && (sep || (run >= 9 && !is_word(nx)))) {
                 consider(&b, card_at(s, n, i), 1.0, KL_PII_ENTITY_CREDIT_CARD);
                 e = ssn_at(s, n, i, bare_ssn, &sc);
                 consider(&b, e, sc, KL_PII_ENTITY_US_SSN);
-                consider(&b, phone_us_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
+                if (nx != '.' || run == 3) {
+                    consider(&b, phone_us_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
+                }
                 consider(&b, phone_national_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
                 if (bare_phone)
                     consider(&b, phone_bare_at(s, n, i), 0.6, KL_PII_ENTITY_PHONE);
-                e = ipv4_at(s, n, i);
-                if (e) {
-                    e = prefix_len_at(s, n, e, 32);
-                    if (end_ok(s, n, e) &&
-                        !(e + 1 < n && (s[e] == '.' || s[e] == '-') && is_alnum(s[e + 1])))
-                        consider(&b, e, 1.0, KL_PII_ENTITY_IP_ADDRESS);
+                if (nx == '.') {
+                    e = ipv4_at(s, n, i);
+                    if (e) {
+                        e = prefix_len_at(s, n, e, 32);
+                        if (end_ok(s, n, e) &&
+                            !(e + 1 < n && (s[e] == '.' || s[e] == '-') && is_alnum(s[e + 1])))
+                            consider(&b, e, 1.0, KL_PII_ENTITY_IP_ADDRESS);
+                    }
                 }
-                e = date_at(s, n, i);
-                if (e && (dob || dob_context(s, i)))
-                    consider(&b, e, KL__PII_DOB_SCORE, KL_PII_ENTITY_DATE_OF_BIRTH);
+                if (nx == '-' || nx == '/' || nx == '.') {
+                    e = date_at(s, n, i);
+                    if (e && (dob || dob_context(s, i)))
+                        consider(&b, e, KL__PII_DOB_SCORE, KL_PII_ENTITY_DATE_OF_BIRTH);
+                }
             }
         } else if (is_alpha(c)) {
             unsigned l = c | 32u;
-            if (l == 'h' || l == 'f' || l == 'w') {
+            if ((l == 'h' || l == 'f' || l == 'w') && run <= 5 && (nx == ':' || nx == '.')) {
                 e = url_at(s, n, i, &sc);
                 consider(&b, e, sc, KL_PII_ENTITY_URL);
             }
-            e = iban_at(s, n, i);
-            consider(&b, e, 1.0, KL_PII_ENTITY_IBAN);
-            if (!e && !skip)
-                skip = iban_shape_end(s, n, i);
+            if (run >= 4 && is_digit(s[i + 2]) && is_digit(s[i + 3])) {
+                e = iban_at(s, n, i);
+                consider(&b, e, 1.0, KL_PII_ENTITY_IBAN);
+                if (!e && !skip)
+                    skip = iban_shape_end(s, n, i);
+            }
         } else if (c == '+') {
             if (num_start_ok(s, i)) {
                 consider(&b, phone_intl_at(s, n, i), 0.9, KL_PII_ENTITY_PHONE);
@@ -1086,7 +1123,7 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
             if (num_start_ok(s, i))
                 consider(&b, phone_us_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
         }
-        if (is_hex(c) || c == ':') {
+        if ((is_hex(c) && colon6) || (c == ':' && i + 1 < n && s[i + 1] == ':')) {
             /* Not from inside a longer colon run, so "a::b::1" is not read as "b::1". */
             if (i == 0 || (!is_word(s[i - 1]) && s[i - 1] != ':' && s[i - 1] != '.')) {
                 e = ipv6_at(s, n, i, &bare);
