@@ -30,7 +30,10 @@ static int print_json(json_t *v)
     return rc == 0 ? KL_EXIT_OK : kl_cli_error(KL_EXIT_INPUT, "cannot write JSON to stdout");
 }
 
-static double round4(double x) { return round(x * 1e4) / 1e4; }
+static double round4(double x)
+{
+    return round(x * 1e4) / 1e4;
+}
 
 /*
  * Load the spec (--spec, or keel.yaml when present unless --no-spec) and
@@ -93,16 +96,15 @@ static json_t *report_json(const char *path, const kl_pii_report *r)
             json_object_set_new(m, kl_pii_entity_name((enum kl_pii_entity)e),
                                 json_pack("{s:I, s:I, s:f, s:f}", "cells", (json_int_t)st->matched,
                                           "whole", (json_int_t)st->whole, "share",
-                                          round4(st->share), "confidence",
-                                          round4(st->confidence)));
+                                          round4(st->share), "confidence", round4(st->confidence)));
         }
         flagged += c->flagged != 0;
         json_array_append_new(
-            cols, json_pack("{s:s, s:s?, s:f, s:f, s:b, s:I, s:o, s:o}", "name", c->name,
-                            "entity", c->entity ? kl_pii_entity_name(c->entity) : NULL, "share",
-                            round4(c->share), "confidence", round4(c->confidence), "flagged",
-                            c->flagged, "present", (json_int_t)c->present, "name_hint",
-                            hint_json(c->hint), "matches", m));
+            cols,
+            json_pack("{s:s, s:s?, s:f, s:f, s:b, s:I, s:o, s:o}", "name", c->name, "entity",
+                      c->entity ? kl_pii_entity_name(c->entity) : NULL, "share", round4(c->share),
+                      "confidence", round4(c->confidence), "flagged", c->flagged, "present",
+                      (json_int_t)c->present, "name_hint", hint_json(c->hint), "matches", m));
     }
     return json_pack("{s:s, s:I, s:I, s:f, s:I, s:o}", "file", path, "rows", (json_int_t)r->rows,
                      "columns", (json_int_t)r->n_columns, "min_confidence", r->min_confidence,
@@ -129,8 +131,12 @@ static void report_text(const char *path, const kl_pii_report *r)
             snprintf(conf, sizeof conf, "%.2f", c->confidence);
         }
         hint_text(c->hint, hint, sizeof hint);
-        const char *row[] = {c->name, c->entity ? kl_pii_entity_name(c->entity) : "-", share,
-                             conf, c->flagged ? "yes" : "no", hint};
+        const char *row[] = {c->name,
+                             c->entity ? kl_pii_entity_name(c->entity) : "-",
+                             share,
+                             conf,
+                             c->flagged ? "yes" : "no",
+                             hint};
         kl_table_add(t, row);
     }
     kl_table_print(t, stdout, 40);
@@ -260,8 +266,8 @@ static int build_policies(const kl_spec *spec, const char *arg, struct policy_se
             if (add_rule(&ps->cols, &ps->n_cols, ps->p.columns[k].name, ps->p.columns[k].policy, 0))
                 return kl_cli_error(KL_EXIT_INPUT, "out of memory");
         for (size_t k = 0; k < ps->p.n_entities; k++)
-            if (add_rule(&ps->ents, &ps->n_ents, ps->p.entities[k].name,
-                         ps->p.entities[k].policy, 1))
+            if (add_rule(&ps->ents, &ps->n_ents, ps->p.entities[k].name, ps->p.entities[k].policy,
+                         1))
                 return kl_cli_error(KL_EXIT_INPUT, "out of memory");
     }
     if (arg) {
@@ -428,7 +434,8 @@ static int cmd_pii_apply(struct kl_cli *cli, int argc, char **argv)
                     snprintf(where, sizeof where, "%zu match%s in text", x->spans,
                              x->spans == 1 ? "" : "es");
                 const char *row[] = {x->column, x->entity ? kl_pii_entity_name(x->entity) : "-",
-                                     act, x->rule, cells, where};
+                                     act,       x->rule,
+                                     cells,     where};
                 kl_table_add(t, row);
             }
             kl_table_print(t, stdout, 40);
@@ -446,9 +453,8 @@ done:
 }
 
 static const struct kl_cmd pii = {"pii", NULL, "Find personal data and anonymise it.", 45, NULL};
-static const struct kl_cmd scan = {"scan", cmd_pii_scan,
-                                   "report the personal data each column of a CSV file holds", 10,
-                                   "pii"};
+static const struct kl_cmd scan = {
+    "scan", cmd_pii_scan, "report the personal data each column of a CSV file holds", 10, "pii"};
 static const struct kl_cmd apply = {"apply", cmd_pii_apply,
                                     "write a CSV file with the PII policies applied", 20, "pii"};
 KL_COMMANDS(pii, &pii, &scan, &apply);

@@ -39,8 +39,8 @@ enum kl_pii_entity {
     KL_PII_ENTITY_IP_ADDRESS = 6,
     KL_PII_ENTITY_URL = 7,
     KL_PII_ENTITY_DATE_OF_BIRTH = 8,
-    KL_PII_ENTITY_PERSON = 9,   /* context only: a name-shaped value in a name column */
-    KL_PII_ENTITY_ADDRESS = 10, /* context only */
+    KL_PII_ENTITY_PERSON = 9,    /* context only: a name-shaped value in a name column */
+    KL_PII_ENTITY_ADDRESS = 10,  /* context only */
     KL_PII_ENTITY_POSTCODE = 11, /* context only */
     KL_PII_ENTITY_PASSPORT = 12, /* context only */
     KL_PII_ENTITY_COUNT = 13,
@@ -131,8 +131,7 @@ void kl_pii_report_release(kl_pii_report *r);
  * the name says so and the date is plausible. opts may be NULL. Returns 0 or
  * KL_ENOMEM.
  */
-int kl_pii_scan(const kl_frame *f, const kl_pii_scan_opts *opts, kl_pii_report *out,
-                kl_err *err);
+int kl_pii_scan(const kl_frame *f, const kl_pii_scan_opts *opts, kl_pii_report *out, kl_err *err);
 
 /* ---- policies ---- */
 

@@ -81,9 +81,15 @@ static void sb_add(struct sbuf *b, const void *s, size_t n)
     b->n += n;
 }
 
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
 
-static void sb_end(struct sbuf *b) { sb_add(b, "", 1); }
+static void sb_end(struct sbuf *b)
+{
+    sb_add(b, "", 1);
+}
 
 /* Characters (UTF-8 code points) in s[0..n). */
 static size_t utf8_len(const char *s, size_t n)
@@ -176,8 +182,7 @@ struct out_col {
 };
 
 static int log_add(kl_pii_log *log, const char *column, enum kl_pii_entity e,
-                   const kl_pii_policy *p, const char *rule, int whole, size_t cells,
-                   size_t spans)
+                   const kl_pii_policy *p, const char *rule, int whole, size_t cells, size_t spans)
 {
     if (!log)
         return 0;
@@ -203,12 +208,14 @@ static int log_add(kl_pii_log *log, const char *column, enum kl_pii_entity e,
 static const char *cell_text(const kl_frame *f, size_t i, size_t j, char *tmp, size_t n)
 {
     switch (kl_frame_col_kind(f, j)) {
-    case KL_COL_KIND_TEXT: return kl_frame_col_text(f, j)[i];
+    case KL_COL_KIND_TEXT:
+        return kl_frame_col_text(f, j)[i];
     case KL_COL_KIND_CATEGORICAL: {
         int32_t c = kl_frame_col_codes(f, j)[i];
         return c == KL_CAT_MISSING ? NULL : kl_frame_col_dict(f, j, NULL)[c];
     }
-    default: return kl_frame_cell_str(f, i, j, tmp, n) ? tmp : NULL;
+    default:
+        return kl_frame_cell_str(f, i, j, tmp, n) ? tmp : NULL;
     }
 }
 
@@ -236,7 +243,8 @@ static int apply_whole(const kl_frame *f, size_t j, const kl_pii_policy *p, enum
     return oc->buf.oom ? KL_ENOMEM : 0;
 }
 
-/* Matches inside the cells of text or categorical column j; *fail_row is set when a fail rule matched. */
+/* Matches inside the cells of text or categorical column j; *fail_row is set when a fail rule
+ * matched. */
 static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_policy *pol,
                        const uint8_t *salt, struct out_col *oc, size_t *cells, size_t *spans,
                        size_t *fail_row, enum kl_pii_entity *fail_e)
@@ -270,8 +278,8 @@ static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_
                 return KL_ECHECK;
             }
             sb_add(&oc->buf, s + at, m[q].start - at);
-            int rc = transform(&oc->buf, s + m[q].start, m[q].end - m[q].start, p, m[q].entity,
-                               salt);
+            int rc =
+                transform(&oc->buf, s + m[q].start, m[q].end - m[q].start, p, m[q].entity, salt);
             if (rc < 0)
                 return rc;
             at = m[q].end;
@@ -297,11 +305,12 @@ static int copy_column(kl_frame *o, const kl_frame *f, size_t j, kl_err *err)
     case KL_COL_KIND_CATEGORICAL: {
         size_t n_dict = 0;
         const char *const *dict = kl_frame_col_dict(f, j, &n_dict);
-        return kl_frame_add_categorical_codes(o, name, kl_frame_col_codes(f, j), dict, n_dict,
-                                              err);
+        return kl_frame_add_categorical_codes(o, name, kl_frame_col_codes(f, j), dict, n_dict, err);
     }
-    case KL_COL_KIND_BOOL: return kl_frame_add_bool(o, name, kl_frame_col_bool(f, j), err);
-    case KL_COL_KIND_TEXT: return kl_frame_add_text(o, name, kl_frame_col_text(f, j), err);
+    case KL_COL_KIND_BOOL:
+        return kl_frame_add_bool(o, name, kl_frame_col_bool(f, j), err);
+    case KL_COL_KIND_TEXT:
+        return kl_frame_add_text(o, name, kl_frame_col_text(f, j), err);
     case KL_COL_KIND_TIME:
         return kl_frame_add_time(o, name, kl_frame_col_type(f, j), kl_frame_col_time(f, j),
                                  kl_frame_col_time_format(f, j), err);
@@ -430,11 +439,11 @@ int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_p
         }
         size_t cells[N_ENT], spans[N_ENT], fail_row = 0;
         enum kl_pii_entity fail_e = KL_PII_ENTITY_NONE;
-        rc = apply_spans(in, j, c->hint, span_pol, salt, &oc[j], cells, spans, &fail_row,
-                         &fail_e);
+        rc = apply_spans(in, j, c->hint, span_pol, salt, &oc[j], cells, spans, &fail_row, &fail_e);
         if (rc == KL_ECHECK) {
-            kl_err_set(err, KL_ECHECK, "column '%s' holds PII (%s in row %zu) and its policy is fail",
-                       name, kl_pii_entity_name(fail_e), fail_row + 1);
+            kl_err_set(err, KL_ECHECK,
+                       "column '%s' holds PII (%s in row %zu) and its policy is fail", name,
+                       kl_pii_entity_name(fail_e), fail_row + 1);
             kl_err_ctx(err, "%s", name);
             goto done;
         }
@@ -447,8 +456,8 @@ int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_p
             if (!spans[q])
                 continue;
             const kl_pii_policy *r = entity_rule(p, (enum kl_pii_entity)q);
-            if (log_add(log, name, (enum kl_pii_entity)q, &span_pol[q], r ? "entity" : "default",
-                        0, cells[q], spans[q]) < 0) {
+            if (log_add(log, name, (enum kl_pii_entity)q, &span_pol[q], r ? "entity" : "default", 0,
+                        cells[q], spans[q]) < 0) {
                 rc = kl_err_set(err, KL_ENOMEM, "out of memory applying PII policies");
                 goto done;
             }

@@ -30,12 +30,27 @@
 
 /* ---- character classes ---- */
 
-static inline int is_digit(unsigned c) { return c - '0' < 10u; }
-static inline int is_alpha(unsigned c) { return ((c | 32u) - 'a') < 26u; }
-static inline int is_alnum(unsigned c) { return is_digit(c) || is_alpha(c); }
-static inline int is_hex(unsigned c) { return is_digit(c) || ((c | 32u) - 'a') < 6u; }
+static inline int is_digit(unsigned c)
+{
+    return c - '0' < 10u;
+}
+static inline int is_alpha(unsigned c)
+{
+    return ((c | 32u) - 'a') < 26u;
+}
+static inline int is_alnum(unsigned c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+static inline int is_hex(unsigned c)
+{
+    return is_digit(c) || ((c | 32u) - 'a') < 6u;
+}
 /* Bytes that continue a word: letters, digits, '_' and any non-ASCII byte. */
-static inline int is_word(unsigned c) { return is_alnum(c) || c == '_' || c >= 0x80; }
+static inline int is_word(unsigned c)
+{
+    return is_alnum(c) || c == '_' || c >= 0x80;
+}
 
 typedef const unsigned char uchar;
 
@@ -109,27 +124,27 @@ struct iin {
 };
 
 static const struct iin iins[] = {
-    {4, 4, 1, 13, 19},          /* Visa (13, 16, 19) */
-    {51, 55, 2, 16, 16},        /* Mastercard */
-    {2221, 2720, 4, 16, 16},    /* Mastercard 2-series */
-    {34, 34, 2, 15, 15},        /* American Express */
-    {37, 37, 2, 15, 15},        /* American Express */
-    {6011, 6011, 4, 16, 19},    /* Discover */
-    {644, 649, 3, 16, 19},      /* Discover */
-    {65, 65, 2, 16, 19},        /* Discover */
-    {300, 305, 3, 14, 19},      /* Diners Club */
-    {36, 36, 2, 14, 19},        /* Diners Club */
-    {38, 39, 2, 14, 19},        /* Diners Club */
-    {3528, 3589, 4, 16, 19},    /* JCB */
-    {62, 62, 2, 16, 19},        /* UnionPay */
-    {2200, 2204, 4, 16, 19},    /* Mir */
-    {5018, 5018, 4, 13, 19},    /* Maestro */
-    {5020, 5020, 4, 13, 19},    /* Maestro */
-    {5038, 5038, 4, 13, 19},    /* Maestro */
-    {5893, 5893, 4, 13, 19},    /* Maestro */
-    {6304, 6304, 4, 13, 19},    /* Maestro */
-    {6759, 6759, 4, 13, 19},    /* Maestro */
-    {6761, 6763, 4, 13, 19},    /* Maestro */
+    {4, 4, 1, 13, 19},       /* Visa (13, 16, 19) */
+    {51, 55, 2, 16, 16},     /* Mastercard */
+    {2221, 2720, 4, 16, 16}, /* Mastercard 2-series */
+    {34, 34, 2, 15, 15},     /* American Express */
+    {37, 37, 2, 15, 15},     /* American Express */
+    {6011, 6011, 4, 16, 19}, /* Discover */
+    {644, 649, 3, 16, 19},   /* Discover */
+    {65, 65, 2, 16, 19},     /* Discover */
+    {300, 305, 3, 14, 19},   /* Diners Club */
+    {36, 36, 2, 14, 19},     /* Diners Club */
+    {38, 39, 2, 14, 19},     /* Diners Club */
+    {3528, 3589, 4, 16, 19}, /* JCB */
+    {62, 62, 2, 16, 19},     /* UnionPay */
+    {2200, 2204, 4, 16, 19}, /* Mir */
+    {5018, 5018, 4, 13, 19}, /* Maestro */
+    {5020, 5020, 4, 13, 19}, /* Maestro */
+    {5038, 5038, 4, 13, 19}, /* Maestro */
+    {5893, 5893, 4, 13, 19}, /* Maestro */
+    {6304, 6304, 4, 13, 19}, /* Maestro */
+    {6759, 6759, 4, 13, 19}, /* Maestro */
+    {6761, 6763, 4, 13, 19}, /* Maestro */
 };
 
 /* d[0..len) are digit values. */
@@ -142,8 +157,8 @@ static int card_digits_ok(const unsigned char *d, size_t len)
         unsigned p = 0;
         for (unsigned m = 0; m < iins[k].digits; m++)
             p = p * 10 + d[m];
-        known = p >= iins[k].lo && p <= iins[k].hi && len >= iins[k].min_len &&
-                len <= iins[k].max_len;
+        known =
+            p >= iins[k].lo && p <= iins[k].hi && len >= iins[k].min_len && len <= iins[k].max_len;
     }
     if (!known)
         return 0;
@@ -392,9 +407,9 @@ int kl_pii_ipv6_ok(const char *str, size_t n)
 
 /* The RFC 5322 symbols allowed in an email's local part, and '.'. */
 static const unsigned char local_symbol[256] = {
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1,
-    ['}'] = 1, ['~'] = 1, ['-'] = 1, ['.'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+    ['+'] = 1, ['/'] = 1, ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1,  ['`'] = 1,
+    ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['-'] = 1, ['.'] = 1,
 };
 
 static int is_local(unsigned c)
@@ -502,11 +517,11 @@ static size_t url_at(uchar *s, size_t n, size_t i, double *score)
 #define MAX_GROUPS 8
 
 struct groups {
-    int n;                    /* groups read */
-    int len[MAX_GROUPS];      /* digits per group */
-    size_t end[MAX_GROUPS];   /* end of each group */
+    int n;                         /* groups read */
+    int len[MAX_GROUPS];           /* digits per group */
+    size_t end[MAX_GROUPS];        /* end of each group */
     unsigned char sep[MAX_GROUPS]; /* separator after group k (0 for the last) */
-    int digits;               /* total */
+    int digits;                    /* total */
 };
 
 /* Digit groups from i, separated by single characters of seps. */
@@ -595,14 +610,13 @@ struct cc {
 };
 
 static const struct cc ccs[] = {
-    {1, 10, 10},  {7, 10, 10},  {20, 9, 10},  {27, 9, 9},   {30, 10, 10}, {31, 9, 9},
-    {32, 8, 9},   {33, 9, 9},   {34, 9, 9},   {36, 8, 9},   {39, 6, 11},  {40, 9, 9},
-    {41, 9, 9},   {43, 4, 13},  {44, 9, 10},  {45, 8, 8},   {46, 7, 9},   {47, 8, 8},
-    {48, 9, 9},   {49, 6, 13},  {51, 8, 9},   {52, 10, 10}, {53, 8, 8},   {54, 10, 10},
-    {55, 10, 11}, {56, 9, 9},   {57, 10, 10}, {58, 10, 10}, {60, 8, 10},  {61, 9, 9},
-    {62, 8, 12},  {63, 10, 10}, {64, 8, 10},  {65, 8, 8},   {66, 8, 9},   {81, 9, 10},
-    {82, 8, 10},  {84, 9, 10},  {86, 10, 11}, {90, 10, 10}, {91, 10, 10}, {92, 9, 10},
-    {93, 9, 9},   {94, 9, 9},   {95, 7, 10},  {98, 10, 10},
+    {1, 10, 10},  {7, 10, 10}, {20, 9, 10},  {27, 9, 9},   {30, 10, 10}, {31, 9, 9},   {32, 8, 9},
+    {33, 9, 9},   {34, 9, 9},  {36, 8, 9},   {39, 6, 11},  {40, 9, 9},   {41, 9, 9},   {43, 4, 13},
+    {44, 9, 10},  {45, 8, 8},  {46, 7, 9},   {47, 8, 8},   {48, 9, 9},   {49, 6, 13},  {51, 8, 9},
+    {52, 10, 10}, {53, 8, 8},  {54, 10, 10}, {55, 10, 11}, {56, 9, 9},   {57, 10, 10}, {58, 10, 10},
+    {60, 8, 10},  {61, 9, 9},  {62, 8, 12},  {63, 10, 10}, {64, 8, 10},  {65, 8, 8},   {66, 8, 9},
+    {81, 9, 10},  {82, 8, 10}, {84, 9, 10},  {86, 10, 11}, {90, 10, 10}, {91, 10, 10}, {92, 9, 10},
+    {93, 9, 9},   {94, 9, 9},  {95, 7, 10},  {98, 10, 10},
 };
 
 /* Three-digit codes in use, as [first, last] ranges. */
@@ -797,7 +811,8 @@ static size_t phone_bare_at(uchar *s, size_t n, size_t i)
 
 /* ---- IBAN ---- */
 
-/* Country, check digits, then BBAN characters in groups of four split by single spaces or dashes. */
+/* Country, check digits, then BBAN characters in groups of four split by single spaces or dashes.
+ */
 static size_t iban_at(uchar *s, size_t n, size_t i)
 {
     if (i + 4 > n || !is_alpha(s[i + 1]) || !is_digit(s[i + 2]) || !is_digit(s[i + 3]))
@@ -900,7 +915,8 @@ static unsigned digits_value(uchar *s, size_t b, size_t e)
     return v;
 }
 
-/* yyyy-mm-dd, yyyy/mm/dd, dd.mm.yyyy, mm/dd/yyyy or dd/mm/yyyy (either reading), with an optional time. */
+/* yyyy-mm-dd, yyyy/mm/dd, dd.mm.yyyy, mm/dd/yyyy or dd/mm/yyyy (either reading), with an optional
+ * time. */
 static size_t date_at(uchar *s, size_t n, size_t i)
 {
     struct groups g;
@@ -937,8 +953,8 @@ static int dob_context(uchar *s, size_t i)
     size_t b = i > 32 ? i - 32 : 0;
     for (size_t k = b; k + 3 <= i; k++) {
         unsigned c = s[k] | 32u;
-        if ((c == 'd' && prefix_ci(s, i, k, "dob")) || (c == 'b' && (prefix_ci(s, i, k, "born") ||
-                                                                      prefix_ci(s, i, k, "birth"))))
+        if ((c == 'd' && prefix_ci(s, i, k, "dob")) ||
+            (c == 'b' && (prefix_ci(s, i, k, "born") || prefix_ci(s, i, k, "birth"))))
             return 1;
     }
     return 0;
@@ -1022,10 +1038,13 @@ static void consider(struct cand *b, size_t end, double score, enum kl_pii_entit
 }
 
 #define CONTEXT_ONLY                                                                               \
-    (BIT(KL_PII_ENTITY_PERSON) | BIT(KL_PII_ENTITY_ADDRESS) | BIT(KL_PII_ENTITY_POSTCODE) |     \
+    (BIT(KL_PII_ENTITY_PERSON) | BIT(KL_PII_ENTITY_ADDRESS) | BIT(KL_PII_ENTITY_POSTCODE) |        \
      BIT(KL_PII_ENTITY_PASSPORT))
 
-static int is_space(unsigned c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_space(unsigned c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, size_t max)
 {
@@ -1129,7 +1148,8 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
                 e = ipv6_at(s, n, i, &bare);
                 if (e) {
                     e = prefix_len_at(s, n, e, 128);
-                    if (!bare && end_ok(s, n, e) && !(e + 1 < n && s[e] == '.' && is_alnum(s[e + 1])))
+                    if (!bare && end_ok(s, n, e) &&
+                        !(e + 1 < n && s[e] == '.' && is_alnum(s[e + 1])))
                         consider(&b, e, 1.0, KL_PII_ENTITY_IP_ADDRESS);
                 }
             }

@@ -33,8 +33,8 @@
 #define MAX_MATCHES 32
 
 static const char *const entity_names[N_ENT] = {
-    "none", "email", "phone", "credit_card", "us_ssn", "iban", "ip_address", "url",
-    "date_of_birth", "person", "address", "postcode", "passport",
+    "none", "email",         "phone",  "credit_card", "us_ssn",   "iban",     "ip_address",
+    "url",  "date_of_birth", "person", "address",     "postcode", "passport",
 };
 
 const char *kl_pii_entity_name(enum kl_pii_entity e)
@@ -62,20 +62,34 @@ int kl_pii_entity_parse(const char *name)
         const char *alias;
         enum kl_pii_entity e;
     } aliases[] = {
-        {"email", KL_PII_ENTITY_EMAIL},          {"emailaddress", KL_PII_ENTITY_EMAIL},
-        {"phone", KL_PII_ENTITY_PHONE},          {"phonenumber", KL_PII_ENTITY_PHONE},
-        {"telephone", KL_PII_ENTITY_PHONE},      {"creditcard", KL_PII_ENTITY_CREDIT_CARD},
-        {"card", KL_PII_ENTITY_CREDIT_CARD},     {"cc", KL_PII_ENTITY_CREDIT_CARD},
-        {"usssn", KL_PII_ENTITY_US_SSN},         {"ssn", KL_PII_ENTITY_US_SSN},
-        {"iban", KL_PII_ENTITY_IBAN},            {"ibancode", KL_PII_ENTITY_IBAN},
-        {"ipaddress", KL_PII_ENTITY_IP_ADDRESS}, {"ip", KL_PII_ENTITY_IP_ADDRESS},
-        {"ipv4", KL_PII_ENTITY_IP_ADDRESS},      {"ipv6", KL_PII_ENTITY_IP_ADDRESS},
-        {"url", KL_PII_ENTITY_URL},              {"dateofbirth", KL_PII_ENTITY_DATE_OF_BIRTH},
-        {"dob", KL_PII_ENTITY_DATE_OF_BIRTH},    {"birthdate", KL_PII_ENTITY_DATE_OF_BIRTH},
-        {"person", KL_PII_ENTITY_PERSON},        {"name", KL_PII_ENTITY_PERSON},
-        {"address", KL_PII_ENTITY_ADDRESS},      {"postcode", KL_PII_ENTITY_POSTCODE},
-        {"zip", KL_PII_ENTITY_POSTCODE},         {"zipcode", KL_PII_ENTITY_POSTCODE},
-        {"postalcode", KL_PII_ENTITY_POSTCODE},  {"passport", KL_PII_ENTITY_PASSPORT},
+        {"email", KL_PII_ENTITY_EMAIL},
+        {"emailaddress", KL_PII_ENTITY_EMAIL},
+        {"phone", KL_PII_ENTITY_PHONE},
+        {"phonenumber", KL_PII_ENTITY_PHONE},
+        {"telephone", KL_PII_ENTITY_PHONE},
+        {"creditcard", KL_PII_ENTITY_CREDIT_CARD},
+        {"card", KL_PII_ENTITY_CREDIT_CARD},
+        {"cc", KL_PII_ENTITY_CREDIT_CARD},
+        {"usssn", KL_PII_ENTITY_US_SSN},
+        {"ssn", KL_PII_ENTITY_US_SSN},
+        {"iban", KL_PII_ENTITY_IBAN},
+        {"ibancode", KL_PII_ENTITY_IBAN},
+        {"ipaddress", KL_PII_ENTITY_IP_ADDRESS},
+        {"ip", KL_PII_ENTITY_IP_ADDRESS},
+        {"ipv4", KL_PII_ENTITY_IP_ADDRESS},
+        {"ipv6", KL_PII_ENTITY_IP_ADDRESS},
+        {"url", KL_PII_ENTITY_URL},
+        {"dateofbirth", KL_PII_ENTITY_DATE_OF_BIRTH},
+        {"dob", KL_PII_ENTITY_DATE_OF_BIRTH},
+        {"birthdate", KL_PII_ENTITY_DATE_OF_BIRTH},
+        {"person", KL_PII_ENTITY_PERSON},
+        {"name", KL_PII_ENTITY_PERSON},
+        {"address", KL_PII_ENTITY_ADDRESS},
+        {"postcode", KL_PII_ENTITY_POSTCODE},
+        {"zip", KL_PII_ENTITY_POSTCODE},
+        {"zipcode", KL_PII_ENTITY_POSTCODE},
+        {"postalcode", KL_PII_ENTITY_POSTCODE},
+        {"passport", KL_PII_ENTITY_PASSPORT},
     };
     char b[64];
     if (!name)
@@ -172,8 +186,8 @@ unsigned kl_pii_name_hint(const char *column_name)
     static const char *const ssn_j[] = {"socialsecurity", NULL};
     static const char *const ssn_t[] = {"ssn", "ssns", NULL};
     static const char *const iban_j[] = {"iban", NULL};
-    static const char *const card_j[] = {"creditcard", "cardnumber", "ccnumber", "cardno",
-                                         "debitcard", NULL};
+    static const char *const card_j[] = {"creditcard", "cardnumber", "ccnumber",
+                                         "cardno",     "debitcard",  NULL};
     static const char *const card_t[] = {"card", "cc", NULL};
     static const char *const ip_j[] = {"ipaddress", "ipv4", "ipv6", "ipaddr", "remoteaddr", NULL};
     static const char *const ip_t[] = {"ip", NULL};
@@ -181,16 +195,15 @@ unsigned kl_pii_name_hint(const char *column_name)
     static const char *const url_t[] = {"uri", "link", "href", "web", NULL};
     static const char *const dob_j[] = {"birth", NULL};
     static const char *const dob_t[] = {"dob", "born", NULL};
-    static const char *const person_is[] = {"name", "fullname", "firstname", "lastname",
-                                            "surname", "givenname", "familyname", "middlename",
-                                            "forename", "first", "last", "maidenname",
-                                            "personname", NULL};
-    static const char *const person_end[] = {"firstname", "lastname", "fullname", "surname",
+    static const char *const person_is[] = {
+        "name",       "fullname", "firstname", "lastname", "surname",    "givenname",  "familyname",
+        "middlename", "forename", "first",     "last",     "maidenname", "personname", NULL};
+    static const char *const person_end[] = {"firstname", "lastname",   "fullname",   "surname",
                                              "givenname", "familyname", "maidenname", NULL};
-    static const char *const roles[] = {"customer", "client", "patient", "employee", "person",
-                                        "contact", "owner", "member", "applicant", "student",
-                                        "driver", "holder", "father", "mother", "spouse",
-                                        "emergency", "beneficiary", "account", NULL};
+    static const char *const roles[] = {
+        "customer", "client",    "patient",     "employee", "person", "contact", "owner",
+        "member",   "applicant", "student",     "driver",   "holder", "father",  "mother",
+        "spouse",   "emergency", "beneficiary", "account",  NULL};
     static const char *const addr_j[] = {"address", "street", NULL};
     static const char *const addr_t[] = {"addr", NULL};
     static const char *const post_j[] = {"postcode", "zipcode", "postalcode", NULL};
@@ -389,14 +402,17 @@ static size_t column_tasks(const kl_frame *f, size_t j, unsigned hint, int skip_
 {
     size_t rows = kl_frame_row_count(f);
     switch (kl_frame_col_kind(f, j)) {
-    case KL_COL_KIND_TEXT: return kl_task_count(rows, CHUNK);
-    case KL_COL_KIND_CATEGORICAL: return rows ? 1 : 0;
+    case KL_COL_KIND_TEXT:
+        return kl_task_count(rows, CHUNK);
+    case KL_COL_KIND_CATEGORICAL:
+        return rows ? 1 : 0;
     case KL_COL_KIND_NUMERIC:
         return skip_numeric || kl_frame_col_type(f, j) != KL_TYPE_INT ? 0
                                                                       : kl_task_count(rows, CHUNK);
     case KL_COL_KIND_TIME:
         return hint & BIT(KL_PII_ENTITY_DATE_OF_BIRTH) ? kl_task_count(rows, CHUNK) : 0;
-    case KL_COL_KIND_BOOL: return 0;
+    case KL_COL_KIND_BOOL:
+        return 0;
     }
     return 0;
 }
@@ -426,8 +442,7 @@ static void column_verdict(kl_pii_column *c, const struct acc *sum, double min_c
     c->flagged = c->entity != KL_PII_ENTITY_NONE && c->confidence >= min_conf;
 }
 
-int kl_pii_scan(const kl_frame *f, const kl_pii_scan_opts *opts, kl_pii_report *out,
-                kl_err *err)
+int kl_pii_scan(const kl_frame *f, const kl_pii_scan_opts *opts, kl_pii_report *out, kl_err *err)
 {
     kl_pii_scan_opts o = opts ? *opts : (kl_pii_scan_opts){0};
     double min_conf = o.min_confidence > 0 ? o.min_confidence : 0.5;

@@ -44,10 +44,10 @@ static void test_card_needs_issuer_prefix_length_and_luhn(void **state)
 {
     (void)state;
     assert_true(kl_pii_card_ok(S("4111-1111-1111-1111")));
-    assert_true(kl_pii_card_ok(S("378282246310005")));  /* Amex test number */
-    assert_true(kl_pii_card_ok(S("5555555555554444"))); /* Mastercard test number */
-    assert_true(kl_pii_card_ok(S("6011111111111117"))); /* Discover test number */
-    assert_true(kl_pii_card_ok(S("30569309025904")));   /* Diners test number */
+    assert_true(kl_pii_card_ok(S("378282246310005")));   /* Amex test number */
+    assert_true(kl_pii_card_ok(S("5555555555554444")));  /* Mastercard test number */
+    assert_true(kl_pii_card_ok(S("6011111111111117")));  /* Discover test number */
+    assert_true(kl_pii_card_ok(S("30569309025904")));    /* Diners test number */
     assert_false(kl_pii_card_ok(S("4111111111111112"))); /* Luhn fails */
     /* 8000000000000000 + check digit: Luhn-valid, but no network issues 8. */
     assert_true(kl_pii_luhn_ok(S("8000000000000003")));
@@ -83,10 +83,10 @@ static void test_iban_mod97(void **state)
     assert_true(kl_pii_iban_ok(S("GB82 WEST 1234 5698 7654 32")));
     assert_true(kl_pii_iban_ok(S("DE89370400440532013000")));
     assert_true(kl_pii_iban_ok(S("FR14 2004 1010 0505 0001 3M02 606")));
-    assert_true(kl_pii_iban_ok(S("NO9386011117947"))); /* shortest: 15 */
+    assert_true(kl_pii_iban_ok(S("NO9386011117947")));              /* shortest: 15 */
     assert_false(kl_pii_iban_ok(S("GB83 WEST 1234 5698 7654 32"))); /* check digits */
-    assert_false(kl_pii_iban_ok(S("DE8937040044053201300")));      /* 21, DE is 22 */
-    assert_false(kl_pii_iban_ok(S("QQ89370400440532013000")));     /* no such country */
+    assert_false(kl_pii_iban_ok(S("DE8937040044053201300")));       /* 21, DE is 22 */
+    assert_false(kl_pii_iban_ok(S("QQ89370400440532013000")));      /* no such country */
 }
 
 /*
@@ -204,14 +204,22 @@ static void test_name_hints(void **state)
         const char *name;
         enum kl_pii_entity e;
     } cases[] = {
-        {"Email_Address", KL_PII_ENTITY_EMAIL}, {"e-mail", KL_PII_ENTITY_EMAIL},
-        {"phoneNumber", KL_PII_ENTITY_PHONE},   {"SSN", KL_PII_ENTITY_US_SSN},
-        {"dob", KL_PII_ENTITY_DATE_OF_BIRTH},   {"BirthDate", KL_PII_ENTITY_DATE_OF_BIRTH},
-        {"client_ip", KL_PII_ENTITY_IP_ADDRESS}, {"first_name", KL_PII_ENTITY_PERSON},
-        {"name", KL_PII_ENTITY_PERSON},         {"customer name", KL_PII_ENTITY_PERSON},
-        {"street_address", KL_PII_ENTITY_ADDRESS}, {"ZIP", KL_PII_ENTITY_POSTCODE},
-        {"passport_no", KL_PII_ENTITY_PASSPORT}, {"IBAN", KL_PII_ENTITY_IBAN},
-        {"credit_card", KL_PII_ENTITY_CREDIT_CARD}, {"website", KL_PII_ENTITY_URL},
+        {"Email_Address", KL_PII_ENTITY_EMAIL},
+        {"e-mail", KL_PII_ENTITY_EMAIL},
+        {"phoneNumber", KL_PII_ENTITY_PHONE},
+        {"SSN", KL_PII_ENTITY_US_SSN},
+        {"dob", KL_PII_ENTITY_DATE_OF_BIRTH},
+        {"BirthDate", KL_PII_ENTITY_DATE_OF_BIRTH},
+        {"client_ip", KL_PII_ENTITY_IP_ADDRESS},
+        {"first_name", KL_PII_ENTITY_PERSON},
+        {"name", KL_PII_ENTITY_PERSON},
+        {"customer name", KL_PII_ENTITY_PERSON},
+        {"street_address", KL_PII_ENTITY_ADDRESS},
+        {"ZIP", KL_PII_ENTITY_POSTCODE},
+        {"passport_no", KL_PII_ENTITY_PASSPORT},
+        {"IBAN", KL_PII_ENTITY_IBAN},
+        {"credit_card", KL_PII_ENTITY_CREDIT_CARD},
+        {"website", KL_PII_ENTITY_URL},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         assert_true(kl_pii_name_hint(cases[k].name) & (1u << cases[k].e));
@@ -279,8 +287,8 @@ static void test_labelled_file_precision_and_recall(void **state)
             fp_[e] += got && !want;
             fn[e] += !got && want;
             if (got != want && shown < 40 && getenv("KEEL_PII_SHOW")) {
-                printf("  %s '%s' in %s: got %d\n", kl_pii_entity_name((enum kl_pii_entity)e),
-                       val, col, got);
+                printf("  %s '%s' in %s: got %d\n", kl_pii_entity_name((enum kl_pii_entity)e), val,
+                       col, got);
                 shown++;
             }
         }
@@ -418,10 +426,18 @@ static void test_scan_does_not_depend_on_thread_count(void **state)
     for (size_t i = 0; i < n; i++) {
         char *s = buf + i * 48;
         switch (i % 4) {
-        case 0: snprintf(s, 48, "user%zu@example.com", i); break;
-        case 1: snprintf(s, 48, "call 212-555-%04zu", i % 10000); break;
-        case 2: snprintf(s, 48, "10.0.%zu.%zu", (i / 256) % 256, i % 256); break;
-        default: snprintf(s, 48, "nothing %zu here", i); break;
+        case 0:
+            snprintf(s, 48, "user%zu@example.com", i);
+            break;
+        case 1:
+            snprintf(s, 48, "call 212-555-%04zu", i % 10000);
+            break;
+        case 2:
+            snprintf(s, 48, "10.0.%zu.%zu", (i / 256) % 256, i % 256);
+            break;
+        default:
+            snprintf(s, 48, "nothing %zu here", i);
+            break;
         }
         v[i] = s;
     }
