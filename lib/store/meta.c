@@ -15,7 +15,6 @@
  * Query results are copied into an arena owned by the result, so a result
  * outlives the statements that produced it and is freed in one call.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,25 +207,6 @@ too_new:
 }
 
 /* ---- helpers ---- */
-
-/* Run sql with n text arguments (NULL binds NULL), discarding any rows. */
-static int exec_text(kl_store *s, const char *sql, kl_err *err, int n, ...)
-{
-    const kl__db_vt *vt = s->db->vt;
-    kl__stmt *st;
-    int rc = vt->prepare(s->db, sql, 0, &st, err);
-    if (rc < 0)
-        return rc;
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 1; i <= n; i++)
-        vt->bind_text(st, i, va_arg(ap, const char *));
-    va_end(ap);
-    while ((rc = vt->step(st, err)) == 1)
-        ;
-    vt->finalize(st);
-    return rc;
-}
 
 /* Arena copy of a column (NULL stays NULL); sets *oom on failure. */
 static const char *col_dup(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i, int *oom)
@@ -683,10 +663,4 @@ int kl_store_resolve(kl_store *s, const char *kind, const char *text, kl_ref *ou
                           text);
     kl_err_set(err, KL_ENOTFOUND, "no %s matches '%s'", kind ? kind : "run or snapshot", text);
     return kl_err_ctx(err, "%s", text);
-}
-
-int kl__exec_text(kl_store *s, const char *sql, kl_err *err, int n, const char *a1,
-                  const char *a2, const char *a3)
-{
-    return exec_text(s, sql, err, n, a1, a2, a3);
 }

@@ -87,10 +87,6 @@ int kl__stmt_cached(kl_store *s, enum kl__cached slot, kl__stmt **out, kl_err *e
 /* Apply pending migrations (meta.c). */
 int kl__meta_migrate(kl_store *s, kl_err *err);
 
-/* Run sql with its first n of a1..a3 bound as text, discarding rows (meta.c). */
-int kl__exec_text(kl_store *s, const char *sql, kl_err *err, int n, const char *a1,
-                  const char *a2, const char *a3);
-
 /* Milliseconds since the Unix epoch. */
 int64_t kl__now_ms(void);
 
