@@ -15,7 +15,7 @@ libdir=$(dirname "$(find "$prefix" -name keel.pc | head -1)")/..
 ls "$libdir"/libkeel.a "$libdir"/libkeel.so > /dev/null
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 # the installed keel.pc points into this prefix
-pkg-config --cflags keel | grep -q -- "-I$prefix/include"
+[ "$(readlink -f "$(pkg-config --variable=includedir keel)")" = "$(readlink -f "$prefix/include")" ]
 for h in "$prefix"/include/keel/*.h; do
     printf '#include "keel/%s"\n' "$(basename "$h")" > "$tmp/h.c"
     cc -std=c11 -Wall -Werror -fsyntax-only $(pkg-config --cflags keel) "$tmp/h.c" \
