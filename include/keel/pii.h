@@ -181,7 +181,9 @@ void kl_pii_log_release(kl_pii_log *log);
  * the column and entity; *out is NULL). Transformed columns are text (or
  * categorical when they were). report may be NULL (f is scanned with default
  * options); salt is needed only by hash (KL_EINVAL without it). log may be
- * NULL. Returns 0, KL_ECHECK, KL_EINVAL or KL_ENOMEM.
+ * NULL. A column rule naming a column f lacks is KL_ENOTFOUND (a misspelt
+ * name must not let PII through). Returns 0, KL_ECHECK, KL_ENOTFOUND,
+ * KL_EINVAL or KL_ENOMEM.
  */
 int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_policies *p,
                  const uint8_t *salt, kl_frame **out, kl_pii_log *log, kl_err *err);

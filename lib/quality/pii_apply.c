@@ -27,6 +27,7 @@
 
 #include "keel/hash.h"
 #include "keel/pii.h"
+#include "keel/suggest.h"
 #include "core/common.h"
 
 #define N_ENT KL_PII_ENTITY_COUNT
@@ -354,6 +355,24 @@ int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_p
     kl_frame *o = NULL;
     if (!oc) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory applying PII policies");
+        goto done;
+    }
+    /* A rule for a column the data lacks is most likely a typo that would let PII through. */
+    for (size_t k = 0; k < p->n_columns; k++) {
+        if (kl_frame_col_index(in, p->columns[k].name) >= 0)
+            continue;
+        const char **names = malloc((nc ? nc : 1) * sizeof *names);
+        const char *near = NULL;
+        if (names) {
+            for (size_t j = 0; j < nc; j++)
+                names[j] = kl_frame_col_name(in, j);
+            near = kl_suggest(p->columns[k].name, names, nc);
+        }
+        rc = kl_err_set(
+            err, KL_ENOTFOUND, "a PII rule names column '%s', which the data lacks%s%s%s",
+            p->columns[k].name, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        kl_err_ctx(err, "constraints.pii.columns");
+        free(names);
         goto done;
     }
     /* The rule for spans found in columns no whole-cell rule covers, per entity. */

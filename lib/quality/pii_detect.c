@@ -361,7 +361,7 @@ static size_t ipv6_at(uchar *s, size_t n, size_t i, int *bare)
         if (i < n && s[i] == '.') {
             /* The last 32 bits as a dotted quad. */
             size_t e = ipv4_at(s, n, b);
-            if (!e || groups > 6 || (!dbl && groups != 6))
+            if (!e || (dbl ? groups > 5 : groups != 6))
                 return 0;
             return e;
         }

@@ -121,6 +121,9 @@ static void test_ip_edge_cases(void **state)
     assert_true(kl_pii_ipv6_ok(S("2001:db8::2:1")));
     assert_true(kl_pii_ipv6_ok(S("fe80::")));
     assert_true(kl_pii_ipv6_ok(S("::ffff:192.0.2.128")));
+    assert_true(kl_pii_ipv6_ok(S("1:2:3:4:5:6:192.0.2.128")));
+    assert_false(kl_pii_ipv6_ok(S("1:2:3:4:5:6::192.0.2.128"))); /* nine groups' worth */
+    assert_false(kl_pii_ipv6_ok(S("1:2:3:4:5:192.0.2.128")));
     assert_true(kl_pii_ipv6_ok(S("2001:db8::/32")));
     assert_false(kl_pii_ipv6_ok(S("2001:db8::1::2")));
     assert_false(kl_pii_ipv6_ok(S("1:2:3:4:5:6:7")));
@@ -664,6 +667,21 @@ static void test_column_rule_applies_without_detection(void **state)
     kl_frame_free(f);
 }
 
+static void test_rule_for_a_missing_column_is_an_error(void **state)
+{
+    (void)state;
+    kl_frame *f = sample_frame();
+    kl_spec_pii_rule cols[] = {{"emial", {KL_PII_ACTION_REDACT, 0}}};
+    kl_pii_policies p = {{0}, cols, 1, NULL, 0};
+    kl_frame *o = NULL;
+    kl_err err = {0};
+    assert_int_equal(kl_pii_apply(f, NULL, &p, NULL, &o, NULL, &err), KL_ENOTFOUND);
+    assert_null(o);
+    assert_string_equal(err.msg, "a PII rule names column 'emial', which the data lacks; did you "
+                                 "mean 'email'?");
+    kl_frame_free(f);
+}
+
 /* ---- the salt file ---- */
 
 static void test_salt_created_private_and_reused(void **state)
@@ -725,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_default_policy_covers_every_flagged_column),
         cmocka_unit_test(test_fail_policy_names_column_and_entity),
         cmocka_unit_test(test_column_rule_applies_without_detection),
+        cmocka_unit_test(test_rule_for_a_missing_column_is_an_error),
         cmocka_unit_test(test_salt_created_private_and_reused),
     };
     return cmocka_run_group_tests(tests, setup_salts, NULL);
