@@ -872,6 +872,59 @@ static void test_ar_model_select_param_picks_9_lags_on_sunspots(void **state)
     kl_frame_free(f);
 }
 
+static void test_ar_payload_loader_refuses_damaged_bytes(void **state)
+{
+    (void)state;
+    size_t n;
+    double *y = sunspots(&n);
+    kl_err err = {0};
+    kl_ar_result r;
+    kl_ar_opts o = {.trend = KL_AR_TREND_CT};
+    assert_int_equal(kl_ar_fit(y, n, 3, &o, &r, &err), 0);
+    kl_wbuf w;
+    kl_wbuf_init(&w);
+    assert_int_equal(kl_algo_ar.save(&r, &w), 0);
+    /* The whole payload loads back and forecasts the same bits. */
+    kl_rbuf rb;
+    void *st = NULL;
+    kl_rbuf_init(&rb, w.data, w.len);
+    assert_int_equal(kl_algo_ar.load(&rb, NULL, &st, &err), 0);
+    assert_true(kl_rbuf_done(&rb));
+    double a[4], b[4];
+    assert_int_equal(kl_ar_forecast(&r, 4, NULL, 0, a, NULL, &err), 0);
+    assert_int_equal(kl_ar_forecast(st, 4, NULL, 0, b, NULL, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    kl_algo_ar.free(st);
+    /* Every truncation fails cleanly; so do absurd counts in the header. */
+    for (size_t cut = 0; cut < w.len; cut++) {
+        st = NULL;
+        kl_rbuf_init(&rb, w.data, cut);
+        int rc = kl_algo_ar.load(&rb, NULL, &st, &err);
+        if (rc == 0) {
+            assert_false(kl_rbuf_done(&rb)); /* the model file rejects leftover or missing bytes */
+            kl_algo_ar.free(st);
+        } else {
+            assert_int_equal(rc, KL_ECORRUPT);
+        }
+    }
+    uint8_t *bad = malloc(w.len);
+    for (size_t at = 0; at < 16; at++) {
+        memcpy(bad, w.data, w.len);
+        bad[at] = 0xff;
+        st = NULL;
+        kl_rbuf_init(&rb, bad, w.len);
+        int rc = kl_algo_ar.load(&rb, NULL, &st, &err);
+        if (rc == 0)
+            kl_algo_ar.free(st);
+        else
+            assert_int_equal(rc, KL_ECORRUPT);
+    }
+    free(bad);
+    kl_wbuf_release(&w);
+    kl_ar_result_release(&r);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_ar_model_fits_forecasts_and_describes_like_the_api),
         cmocka_unit_test(test_ar_model_save_load_forecasts_bit_identically),
         cmocka_unit_test(test_ar_model_select_param_picks_9_lags_on_sunspots),
+        cmocka_unit_test(test_ar_payload_loader_refuses_damaged_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
