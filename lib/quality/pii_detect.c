@@ -708,7 +708,8 @@ static size_t phone_intl_at(uchar *s, size_t n, size_t i)
     return end;
 }
 
-/* North American plan: [1 ](NXX) NXX-XXXX, NXX-NXX-XXXX, NXX.NXX.XXXX, NXX NXX XXXX. */
+/* North American plan: [1 ](NXX) NXX-XXXX (or . or space), NXX-NXX-XXXX, NXX.NXX.XXXX, NXX NXX
+ * XXXX. */
 static size_t phone_us_at(uchar *s, size_t n, size_t i)
 {
     size_t p = i;
@@ -727,7 +728,9 @@ static size_t phone_us_at(uchar *s, size_t n, size_t i)
         p++;
         if (p < n && s[p] == ' ')
             p++;
-        sep = '-';
+        /* After "(NXX) " the exchange and line may be split by '-', '.' or ' '. */
+        size_t q = p + 3;
+        sep = q < n && (s[q] == '.' || s[q] == ' ') ? s[q] : '-';
     } else {
         if (p >= n || (s[p] != '-' && s[p] != '.' && s[p] != ' '))
             return 0;

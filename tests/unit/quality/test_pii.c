@@ -200,6 +200,55 @@ static void test_find_weak_patterns_need_context(void **state)
     assert_int_equal(kl_pii_find(S("user1234"), name, m, 2), 0);
 }
 
+/*
+ * Sentences written by hand (several after Presidio's recogniser tests), with
+ * the entities a reader finds in them. None comes from the labelled file's
+ * generator.
+ */
+static void test_find_on_hand_written_sentences(void **state)
+{
+    (void)state;
+#define B(e) (1u << KL_PII_ENTITY_##e)
+    static const struct {
+        const char *text;
+        unsigned want;
+    } cases[] = {
+        {"my email address is info@presidio.site", B(EMAIL)},
+        {"My credit card number is 4012888888881881 and it expires soon", B(CREDIT_CARD)},
+        {"card: 4012-8888-8888-1881.", B(CREDIT_CARD)},
+        {"my card 4012888888881882 was declined", 0}, /* Luhn fails */
+        {"order #4012888888881881-7 shipped", 0},     /* part of a longer id */
+        {"call (425) 882 9090 or +1-425-882-8080", B(PHONE)},
+        {"office: 425.882.8080", B(PHONE)},
+        {"bureau : 01 42 68 53 00", B(PHONE)},
+        {"Tel. +49 (0)30 1234567", B(PHONE)},
+        {"ticket 2023-0042-1187 closed", 0},
+        {"SSN 432-12-4567 on file", B(US_SSN)},
+        {"the sample card 078-05-1120 is void", 0},
+        {"IBAN IL150120690000003111111, thanks", B(IBAN)},
+        {"IBAN IL150120690000003111112, thanks", 0},
+        {"login from 192.168.0.1 at 10:32:01", B(IP_ADDRESS)},
+        {"ping 2001:0db8:85a3:0000:0000:8a2e:0370:7334 now", B(IP_ADDRESS)},
+        {"python 3.11.2 and numpy 1.26.4", 0},
+        {"see https://www.example.com/a?b=c, or www.example.org.", B(URL)},
+        {"example.com is a domain, not a URL here", 0},
+        {"she was born on 12/31/1985 in Lyon", B(DATE_OF_BIRTH)},
+        {"the meeting is on 12/31/1985 in Lyon", 0},
+        {"write to a.b@c.io, call 212-555-0147, IP 8.8.8.8", B(EMAIL) | B(PHONE) | B(IP_ADDRESS)},
+    };
+#undef B
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        kl_pii_match m[8];
+        size_t n = kl_pii_find(S(cases[k].text), 0, m, 8);
+        unsigned got = 0;
+        for (size_t q = 0; q < n && q < 8; q++)
+            got |= 1u << m[q].entity;
+        if (got != cases[k].want)
+            printf("  '%s': got %#x, want %#x\n", cases[k].text, got, cases[k].want);
+        assert_int_equal(got, cases[k].want);
+    }
+}
+
 static void test_name_hints(void **state)
 {
     (void)state;
@@ -731,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_find_reports_spans_in_free_text),
         cmocka_unit_test(test_find_skips_versions_but_not_addresses),
         cmocka_unit_test(test_find_weak_patterns_need_context),
+        cmocka_unit_test(test_find_on_hand_written_sentences),
         cmocka_unit_test(test_name_hints),
         cmocka_unit_test(test_find_invariants_on_random_strings),
         cmocka_unit_test(test_labelled_file_precision_and_recall),
