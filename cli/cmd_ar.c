@@ -244,7 +244,7 @@ static void fit_text(const struct series *s, const struct fit_args *a, const kl_
         printf("Ljung-Box on the residuals, %zu lags, model df %zu: Q %.4f", lb_h, r->k,
                q[lb_h - 1]);
         if (isnan(pv[lb_h - 1]))
-            printf(" (no degrees of freedom left for a p-value)\n");
+            printf(" (no degrees of freedom left for a p-value: give --lb-lags above %zu)\n", r->k);
         else
             printf(", p-value %.4g\n", pv[lb_h - 1]);
     }
