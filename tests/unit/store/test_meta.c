@@ -969,9 +969,11 @@ static int ref_exists(const char *kind, const char *id, const char *role, const 
 static void test_meta_sigkill_leaves_store_consistent(void **state)
 {
     fx *f = begin(state);
-    enum { ITERATIONS = 20 };
+    /* 20 by default; KEEL_TEST_CRASH_ITERATIONS raises it (200 for the long suite). */
+    const char *env = getenv("KEEL_TEST_CRASH_ITERATIONS");
+    unsigned iterations = env && strtoul(env, NULL, 10) > 0 ? (unsigned)strtoul(env, NULL, 10) : 20;
     unsigned rng = 12345;
-    for (unsigned k = 0; k < ITERATIONS; k++) {
+    for (unsigned k = 0; k < iterations; k++) {
         int fds[2];
         assert_int_equal(pipe(fds), 0);
         pid_t pid = fork();
