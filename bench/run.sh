@@ -26,29 +26,21 @@ export KEEL_THREADS=${KEEL_THREADS:-2}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 
-# ---- packages: install what is missing, and only that ----
-need=(build-essential cmake pkg-config libyaml-dev libssl-dev libjansson-dev libcmocka-dev
-      python3 python3-pandas)
-missing=()
-for p in "${need[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    SUDO=
-    [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    log "installing ${missing[*]}"
-    $SUDO apt-get update
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+# ---- packages: scripts/deps.sh installs what is missing (and only that), peers included ----
+"$ROOT/scripts/deps.sh" --bench
 
 # ---- build ----
+mkdir -p "$DATA" "$OUT"
 log "building keel (Release) in $BUILD"
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" --target keel_static -j2 >/dev/null
+if ! { cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$BUILD" --target keel_static -j2; } >"$OUT/build.log" 2>&1; then
+    tail -n 20 "$OUT/build.log" >&2
+    log "the keel build failed (log: $OUT/build.log)"
+    exit 3
+fi
 make -s -C "$BENCH" BUILD="$BUILD" OUT="$OUT"
 
 # ---- data ----
-mkdir -p "$DATA" "$OUT"
 rows_of() { case $1 in 1m) echo 1000000 ;; 5m) echo 5000000 ;; *) echo "bad size $1" >&2; exit 2 ;; esac; }
 runs_of() { case $1 in 1m) echo 5 ;; *) echo 3 ;; esac; }
 for s in $SIZES; do
