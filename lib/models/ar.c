@@ -113,11 +113,10 @@ static void clear_below(double *a, size_t ld, size_t m)
 
 struct qr_ctx {
     const struct design *d;
-    double *scratch; /* per task: (m + block_rows) * m values, then m tau, then lwork */
-    size_t scratch_per_task;
+    size_t scratch_len; /* per task: (m + block_rows) * m values, then m tau, then lwork */
     lapack_int lwork;
     double *r_task; /* per task: m*m, column-major */
-    int failed;     /* a task's dgeqrf failed (only on a LAPACK bug) */
+    int *rc;        /* per task: 0, KL_ENOMEM, or KL_EINVAL when dgeqrf fails (a LAPACK bug) */
 };
 
 /* Rows per QR step: AR_SUB for 12 augmented columns, fewer for wider designs (16 at least). */
@@ -132,7 +131,11 @@ static void qr_task(void *ctx, size_t task)
     struct qr_ctx *q = ctx;
     const struct design *d = q->d;
     size_t m = d->m, sub = block_rows(m), ld = m + sub;
-    double *a = q->scratch + task * q->scratch_per_task;
+    double *a = malloc(q->scratch_len * sizeof(double));
+    if (!a) {
+        q->rc[task] = KL_ENOMEM;
+        return;
+    }
     double *tau = a + ld * m, *work = tau + m;
     size_t r0 = task * AR_CHUNK, r1 = KL_MIN(d->nobs, r0 + AR_CHUNK);
     memset(a, 0, ld * m * sizeof(double));
@@ -141,12 +144,13 @@ static void qr_task(void *ctx, size_t task)
         design_block(d, s, rows, a + m, ld);
         if (LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)(m + rows), (lapack_int)m, a,
                                 (lapack_int)ld, tau, work, q->lwork) != 0)
-            q->failed = 1;
+            q->rc[task] = KL_EINVAL;
         clear_below(a, ld, m);
     }
     double *r = q->r_task + task * m * m;
     for (size_t c = 0; c < m; c++)
         memcpy(r + c * m, a + c * ld, m * sizeof(double));
+    free(a);
 }
 
 struct resid_ctx {
@@ -220,21 +224,24 @@ static int fit_core(const struct design *d, double *r, double *params, double *r
     lapack_int lwork = (lapack_int)wq;
     if (lwork < (lapack_int)(2 * m))
         lwork = (lapack_int)(2 * m);
-    struct qr_ctx q = {d, NULL, ld * m + m + (size_t)lwork, lwork, NULL, 0};
-    q.scratch = malloc(n_tasks * q.scratch_per_task * sizeof(double));
+    struct qr_ctx q = {d, ld * m + m + (size_t)lwork, lwork, NULL, NULL};
     q.r_task = malloc(n_tasks * m * m * sizeof(double));
+    q.rc = calloc(n_tasks, sizeof(int));
     double *comb = malloc((2 * m * m + m + (size_t)lwork) * sizeof(double));
     double *ssr_task = malloc(n_tasks * sizeof(double));
     int rc = 0;
-    if (!q.scratch || !q.r_task || !comb || !ssr_task) {
+    if (!q.r_task || !q.rc || !comb || !ssr_task) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory fitting an AR model on %zu rows", d->nobs);
         goto done;
     }
     kl_parallel_for(n_tasks, qr_task, &q);
-    if (q.failed) {
-        rc = kl_err_set(err, KL_EINVAL, "LAPACK dgeqrf failed on the AR design");
-        goto done;
-    }
+    for (size_t t = 0; t < n_tasks; t++)
+        if (q.rc[t] < 0) {
+            rc = q.rc[t] == KL_ENOMEM
+                     ? kl_err_set(err, KL_ENOMEM, "out of memory fitting an AR model")
+                     : kl_err_set(err, KL_EINVAL, "LAPACK dgeqrf failed on the AR design");
+            goto done;
+        }
     /* Fold the task factors in task order: QR of [R_acc; R_task]. */
     double *tau = comb + 2 * m * m, *work = tau + m;
     memcpy(r, q.r_task, m * m * sizeof(double));
@@ -278,7 +285,7 @@ static int fit_core(const struct design *d, double *r, double *params, double *r
         s += ssr_task[t];
     *ssr = s;
 done:
-    free(q.scratch);
+    free(q.rc);
     free(q.r_task);
     free(comb);
     free(ssr_task);
