@@ -35,14 +35,14 @@
  *               multinomial (K > 2): one per class, softmax.
  *               min C * sum_i logloss_i + 1/2 ||W||^2 (L2, scikit-learn's C)
  *               or C * sum_i logloss_i + ||W||_1 (L1); intercepts never
- *               penalised. L2 and none: L-BFGS (memory 10, More-Thuente-free
+ *               penalised. L2 and none: L-BFGS (memory 10,
  *               backtracking Armijo line search; keel's own), stopping when
  *               the largest gradient entry of the objective divided by
- *               C * n is below tol * 1e-4, or when a step no longer lowers
+ *               C * n is below tol * 1e-6, or when a step no longer lowers
  *               the objective. L1: FISTA (accelerated proximal gradient with
- *               backtracking and restarts), stopping when the largest change
- *               of the proximal-gradient fixed point (divided by C * n) is
- *               below the same bound. keel solves tighter than scikit-learn's
+ *               backtracking and restarts), stopping when the largest entry
+ *               of the smallest subgradient (the KKT violation, on the scale
+ *               of the L1 weight 1) is below tol. keel solves tighter than scikit-learn's
  *               lbfgs (whose tol applies to the unscaled gradient and which
  *               stops at max_iter 100), hence max_iter 1000. For K > 2 the
  *               intercepts are shifted to sum to zero (softmax is unchanged).

@@ -61,8 +61,8 @@ static void block_eval(void *ctx, size_t t)
         for (size_t i = 0; i < nb; i++)
             Z[o * nb + i] = b[o];
     if (p)
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)p, 1.0, X,
-                    (int)q->ld, W, (int)k, 1.0, Z, (int)nb);
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)p, 1.0, X,
+                    (int)q->ld, W, (int)p, 1.0, Z, (int)nb);
     /* Z becomes the residual P - Y; loss summed in row order */
     double loss = 0;
     const double *y = q->y + r0;
@@ -230,7 +230,11 @@ static void prox_l1(double *x, size_t nw, double t)
         x[i] = x[i] > t ? x[i] - t : (x[i] < -t ? x[i] + t : 0.0);
 }
 
-/* FISTA with backtracking and adaptive restart, for C*sum logloss + ||W||_1. */
+/*
+ * FISTA with backtracking and adaptive restart, for C*sum logloss + ||W||_1.
+ * Stops when the KKT violation (the smallest subgradient's largest entry)
+ * is at most xtol; its scale is the L1 weight, 1.
+ */
 static int fista(prob *q, double *x, size_t dim, size_t nw, int max_iter, double xtol,
                  double *fout, int *conv, double *work)
 {
@@ -273,7 +277,19 @@ static int fista(prob *q, double *x, size_t dim, size_t nw, int max_iter, double
         tk = tn;
         F = Fn;
         f = Fn;
-        if (dx * L <= xtol) {
+        /* optimality: the smallest subgradient of the objective at x (its KKT violation) */
+        double viol = 0;
+        for (size_t i = 0; i < dim; i++) {
+            double gi = gx[i];
+            if (i >= nw)
+                viol = fmax(viol, fabs(gi));
+            else if (x[i] != 0)
+                viol = fmax(viol, fabs(gi + (x[i] > 0 ? 1.0 : -1.0)));
+            else
+                viol = fmax(viol, fabs(gi) - 1.0);
+        }
+        (void)dx;
+        if (viol <= xtol) {
             *conv = 1;
             it++;
             break;
@@ -313,10 +329,10 @@ static int logistic_fit(const kl_model_data *d, const double *pv, void **state, 
         free(work);
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
-    double bound = pv[P_TOL] * 1e-4 * q.C * (double)d->n, f = 0;
+    double bound = pv[P_TOL] * 1e-6 * q.C * (double)d->n, f = 0;
     int conv = 0, it;
     if (pen == PEN_L1)
-        it = fista(&q, theta, dim, k * p, (int)pv[P_MAX_ITER], bound, &f, &conv, work);
+        it = fista(&q, theta, dim, k * p, (int)pv[P_MAX_ITER], pv[P_TOL], &f, &conv, work);
     else
         it = lbfgs(&q, theta, dim, (int)pv[P_MAX_ITER], bound, &f, &conv, work);
     if (k > 1 && q.fit_intercept) { /* softmax is unchanged by a common shift */
