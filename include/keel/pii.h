@@ -16,8 +16,8 @@
  *                 a confidence per column.
  * Weak patterns (nine bare digits for an SSN, a name-shaped value for a
  * person, a date for a date of birth) count only when the context (the
- * column's name, or for dates of birth a word such as "born" just before
- * the date in free text) names the entity.
+ * column's name, or in free text a context word such as "born", "ssn" or
+ * "mobile" among the 5 words before the match) names the entity.
  */
 #ifndef KEEL_PII_H
 #define KEEL_PII_H

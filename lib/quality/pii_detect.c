@@ -950,15 +950,33 @@ static size_t date_at(uchar *s, size_t n, size_t i)
     return num_end_ok(s, n, e) ? e : 0;
 }
 
-/* "dob", "born" or "birth" within the 32 bytes before i: a date there is a birth date. */
-static int dob_context(uchar *s, size_t i)
+/*
+ * Context words (Presidio's context enhancement, on the 5 words before a
+ * match): one of words, ignoring case, among the 5 words before i. Then a
+ * weak pattern (a date, nine bare digits) is taken as the entity the words
+ * name, as it is in a column with such a name.
+ */
+static const char *const dob_words[] = {"dob", "born", "birth", "birthday", "birthdate", NULL};
+static const char *const ssn_words[] = {"ssn", "ssns", "social", "security", "ssid", NULL};
+static const char *const phone_words[] = {"phone",     "telephone", "tel", "cell", "mobile",
+                                          "cellphone", "call",      "fax", NULL};
+
+static int context_before(uchar *s, size_t i, const char *const *words)
 {
-    size_t b = i > 32 ? i - 32 : 0;
-    for (size_t k = b; k + 3 <= i; k++) {
-        unsigned c = s[k] | 32u;
-        if ((c == 'd' && prefix_ci(s, i, k, "dob")) ||
-            (c == 'b' && (prefix_ci(s, i, k, "born") || prefix_ci(s, i, k, "birth"))))
-            return 1;
+    size_t p = i;
+    for (int w = 0; w < 5; w++) {
+        while (p > 0 && !is_alpha(s[p - 1]))
+            p--;
+        if (p == 0)
+            return 0;
+        size_t e = p;
+        while (p > 0 && is_alpha(s[p - 1]))
+            p--;
+        for (size_t k = 0; words[k]; k++) {
+            size_t len = strlen(words[k]);
+            if (len == e - p && prefix_ci(s, e, p, words[k]))
+                return 1;
+        }
     }
     return 0;
 }
@@ -1100,13 +1118,13 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
             int sep = nx == ' ' || nx == '-' || nx == '.' || nx == '/';
             if (num_start_ok(s, i) && (sep || (run >= 9 && !is_word(nx)))) {
                 consider(&b, card_at(s, n, i), 1.0, KL_PII_ENTITY_CREDIT_CARD);
-                e = ssn_at(s, n, i, bare_ssn, &sc);
+                e = ssn_at(s, n, i, bare_ssn || (run == 9 && context_before(s, i, ssn_words)), &sc);
                 consider(&b, e, sc, KL_PII_ENTITY_US_SSN);
                 if (nx != '.' || run == 3) {
                     consider(&b, phone_us_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
                 }
                 consider(&b, phone_national_at(s, n, i), 0.75, KL_PII_ENTITY_PHONE);
-                if (bare_phone)
+                if (bare_phone || (run >= 10 && context_before(s, i, phone_words)))
                     consider(&b, phone_bare_at(s, n, i), 0.6, KL_PII_ENTITY_PHONE);
                 if (nx == '.') {
                     e = ipv4_at(s, n, i);
@@ -1119,7 +1137,7 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
                 }
                 if (nx == '-' || nx == '/' || nx == '.') {
                     e = date_at(s, n, i);
-                    if (e && (dob || dob_context(s, i)))
+                    if (e && (dob || context_before(s, i, dob_words)))
                         consider(&b, e, KL__PII_DOB_SCORE, KL_PII_ENTITY_DATE_OF_BIRTH);
                 }
             }
@@ -1138,7 +1156,7 @@ size_t kl_pii_find(const char *str, size_t n, unsigned hint, kl_pii_match *out, 
         } else if (c == '+') {
             if (num_start_ok(s, i)) {
                 consider(&b, phone_intl_at(s, n, i), 0.9, KL_PII_ENTITY_PHONE);
-                if (bare_phone)
+                if (bare_phone || context_before(s, i, phone_words))
                     consider(&b, phone_bare_at(s, n, i), 0.6, KL_PII_ENTITY_PHONE);
             }
         } else if (c == '(') {

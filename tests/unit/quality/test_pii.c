@@ -234,6 +234,11 @@ static void test_find_on_hand_written_sentences(void **state)
         {"example.com is a domain, not a URL here", 0},
         {"she was born on 12/31/1985 in Lyon", B(DATE_OF_BIRTH)},
         {"the meeting is on 12/31/1985 in Lyon", 0},
+        {"date of birth: 1985-12-31", B(DATE_OF_BIRTH)},
+        {"her ssn is 432124567", B(US_SSN)},
+        {"invoice 432124567 paid", 0},
+        {"mobile 4258828080, office closed", B(PHONE)},
+        {"account 4258828080 closed", 0},
         {"write to a.b@c.io, call 212-555-0147, IP 8.8.8.8", B(EMAIL) | B(PHONE) | B(IP_ADDRESS)},
     };
 #undef B
