@@ -74,8 +74,7 @@ typedef struct kl_store_opts {
  * database written by a newer keel (schema version above ours); KL_ECORRUPT
  * when the database is not a keel store.
  */
-int kl_store_open(const char *project_dir, const kl_store_opts *opts, kl_store **out,
-                  kl_err *err);
+int kl_store_open(const char *project_dir, const kl_store_opts *opts, kl_store **out, kl_err *err);
 
 /* Close the store; NULL does nothing. Open runs must be ended first. */
 void kl_store_close(kl_store *s);
@@ -140,8 +139,7 @@ void kl_store_get_close(kl_store_reader *r); /* NULL does nothing */
  * ever set to verified bytes. For objects that fit in memory; use the reader
  * for large ones. An object larger than max_size (0: no limit) gives KL_ERANGE.
  */
-int kl_store_get(kl_store *s, const char *id, size_t max_size, void **data, size_t *n,
-                 kl_err *err);
+int kl_store_get(kl_store *s, const char *id, size_t max_size, void **data, size_t *n, kl_err *err);
 
 /* Read the object into fd, streaming; returns KL_ECORRUPT at the end if it was damaged. */
 int kl_store_get_fd(kl_store *s, const char *id, int fd, kl_err *err);
@@ -179,21 +177,21 @@ int kl_store_object_each(kl_store *s, int (*fn)(const char *id, uint64_t disk_si
  * anything else stops the walk and is returned.
  */
 int kl_store_object_refs(kl_store *s,
-                         int (*fn)(const char *owner_kind, const char *owner_id,
-                                   const char *role, const char *object_id, void *ud),
+                         int (*fn)(const char *owner_kind, const char *owner_id, const char *role,
+                                   const char *object_id, void *ud),
                          void *ud, kl_err *err);
 
 /* ---- snapshots ---- */
 
 typedef struct kl_snapshot_rec {
-    char id[KL_ID_LEN];          /* snapshot id (see the data snapshot docs) */
-    const char *name;            /* may be NULL */
-    const char *source_hash;     /* SHA-256 hex of the original file's bytes */
+    char id[KL_ID_LEN];      /* snapshot id (see the data snapshot docs) */
+    const char *name;        /* may be NULL */
+    const char *source_hash; /* SHA-256 hex of the original file's bytes */
     int64_t n_rows, n_cols;
-    const char *schema_hash;     /* SHA-256 hex of the schema */
-    int64_t infer_version;       /* type-inference rule version */
-    int64_t created_ms;          /* ms since the Unix epoch; 0: now */
-    const char *manifest;        /* object id of the snapshot manifest */
+    const char *schema_hash; /* SHA-256 hex of the schema */
+    int64_t infer_version;   /* type-inference rule version */
+    int64_t created_ms;      /* ms since the Unix epoch; 0: now */
+    const char *manifest;    /* object id of the snapshot manifest */
 } kl_snapshot_rec;
 
 /*
@@ -205,7 +203,7 @@ int kl_store_snapshot_add(kl_store *s, const kl_snapshot_rec *rec, kl_err *err);
 typedef struct kl_snapshot_list {
     kl_snapshot_rec *items; /* strings point into the list's own memory */
     size_t count;
-    void *mem_;             /* private */
+    void *mem_; /* private */
 } kl_snapshot_list;
 
 /* Snapshots, newest first. id NULL: all; else just that full id (KL_ENOTFOUND if absent). */
@@ -250,7 +248,7 @@ int kl_store_lineage(kl_store *s, const char *kind, const char *id, enum kl_line
 void kl_lineage_release(kl_lineage *l);
 
 typedef struct kl_ref {
-    char kind[16];     /* "run" or "snapshot" */
+    char kind[16]; /* "run" or "snapshot" */
     char id[KL_ID_LEN];
 } kl_ref;
 

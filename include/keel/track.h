@@ -43,10 +43,10 @@ const char *kl_run_status_name(enum kl_run_status st);
 #define KL_RUN_FLUSH_VALUES 8192
 
 typedef struct kl_run_opts {
-    const char *name;       /* may be NULL */
-    const char *parent;     /* full id of the parent run (nested runs); NULL: none */
-    const char *spec_hash;  /* SHA-256 hex of the spec; may be NULL */
-    const char *snapshot;   /* full id of the input data snapshot; may be NULL */
+    const char *name;      /* may be NULL */
+    const char *parent;    /* full id of the parent run (nested runs); NULL: none */
+    const char *spec_hash; /* SHA-256 hex of the spec; may be NULL */
+    const char *snapshot;  /* full id of the input data snapshot; may be NULL */
     uint64_t seed;
     int has_seed;           /* 1: seed is meaningful */
     const char *git_commit; /* the user's project commit; NULL: unknown */
@@ -199,8 +199,8 @@ typedef struct kl_metric_series {
 } kl_metric_series;
 
 /* Every flushed value of run id's metric key. KL_ENOTFOUND when there is none. */
-int kl_store_metric_history(kl_store *s, const char *id, const char *key,
-                            kl_metric_series *out, kl_err *err);
+int kl_store_metric_history(kl_store *s, const char *id, const char *key, kl_metric_series *out,
+                            kl_err *err);
 void kl_metric_series_release(kl_metric_series *m);
 
 #ifdef __cplusplus

@@ -218,8 +218,7 @@ int kl_store_put_begin(kl_store *s, kl_store_writer **out, kl_err *err)
 }
 
 /* Run the compressor over in with directive end_op and write what it produces. */
-static int writer_pump(kl_store_writer *w, ZSTD_inBuffer *in, ZSTD_EndDirective end_op,
-                       kl_err *err)
+static int writer_pump(kl_store_writer *w, ZSTD_inBuffer *in, ZSTD_EndDirective end_op, kl_err *err)
 {
     for (;;) {
         ZSTD_outBuffer ob = {w->out, w->out_cap, 0};
@@ -569,8 +568,7 @@ int kl_store_get_read(kl_store_reader *r, void *buf, size_t cap, size_t *n, kl_e
     return 0;
 }
 
-int kl_store_get(kl_store *s, const char *id, size_t max_size, void **data, size_t *n,
-                 kl_err *err)
+int kl_store_get(kl_store *s, const char *id, size_t max_size, void **data, size_t *n, kl_err *err)
 {
     *data = NULL;
     *n = 0;
@@ -626,8 +624,8 @@ int kl_store_get_fd(kl_store *s, const char *id, int fd, kl_err *err)
         if ((rc = kl_store_get_read(r, buf, CHUNK, &got, err)) < 0 || got == 0)
             break;
         if (fd >= 0 && write_all(fd, buf, got) < 0) {
-            rc = kl_err_set(err, KL_EIO, "cannot write object '%.12s' out: %s", id,
-                            strerror(errno));
+            rc =
+                kl_err_set(err, KL_EIO, "cannot write object '%.12s' out: %s", id, strerror(errno));
             break;
         }
     }

@@ -179,7 +179,7 @@ typedef struct parser {
 } parser;
 
 __attribute__((format(printf, 3, 4))) static int fail_at(parser *ps, const char *at,
-                                                          const char *fmt, ...)
+                                                         const char *fmt, ...)
 {
     if (ps->failed)
         return KL_EPARSE;
@@ -245,7 +245,7 @@ static void next(parser *ps)
         t->kind = T_STR;
         t->len = (size_t)(e + 1 - p);
     } else if (isdigit((unsigned char)*p) || ((*p == '-' || *p == '+' || *p == '.') &&
-                                               (isdigit((unsigned char)p[1]) || p[1] == '.'))) {
+                                              (isdigit((unsigned char)p[1]) || p[1] == '.'))) {
         char *end;
         errno = 0;
         double v = strtod(p, &end);
@@ -321,15 +321,16 @@ static int parse_field(parser *ps, field *f)
     memset(f, 0, sizeof *f);
     token t = ps->tok;
     if (t.kind != T_WORD)
-        return fail_at(ps, t.start, "expected a field such as metrics.auc, found '%.*s'", shown(t.len), t.start);
+        return fail_at(ps, t.start, "expected a field such as metrics.auc, found '%.*s'",
+                       shown(t.len), t.start);
     const char *dot = memchr(t.start, '.', t.len);
     size_t plen = dot ? (size_t)(dot - t.start) : t.len;
     static const struct {
         const char *name;
         enum field_kind kind;
-    } prefixes[] = {{"metrics", F_METRIC}, {"metric", F_METRIC}, {"params", F_PARAM},
-                    {"param", F_PARAM},    {"tags", F_TAG},      {"tag", F_TAG},
-                    {"attributes", F_ATTR}, {"attr", F_ATTR},    {"run", F_ATTR}};
+    } prefixes[] = {{"metrics", F_METRIC},  {"metric", F_METRIC}, {"params", F_PARAM},
+                    {"param", F_PARAM},     {"tags", F_TAG},      {"tag", F_TAG},
+                    {"attributes", F_ATTR}, {"attr", F_ATTR},     {"run", F_ATTR}};
     int prefix = -1;
     if (dot)
         for (size_t i = 0; i < KL_ARRAY_LEN(prefixes); i++)
@@ -402,6 +403,20 @@ static int int_literal(const token *t, int64_t *v)
 
 static int parse_or(parser *ps, kl__sqlbuf *b, int depth);
 
+/* The SQL spelling of an operator token (the lexer only makes these). */
+static const char *sql_op(const token *op)
+{
+    static const struct {
+        const char *text, *sql;
+    } ops[] = {{">=", ">="}, {"<=", "<="}, {"==", "="}, {"!=", "<>"},
+               {"<>", "<>"}, {">", ">"},   {"<", "<"},  {"=", "="}};
+    for (size_t i = 0; i < KL_ARRAY_LEN(ops); i++)
+        if (strlen(ops[i].text) == op->len && strncmp(op->start, ops[i].text, op->len) == 0)
+            return ops[i].sql;
+    KL_ASSERT(!"the lexer made an operator token sql_op does not know");
+    return "=";
+}
+
 static int parse_comparison(parser *ps, kl__sqlbuf *b)
 {
     field f;
@@ -413,23 +428,22 @@ static int parse_comparison(parser *ps, kl__sqlbuf *b)
     token op = ps->tok;
     if (op.kind != T_OP) {
         free(f.key);
-        return fail_at(ps, op.start, "expected an operator (> >= < <= = !=) after '%.*s'", shown(flen), fstart);
+        return fail_at(ps, op.start, "expected an operator (> >= < <= = !=) after '%.*s'",
+                       shown(flen), fstart);
     }
-    const char *sqlop = op.len == 1 ? (op.start[0] == '=' ? "=" : op.start[0] == '<' ? "<" : ">")
-                        : op.start[0] == '>' ? ">="
-                        : op.start[0] == '=' ? "="
-                        : op.start[0] == '<' && op.start[1] == '=' ? "<="
-                                                                   : "<>";
+    const char *sqlop = sql_op(&op);
     next(ps);
     token v = ps->tok;
     if (v.kind != T_NUM && v.kind != T_STR) {
         free(f.key);
-        return fail_at(ps, v.start, "expected a number or a quoted string, found '%.*s'", shown(v.len), v.start);
+        return fail_at(ps, v.start, "expected a number or a quoted string, found '%.*s'",
+                       shown(v.len), v.start);
     }
     int numeric_field = f.kind == F_METRIC || (f.kind == F_ATTR && f.attr->numeric);
     if (numeric_field && v.kind != T_NUM) {
         free(f.key);
-        return fail_at(ps, v.start, "'%.*s' compares with numbers, not strings", shown(flen), fstart);
+        return fail_at(ps, v.start, "'%.*s' compares with numbers, not strings", shown(flen),
+                       fstart);
     }
     next(ps);
     switch (f.kind) {
@@ -541,7 +555,8 @@ static int parse_filter(const char *src, kl__sqlbuf *b, kl_err *err)
     if (ps.tok.kind == T_RP)
         return fail_at(&ps, ps.tok.start, "unbalanced parenthesis");
     if (ps.tok.kind != T_END)
-        return fail_at(&ps, ps.tok.start, "expected 'and', 'or' or the end, found '%.*s'", shown(ps.tok.len), ps.tok.start);
+        return fail_at(&ps, ps.tok.start, "expected 'and', 'or' or the end, found '%.*s'",
+                       shown(ps.tok.len), ps.tok.start);
     return 0;
 }
 
@@ -589,7 +604,9 @@ static int parse_sort(const char *src, kl__sqlbuf *joins, kl__sqlbuf *order, kl_
             continue;
         }
         if (ps.tok.kind != T_END)
-            return fail_at(&ps, ps.tok.start, "expected ',', 'asc', 'desc' or the end, found '%.*s'", shown(ps.tok.len), ps.tok.start);
+            return fail_at(&ps, ps.tok.start,
+                           "expected ',', 'asc', 'desc' or the end, found '%.*s'",
+                           shown(ps.tok.len), ps.tok.start);
         break;
     }
     sb_puts(order, ", r.id");

@@ -128,8 +128,7 @@ static int exec_ddl(kl_store *s, const char *ddl, kl_err *err)
     if (!b)
         return s->db->vt->exec(s->db, ddl, err);
     char sql[1024];
-    int n = snprintf(sql, sizeof sql, "%.*s%s%s", (int)(b - ddl), ddl, s->db->vt->blob_type,
-                     b + 2);
+    int n = snprintf(sql, sizeof sql, "%.*s%s%s", (int)(b - ddl), ddl, s->db->vt->blob_type, b + 2);
     KL_ASSERT(n > 0 && (size_t)n < sizeof sql);
     return s->db->vt->exec(s->db, sql, err);
 }
@@ -185,8 +184,8 @@ int kl__meta_migrate(kl_store *s, kl_err *err)
                 goto fail;
             }
         kl__stmt *st;
-        rc = vt->prepare(s->db, "INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)",
-                         0, &st, err);
+        rc = vt->prepare(s->db, "INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)", 0,
+                         &st, err);
         if (rc < 0)
             goto fail;
         vt->bind_i64(st, 1, k);
@@ -202,8 +201,8 @@ fail:
     return rc;
 too_new:
     return kl_err_set(err, KL_EUNSUPPORTED,
-                      "the store has schema version %lld, newer than this keel's %d",
-                      (long long)v, KL_STORE_SCHEMA_VERSION);
+                      "the store has schema version %lld, newer than this keel's %d", (long long)v,
+                      KL_STORE_SCHEMA_VERSION);
 }
 
 /* ---- helpers ---- */
@@ -289,8 +288,7 @@ int kl_store_snapshot_list(kl_store *s, const char *id, kl_snapshot_list *out, k
     const char *cols = "SELECT id, name, source_hash, n_rows, n_cols, schema_hash, "
                        "infer_version, created_ms, manifest FROM snapshots";
     char sql[512];
-    snprintf(sql, sizeof sql, "%s%s", cols,
-             id ? " WHERE id = ?" : " ORDER BY created_ms DESC, id");
+    snprintf(sql, sizeof sql, "%s%s", cols, id ? " WHERE id = ?" : " ORDER BY created_ms DESC, id");
     kl__stmt *st;
     int rc = vt->prepare(s->db, sql, 0, &st, err);
     if (rc < 0) {
@@ -481,8 +479,8 @@ void kl_lineage_release(kl_lineage *l)
 /* ---- object references ---- */
 
 int kl_store_object_refs(kl_store *s,
-                         int (*fn)(const char *owner_kind, const char *owner_id,
-                                   const char *role, const char *object_id, void *ud),
+                         int (*fn)(const char *owner_kind, const char *owner_id, const char *role,
+                                   const char *object_id, void *ud),
                          void *ud, kl_err *err)
 {
     const kl__db_vt *vt = s->db->vt;
@@ -514,8 +512,8 @@ int kl_store_object_refs(kl_store *s,
 
 typedef struct cands {
     kl_ref r[MAX_CANDIDATES];
-    size_t n;     /* distinct candidates kept (at most MAX_CANDIDATES) */
-    int more;     /* more than MAX_CANDIDATES matched */
+    size_t n; /* distinct candidates kept (at most MAX_CANDIDATES) */
+    int more; /* more than MAX_CANDIDATES matched */
 } cands;
 
 static void cands_add(cands *c, const char *kind, const char *id)
@@ -579,14 +577,13 @@ static int resolve_pick(const cands *c, const char *text, kl_ref *out, kl_err *e
     char list[KL_ERR_MSG_MAX];
     size_t off = 0;
     for (size_t i = 0; i < c->n && off < sizeof list; i++) {
-        int w = snprintf(list + off, sizeof list - off, "%s%s %.*s", i ? ", " : "",
-                         c->r[i].kind, width, c->r[i].id);
+        int w = snprintf(list + off, sizeof list - off, "%s%s %.*s", i ? ", " : "", c->r[i].kind,
+                         width, c->r[i].id);
         if (w < 0)
             break;
         off += (size_t)w;
     }
-    kl_err_set(err, KL_EINVAL, "'%s' is ambiguous: %s%s", text, list,
-               c->more ? ", ..." : "");
+    kl_err_set(err, KL_EINVAL, "'%s' is ambiguous: %s%s", text, list, c->more ? ", ..." : "");
     return kl_err_ctx(err, "%s", text);
 }
 
@@ -623,8 +620,8 @@ int kl_store_resolve(kl_store *s, const char *kind, const char *text, kl_ref *ou
         rc = collect(s, "SELECT id FROM runs WHERE name = ? ORDER BY id LIMIT 9", "run", 0, text,
                      NULL, &c, err);
     if (want_snap && rc == 0)
-        rc = collect(s, "SELECT id FROM snapshots WHERE name = ? ORDER BY id LIMIT 9",
-                     "snapshot", 0, text, NULL, &c, err);
+        rc = collect(s, "SELECT id FROM snapshots WHERE name = ? ORDER BY id LIMIT 9", "snapshot",
+                     0, text, NULL, &c, err);
     if (rc < 0)
         return rc;
     if (c.n)

@@ -54,8 +54,7 @@ static int is_pg_url(const char *url)
     return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
 }
 
-int kl_store_open(const char *project_dir, const kl_store_opts *opts, kl_store **out,
-                  kl_err *err)
+int kl_store_open(const char *project_dir, const kl_store_opts *opts, kl_store **out, kl_err *err)
 {
     *out = NULL;
     struct stat st;

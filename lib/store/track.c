@@ -42,10 +42,10 @@
 
 typedef struct series {
     char *key;
-    uint8_t *buf; /* the chunk being filled, encoded (see "metric chunks" below) */
-    size_t len, cap; /* bytes */
-    size_t n;        /* records in buf */
-    int64_t seq;     /* next chunk number of this key in metric_series */
+    uint8_t *buf;               /* the chunk being filled, encoded (see "metric chunks" below) */
+    size_t len, cap;            /* bytes */
+    size_t n;                   /* records in buf */
+    int64_t seq;                /* next chunk number of this key in metric_series */
     int64_t prev_step, prev_ts; /* delta bases inside the chunk; 0 at its start */
     double last_value;
     int64_t last_step, last_ts;
@@ -659,8 +659,8 @@ int kl_store_runs_metric(kl_store *s, const kl_run_list *l, const char *key, dou
         has[i] = 0;
     }
     metric_col m = {values, has};
-    return runs_column(s, l, "SELECT run, value FROM metrics WHERE key = ?", key, set_metric,
-                       &m, err);
+    return runs_column(s, l, "SELECT run, value FROM metrics WHERE key = ?", key, set_metric, &m,
+                       err);
 }
 
 typedef struct param_col {
@@ -678,16 +678,15 @@ static void set_param(void *ud, size_t pos, const kl__db_vt *vt, kl__stmt *st)
         p->oom = 1;
 }
 
-int kl_store_runs_param(kl_store *s, kl_run_list *l, const char *key, const char **out,
-                        kl_err *err)
+int kl_store_runs_param(kl_store *s, kl_run_list *l, const char *key, const char **out, kl_err *err)
 {
     for (size_t i = 0; i < l->count; i++)
         out[i] = NULL;
     if (l->count == 0)
         return 0;
     param_col p = {l->mem_, out, 0};
-    int rc = runs_column(s, l, "SELECT run, value FROM params WHERE key = ?", key, set_param, &p,
-                         err);
+    int rc =
+        runs_column(s, l, "SELECT run, value FROM params WHERE key = ?", key, set_param, &p, err);
     if (rc == 0 && p.oom)
         rc = kl_err_set(err, KL_ENOMEM, "out of memory reading parameter '%s' of runs", key);
     return rc;
@@ -705,8 +704,9 @@ static int detail_query(kl_store *s, kl_arena *a, const char *sql, const char *i
     vt->bind_text(st, 1, id);
     size_t cap = 0;
     int oom = 0;
-    size_t sz = kind == 0 ? sizeof(kl_kv) : kind == 1 ? sizeof(kl_metric_latest)
-                                                      : sizeof(kl_artifact);
+    size_t sz = kind == 0   ? sizeof(kl_kv)
+                : kind == 1 ? sizeof(kl_metric_latest)
+                            : sizeof(kl_artifact);
     while ((rc = vt->step(st, err)) == 1) {
         void *p = grow(a, *items, *count, &cap, sz);
         if (!p) {
@@ -816,8 +816,8 @@ int kl_store_metric_history(kl_store *s, const char *id, const char *key, kl_met
         const uint8_t *data = vt->col_blob(st, 1, &bytes);
         int64_t n = vt->col_i64(st, 0);
         if (n < 0 || (size_t)n > bytes / 10 || (bytes > 0 && !data)) {
-            rc = kl_err_set(err, KL_ECORRUPT, "metric '%s' of run '%.12s' has a damaged chunk",
-                            key, id);
+            rc = kl_err_set(err, KL_ECORRUPT, "metric '%s' of run '%.12s' has a damaged chunk", key,
+                            id);
             break;
         }
         if (out->count + (size_t)n > cap) {
@@ -867,8 +867,7 @@ int kl_store_metric_history(kl_store *s, const char *id, const char *key, kl_met
         if (rc == 0 && p != end)
             rc = KL_ECORRUPT;
         if (rc < 0) {
-            kl_err_set(err, KL_ECORRUPT, "metric '%s' of run '%.12s' has a damaged chunk", key,
-                       id);
+            kl_err_set(err, KL_ECORRUPT, "metric '%s' of run '%.12s' has a damaged chunk", key, id);
             break;
         }
     }

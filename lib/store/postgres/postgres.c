@@ -184,7 +184,7 @@ static void pg_bind_f64(kl__stmt *st, int i, double v)
     if (!b)
         return;
     /* %.17g round-trips every double; PostgreSQL spells the specials its own way. */
-    int n = v != v ? snprintf(b, 32, "NaN")
+    int n = v != v                        ? snprintf(b, 32, "NaN")
             : v > 1.7976931348623157e308  ? snprintf(b, 32, "Infinity")
             : v < -1.7976931348623157e308 ? snprintf(b, 32, "-Infinity")
                                           : snprintf(b, 32, "%.17g", v);
@@ -220,11 +220,10 @@ static int pg_step(kl__stmt *st, kl_err *err)
             PQclear(p);
             s->prepared = 1;
         }
-        PGresult *r = s->name[0]
-                          ? PQexecPrepared(db->c, s->name, s->nparams, s->values, s->lengths,
-                                           s->formats, 0)
-                          : PQexecParams(db->c, s->sql, s->nparams, NULL, s->values, s->lengths,
-                                         s->formats, 0);
+        PGresult *r = s->name[0] ? PQexecPrepared(db->c, s->name, s->nparams, s->values, s->lengths,
+                                                  s->formats, 0)
+                                 : PQexecParams(db->c, s->sql, s->nparams, NULL, s->values,
+                                                s->lengths, s->formats, 0);
         ExecStatusType t = PQresultStatus(r);
         if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
             int rc = pg_fail(db, r, err, "database statement failed");
@@ -278,9 +277,10 @@ static double pg_col_f64(kl__stmt *st, int i)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                        : c >= 'A' && c <= 'F'   ? c - 'A' + 10
-                                                                 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static const void *pg_col_blob(kl__stmt *st, int i, size_t *n)

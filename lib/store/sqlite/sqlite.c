@@ -36,9 +36,9 @@ static int sq_fail(sq_db *db, kl_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(db->h);
     int kl = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB ? KL_ECORRUPT
-             : (code & 0xff) == SQLITE_NOMEM                                 ? KL_ENOMEM
-             : (code & 0xff) == SQLITE_CONSTRAINT                            ? KL_EINVAL
-                                                                             : KL_EIO;
+             : (code & 0xff) == SQLITE_NOMEM                                   ? KL_ENOMEM
+             : (code & 0xff) == SQLITE_CONSTRAINT                              ? KL_EINVAL
+                                                                               : KL_EIO;
     kl_err_set(err, kl, "%s: %s", what, sqlite3_errmsg(db->h));
     return kl_err_ctx(err, "%s", sqlite3_db_filename(db->h, "main"));
 }

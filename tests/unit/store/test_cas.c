@@ -450,7 +450,10 @@ static void test_cas_missing_object_and_bad_ids(void **state)
     assert_int_equal(kl_store_get(f->s, abc_sha256, 0, &data, &n, &err), KL_ENOTFOUND);
     char path[512];
     assert_int_equal(kl_store_object_path(f->s, "ABC", path, sizeof path, &err), KL_EINVAL);
-    assert_int_equal(kl_store_object_path(f->s, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015aD", path, sizeof path, &err), KL_EINVAL);
+    assert_int_equal(kl_store_object_path(
+                         f->s, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015aD",
+                         path, sizeof path, &err),
+                     KL_EINVAL);
     assert_int_equal(kl_store_object_path(f->s, abc_sha256, path, 10, &err), KL_ERANGE);
     assert_false(kl_store_has(f->s, "../../etc/passwd"));
 }

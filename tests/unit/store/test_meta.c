@@ -955,8 +955,7 @@ static int verify_object(const char *id, uint64_t size, void *ud)
     return 0;
 }
 
-static int ref_exists(const char *kind, const char *id, const char *role, const char *obj,
-                      void *ud)
+static int ref_exists(const char *kind, const char *id, const char *role, const char *obj, void *ud)
 {
     crash_check *c = ud;
     if (!kl_store_has(c->s, obj)) {
@@ -1011,8 +1010,7 @@ static void test_meta_sigkill_leaves_store_consistent(void **state)
         check(kl_store_run_get(f->s, l.items[i].id, &d, &err), &err);
         for (size_t m = 0; m < d.n_metrics; m++) {
             kl_metric_series ser;
-            check(kl_store_metric_history(f->s, l.items[i].id, d.metrics[m].key, &ser, &err),
-                  &err);
+            check(kl_store_metric_history(f->s, l.items[i].id, d.metrics[m].key, &ser, &err), &err);
             /* The latest value is the last one flushed: the history ends with it. */
             assert_true(ser.values[ser.count - 1] == d.metrics[m].value);
             kl_metric_series_release(&ser);
