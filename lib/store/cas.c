@@ -552,13 +552,15 @@ int kl_store_get_read(kl_store_reader *r, void *buf, size_t cap, size_t *n, kl_e
             if (got == 0)
                 r->eof = 1;
         }
-        if (r->inb.pos == r->inb.size && r->eof)
-            return corrupt(r, err, "truncated data");
+        size_t in_before = r->inb.pos;
         size_t z = ZSTD_decompressStream(r->dctx, &ob, &r->inb);
         if (ZSTD_isError(z))
             return corrupt(r, err, ZSTD_getErrorName(z));
         if (z == 0)
             r->frame_done = 1;
+        else if (r->eof && ob.pos == 0 && r->inb.pos == in_before)
+            /* All input used, nothing more buffered in zstd, and the frame is not over. */
+            return corrupt(r, err, "truncated data");
     }
     if (ob.pos > r->size - r->produced)
         return corrupt(r, err, "more data than its header says");

@@ -231,6 +231,34 @@ static void test_cas_multi_megabyte_object_streams_both_ways(void **state)
     free(buf);
 }
 
+/* Reading a byte at a time drains zstd's internal buffer across many calls. */
+static void test_cas_one_byte_reads_return_every_byte(void **state)
+{
+    fx *f = *state;
+    kl_err err = {0};
+    enum { N = 300000 };
+    uint8_t *data = malloc(N);
+    uint64_t x = 5;
+    gen(data, N, &x);
+    char id[KL_ID_LEN];
+    assert_int_equal(kl_store_put(f->s, data, N, id, &err), 0);
+    kl_store_reader *r;
+    assert_int_equal(kl_store_get_open(f->s, id, &r, &err), 0);
+    size_t off = 0, got;
+    uint8_t b;
+    for (;;) {
+        assert_int_equal(kl_store_get_read(r, &b, 1, &got, &err), 0);
+        if (got == 0)
+            break;
+        assert_true(off < N);
+        assert_int_equal(b, data[off]);
+        off++;
+    }
+    assert_int_equal(off, N);
+    kl_store_get_close(r);
+    free(data);
+}
+
 static void test_cas_put_fd_matches_put_of_same_bytes(void **state)
 {
     fx *f = *state;
@@ -519,6 +547,7 @@ int main(void)
         T(test_cas_empty_object_round_trips),
         T(test_cas_header_holds_magic_version_and_size),
         T(test_cas_multi_megabyte_object_streams_both_ways),
+        T(test_cas_one_byte_reads_return_every_byte),
         T(test_cas_put_fd_matches_put_of_same_bytes),
         T(test_cas_put_of_existing_object_leaves_file_alone),
         T(test_cas_temp_files_are_never_listed_as_objects),
