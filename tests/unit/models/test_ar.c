@@ -337,6 +337,16 @@ static void test_ar_sunspots_ar9_with_trend_ct_matches_statsmodels(void **state)
     assert_rel(r.sigma2, 220.61054626435168, 1e-10);
     assert_rel(r.aic, 2494.282793780409, 1e-11);
     kl_ar_result_release(&r);
+    /* The trend term keeps counting past the end of the series in forecasts. */
+    assert_int_equal(kl_ar_fit(y, n, 3, &o, &r, &err), 0);
+    assert_rel(r.params[0], 12.840937173241, 1e-9);
+    assert_rel(r.params[1], 0.035476324467, 1e-9);
+    double f[3];
+    assert_int_equal(kl_ar_forecast(&r, 3, NULL, 0, f, NULL, &err), 0);
+    assert_rel(f[0], 21.475692566495, 1e-9);
+    assert_rel(f[1], 48.586190482909, 1e-9);
+    assert_rel(f[2], 75.011179538145, 1e-9);
+    kl_ar_result_release(&r);
     free(y);
 }
 
