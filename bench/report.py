@@ -10,7 +10,10 @@ import sys
 TARGET_RATIO = 5.0  # keel throughput / pandas throughput, from issue 2
 RSS_LIMIT = 3.0  # peak RSS / file size, from issue 2
 
-SIZE_NAMES = {"1m": "1,000,000 rows", "5m": "5,000,000 rows"}
+def size_name(s):
+    n = int(s[:-1]) * {"k": 1000, "m": 1000000}.get(s[-1], 1)
+    return f"{n:,} rows"
+
 
 FORMS = [
     ("fixed2", "7 columns, 2 decimals (x_norm2_*, x_price_*)", "-0.53, 23.57"),
@@ -71,7 +74,7 @@ def file_section(out, size, doc):
         return None
     nbytes = int(ref["bytes"])
     rows = (keel or pandas or {}).get("rows", "?")
-    doc.append(f"### {SIZE_NAMES.get(size, size)} × 20 columns ({nbytes / 1e6:.1f} MB), "
+    doc.append(f"### {size_name(size)} × 20 columns ({nbytes / 1e6:.1f} MB), "
                f"{ref['runs']} timed runs each\n")
     if keel and "median_s" not in keel:
         keel = None
@@ -120,7 +123,7 @@ def file_section(out, size, doc):
     return res
 
 
-def breakdown_section(out, doc):
+def breakdown_section(out, doc, size):
     rows = []
     for name, what, example in FORMS:
         k = parse(os.path.join(out, f"form_{name}_keel.txt"))
@@ -131,10 +134,13 @@ def breakdown_section(out, doc):
     if not rows:
         return
     doc.append("## Breakdown by value form\n")
-    doc.append("The 1M file cut (`cut -d,`) into one file per form of value, each read the same way "
-               "(keel 5 runs, pandas 3). ns per field = median time ÷ (rows × columns), so forms "
-               "of different lengths compare; the fixed cost of splitting rows is in every line.\n")
-    doc.append("| form | example | MB | keel ns/field | keel MB/s | pandas ns/field | pandas MB/s | ratio |")
+    doc.append(f"The {size_name(size)} file cut (`cut -d,`) into one file per form of value, each read "
+               "the same way (keel 5 runs, pandas 3). Time per field = median time ÷ (rows × "
+               "columns), so forms of different lengths compare; splitting rows and building the "
+               "frame are in every line. Wall time is what the target counts; CPU time (all "
+               "threads) is the work, steadier when the machine is loaded.\n")
+    doc.append("| form | example | MB | keel ns/field, wall | keel ns/field, CPU | pandas ns/field, wall "
+               "| pandas ns/field, CPU | keel ÷ pandas throughput |")
     doc.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, what, example, k, p in rows:
         ref = k or p
@@ -144,12 +150,13 @@ def breakdown_section(out, doc):
         def cell(d):
             if d is None:
                 return "failed", "—"
-            return f"{float(d['median_s']) / fields * 1e9:.1f}", f"{float(d['mbps']):.0f}"
+            return (f"{float(d['median_s']) / fields * 1e9:.0f}",
+                    f"{float(d['cpu_median_s']) / fields * 1e9:.0f}")
 
-        kn, km = cell(k)
-        pn, pm = cell(p)
+        kw, kc = cell(k)
+        pw, pc = cell(p)
         ratio = f"{float(k['mbps']) / float(p['mbps']):.1f}×" if k and p else "—"
-        doc.append(f"| {what} | `{example}` | {nb / 1e6:.1f} | {kn} | {km} | {pn} | {pm} | {ratio} |")
+        doc.append(f"| {what} | `{example}` | {nb / 1e6:.1f} | {kw} | {kc} | {pw} | {pc} | {ratio} |")
     doc.append("")
 
 
@@ -188,6 +195,9 @@ call is timed. Each run's `kl_frame_hash` must equal the warm-up's. Peak RSS is
 `pandas.read_csv(file)` R times with default options. Its C parser has no
 thread option: it runs on one core. Its peak RSS is shown over the
 interpreter's own (measured before the first read).
+
+Wall and CPU seconds (user + system, all threads, from `getrusage`) are both
+recorded for keel and pandas.
 
 **The limit.** `bench/bench_cat.py` times `cat file > /dev/null` with the file
 in the page cache, R times.
@@ -228,7 +238,7 @@ def main():
                    "keel peak RSS ÷ file (limit 3×) | keel ÷ pandas, MB per CPU-second |")
         doc.append("|---|---:|---:|---:|---:|")
         for r in results:
-            name = f"{SIZE_NAMES.get(r['size'], r['size'])}, {r['bytes'] / 1e6:.0f} MB"
+            name = f"{size_name(r['size'])}, {r['bytes'] / 1e6:.0f} MB"
             if "rss" not in r:
                 doc.append(f"| {name} | keel failed | — | — | — |")
                 continue
@@ -244,7 +254,7 @@ def main():
     else:
         doc.append("No results yet: run `make bench` (or `bench/run.sh`) to measure.\n")
     doc.extend(body)
-    breakdown_section(out, doc)
+    breakdown_section(out, doc, m.get("breakdown_size", sizes[0]))
     doc.append(METHOD)
     if not m:
         return write(path, doc)

@@ -7,6 +7,7 @@
 #   BREAKDOWN=0 bench/run.sh      skip the per-form breakdown
 #   BUILD=/path bench/run.sh      use (and build) another build directory
 #   KEEL_THREADS=n                threads for keel (default 2, the machine's cores)
+#   OUT=dir DOC=file              where the logs and the report go (bench/out, docs/BENCHMARKS.md)
 #
 # Steps: install the Debian packages that are missing (only those, after
 # apt-get update), build keel (Release) and bench_csv, generate the data when
@@ -17,8 +18,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 BUILD=${BUILD:-$ROOT/build-release}
-OUT=$BENCH/out
+OUT=${OUT:-$BENCH/out}
 DATA=$BENCH/data
+DOC=${DOC:-$ROOT/docs/BENCHMARKS.md}
 SIZES=${SIZES:-"1m 5m"}
 BREAKDOWN=${BREAKDOWN:-1}
 PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-pandas
@@ -41,7 +43,13 @@ fi
 make -s -C "$BENCH" BUILD="$BUILD" OUT="$OUT"
 
 # ---- data ----
-rows_of() { case $1 in 1m) echo 1000000 ;; 5m) echo 5000000 ;; *) echo "bad size $1" >&2; exit 2 ;; esac; }
+rows_of() { # 1m -> 1000000, 20k -> 20000
+    case $1 in
+        *m) echo $((${1%m} * 1000000)) ;;
+        *k) echo $((${1%k} * 1000)) ;;
+        *) echo "bench: bad size '$1' (e.g. 1m, 20k)" >&2; exit 2 ;;
+    esac
+}
 runs_of() { case $1 in 1m) echo 5 ;; *) echo 3 ;; esac; }
 for s in $SIZES; do
     f=$DATA/csv_$s.csv
@@ -85,10 +93,11 @@ for s in $SIZES; do
     $PY "$BENCH/bench_pandas.py" "$f" "$r" >"$OUT/pandas_$s.txt"
 done
 
-# ---- breakdown: the 1M file cut into one file per value form ----
+# ---- breakdown: the first file cut into one file per value form ----
 rm -f "$OUT"/form_*.txt "$OUT"/form_*.err
-if [ "$BREAKDOWN" = 1 ] && [ -f "$DATA/csv_1m.csv" ]; then
-    src=$DATA/csv_1m.csv
+first=${SIZES%% *}
+if [ "$BREAKDOWN" = 1 ]; then
+    src=$DATA/csv_$first.csv
     header=$(head -n1 "$src")
     cols_of() { # the 1-based indices of the named columns, comma-separated
         local want=" $* " i=0 idx=() name
@@ -108,9 +117,10 @@ if [ "$BREAKDOWN" = 1 ] && [ -f "$DATA/csv_1m.csv" ]; then
         "int:n_age n_count n_signed"
         "cat:c_3 c_7 c_12"
     )
+    echo "breakdown_size=$first" >>"$OUT/machine.txt"
     for fm in "${forms[@]}"; do
         name=${fm%%:*}
-        ff=$DATA/form_$name.csv
+        ff=$DATA/form_${first}_$name.csv
         if [ ! -f "$ff" ] || [ "$src" -nt "$ff" ]; then
             cut -d, -f"$(cols_of ${fm#*:})" "$src" >"$ff.tmp" && mv "$ff.tmp" "$ff"
         fi
@@ -123,5 +133,5 @@ if [ "$BREAKDOWN" = 1 ] && [ -f "$DATA/csv_1m.csv" ]; then
 fi
 
 echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
-$PY "$BENCH/report.py" "$OUT" "$ROOT/docs/BENCHMARKS.md" $SIZES
-log "wrote docs/BENCHMARKS.md"
+$PY "$BENCH/report.py" "$OUT" "$DOC" $SIZES
+log "wrote $DOC"
