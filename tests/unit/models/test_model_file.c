@@ -303,6 +303,7 @@ static void test_save_file_and_load_file_roundtrip(void **state)
     assert_null(kl_model_meta(r, "nope"));
     assert_string_equal(kl_model_param_value(r, "alpha"), "1");
     assert_string_equal(kl_model_param_value(r, "fit_intercept"), "true");
+    kl_model_free(r);
     unlink(path);
     assert_int_equal(kl_model_load_file(path, &r, &err), KL_ENOTFOUND);
     assert_string_equal(err.ctx, path);
