@@ -831,9 +831,48 @@ static int numeric_step(fitctx *c, group *g, const kl_spec_transform *t, kl_err 
     return 0;
 }
 
-static double median_sorted(const double *v, size_t m)
+/* The k-th smallest of v[0..m) (reordering v): Hoare's selection, middle pivot. */
+static double select_kth(double *v, size_t m, size_t k)
 {
-    return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+    size_t lo = 0, hi = m - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
+/* numpy's median: the middle value, or the mean of the two middle values. O(m). */
+static double median_select(double *v, size_t m)
+{
+    double hi = select_kth(v, m, m / 2);
+    if (m % 2)
+        return hi;
+    double lo = v[0]; /* the largest of the lower half */
+    for (size_t i = 1; i < m / 2; i++)
+        lo = v[i] > lo ? v[i] : lo;
+    return 0.5 * (lo + hi);
 }
 
 /* Fit each step on the training values in buf (n rows, ld n) and apply it. */
@@ -878,11 +917,11 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
                     for (size_t i = 0; i < m; i++)
                         sum += c->tmp[i];
                     a[o] = sum / (double)m;
+                } else if (s->strategy == IMP_MEDIAN) {
+                    a[o] = median_select(c->tmp, m);
                 } else {
                     qsort(c->tmp, m, sizeof(double), cmp_dbl);
-                    if (s->strategy == IMP_MEDIAN) {
-                        a[o] = median_sorted(c->tmp, m);
-                    } else { /* most frequent; ties go to the smallest value */
+                    { /* most frequent; ties go to the smallest value */
                         size_t best = 0, run = 0;
                         for (size_t i = 0; i < m; i++) {
                             run = (i > 0 && c->tmp[i] == c->tmp[i - 1]) ? run + 1 : 1;

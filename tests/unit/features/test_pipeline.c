@@ -73,6 +73,23 @@ static void test_numeric_default_is_median_impute_then_standardize(void **state)
     kl_frame_free(f);
 }
 
+static void test_median_of_an_even_count_is_the_mean_of_the_middle_two(void **state)
+{
+    (void)state;
+    double x[] = {4, NAN, 1, 3, 2, 9, -7, NAN}, y[8] = {0};
+    kl_frame *f = kl_frame_new(8);
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x, NULL), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    kl_pipeline_opts o = {.target = "y", .defaults = KL_PIPELINE_DEFAULTS_PLAIN};
+    kl_pipeline *p = fit(&o, f);
+    double *X = all(p, f);
+    /* sorted: -7 1 2 3 4 9 -> (2 + 3) / 2 */
+    assert_true(X[1] == 2.5 && X[7] == 2.5 && X[0] == 4);
+    free(X);
+    kl_pipeline_free(p);
+    kl_frame_free(f);
+}
+
 static kl_frame *mixed(void)
 {
     const char *c[] = {"red", "blue", NULL, "red", "green"};
@@ -394,6 +411,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_default_is_median_impute_then_standardize),
+        cmocka_unit_test(test_median_of_an_even_count_is_the_mean_of_the_middle_two),
         cmocka_unit_test(test_defaults_by_kind_and_columns_left_out),
         cmocka_unit_test(test_unseen_category_gives_zeros_or_an_error),
         cmocka_unit_test(test_protected_column_named_in_features_is_refused),
