@@ -5,7 +5,6 @@
  * shares and confidences, the apply summary what was done to which column.
  */
 #include <jansson.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,11 +27,6 @@ static int print_json(json_t *v)
     json_decref(v);
     fputc('\n', stdout);
     return rc == 0 ? KL_EXIT_OK : kl_cli_error(KL_EXIT_INPUT, "cannot write JSON to stdout");
-}
-
-static double round4(double x)
-{
-    return round(x * 1e4) / 1e4;
 }
 
 /*
@@ -62,16 +56,7 @@ static int read_input(const struct kl_cli *cli, const char *spec_file, int no_sp
     return KL_EXIT_OK;
 }
 
-/* The entities a column's name suggests, as a JSON array or "a, b" text. */
-static json_t *hint_json(unsigned hint)
-{
-    json_t *a = json_array();
-    for (int e = 1; a && e < KL_PII_ENTITY_COUNT; e++)
-        if (hint & (1u << e))
-            json_array_append_new(a, json_string(kl_pii_entity_name((enum kl_pii_entity)e)));
-    return a;
-}
-
+/* The entities a column's name suggests, as "a, b". */
 static void hint_text(unsigned hint, char *buf, size_t n)
 {
     size_t k = 0;
@@ -84,31 +69,13 @@ static void hint_text(unsigned hint, char *buf, size_t n)
 
 static json_t *report_json(const char *path, const kl_pii_report *r)
 {
-    json_t *cols = json_array();
-    size_t flagged = 0;
-    for (size_t j = 0; j < r->n_columns; j++) {
-        const kl_pii_column *c = &r->columns[j];
-        json_t *m = json_object();
-        for (int e = 1; e < KL_PII_ENTITY_COUNT; e++) {
-            const kl_pii_entity_stat *st = &c->stats[e];
-            if (!st->matched)
-                continue;
-            json_object_set_new(m, kl_pii_entity_name((enum kl_pii_entity)e),
-                                json_pack("{s:I, s:I, s:f, s:f}", "cells", (json_int_t)st->matched,
-                                          "whole", (json_int_t)st->whole, "share",
-                                          round4(st->share), "confidence", round4(st->confidence)));
-        }
-        flagged += c->flagged != 0;
-        json_array_append_new(
-            cols,
-            json_pack("{s:s, s:s?, s:f, s:f, s:b, s:I, s:o, s:o}", "name", c->name, "entity",
-                      c->entity ? kl_pii_entity_name(c->entity) : NULL, "share", round4(c->share),
-                      "confidence", round4(c->confidence), "flagged", c->flagged, "present",
-                      (json_int_t)c->present, "name_hint", hint_json(c->hint), "matches", m));
+    json_t *o = json_pack("{s:s}", "file", path), *body = kl_pii_report_json(r);
+    if (!o || !body || json_object_update(o, body) < 0) {
+        json_decref(o);
+        o = NULL;
     }
-    return json_pack("{s:s, s:I, s:I, s:f, s:I, s:o}", "file", path, "rows", (json_int_t)r->rows,
-                     "columns", (json_int_t)r->n_columns, "min_confidence", r->min_confidence,
-                     "flagged", (json_int_t)flagged, "fields", cols);
+    json_decref(body);
+    return o;
 }
 
 static void report_text(const char *path, const kl_pii_report *r)
@@ -395,19 +362,7 @@ static int cmd_pii_apply(struct kl_cli *cli, int argc, char **argv)
         goto done;
     }
     if (json) {
-        json_t *tr = json_array();
-        for (size_t k = 0; k < log.n; k++) {
-            const kl_pii_log_entry *x = &log.entries[k];
-            json_t *e = json_pack("{s:s, s:s?, s:s, s:s, s:b, s:I}", "column", x->column, "entity",
-                                  x->entity ? kl_pii_entity_name(x->entity) : NULL, "action",
-                                  kl_pii_action_name(x->policy.action), "rule", x->rule, "whole",
-                                  x->whole, "cells", (json_int_t)x->cells);
-            if (x->policy.action == KL_PII_ACTION_MASK)
-                json_object_set_new(e, "keep_last", json_integer(x->policy.keep_last));
-            if (!x->whole)
-                json_object_set_new(e, "spans", json_integer((json_int_t)x->spans));
-            json_array_append_new(tr, e);
-        }
+        json_t *tr = kl_pii_log_json(&log);
         rc = print_json(json_pack("{s:s, s:s, s:I, s:I, s:o}", "input", pos[0], "output", output,
                                   "rows", (json_int_t)kl_frame_row_count(o), "columns",
                                   (json_int_t)kl_frame_col_count(o), "transformed", tr));

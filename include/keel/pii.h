@@ -164,6 +164,25 @@ typedef struct kl_pii_log {
 
 void kl_pii_log_release(kl_pii_log *log);
 
+/*
+ * The log as JSON (the caller owns the reference; NULL when out of memory):
+ * an array with one object per entry: column, entity (null for a column
+ * rule on a column where nothing was found), action, keep_last (mask only),
+ * rule, whole (true: whole cells; false: matches inside text), cells, and
+ * spans (when whole is false). This is what lineage records.
+ */
+struct json_t;
+struct json_t *kl_pii_log_json(const kl_pii_log *log);
+
+/*
+ * The report as JSON (the caller owns the reference; NULL when out of
+ * memory): rows, columns, min_confidence, flagged (count) and fields, one
+ * object per column: name, entity (null when none), share, confidence
+ * (rounded to 4 decimals), flagged, present, name_hint (entity names) and
+ * matches: {ENTITY: {cells, whole, share, confidence}} for each entity found.
+ */
+struct json_t *kl_pii_report_json(const kl_pii_report *r);
+
 #define KL_PII_SALT_LEN 32
 
 /*
@@ -187,6 +206,16 @@ void kl_pii_log_release(kl_pii_log *log);
  */
 int kl_pii_apply(const kl_frame *in, const kl_pii_report *report, const kl_pii_policies *p,
                  const uint8_t *salt, kl_frame **out, kl_pii_log *log, kl_err *err);
+
+/*
+ * All of it for a data source about to be stored: scan in, apply spec's
+ * constraints.pii, loading (or creating) project_dir's salt only when a
+ * policy hashes. *out is the frame to store; log (may be NULL) says what was
+ * transformed. With no policy other than keep, *out is a copy of in and the
+ * log is empty. Errors as kl_pii_apply and kl_pii_salt_load.
+ */
+int kl_pii_protect(const kl_frame *in, const kl_spec *spec, const char *project_dir, kl_frame **out,
+                   kl_pii_log *log, kl_err *err);
 
 /*
  * The project's salt for hash policies: project_dir/.keel/secrets/pii_salt,

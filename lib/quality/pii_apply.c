@@ -511,6 +511,38 @@ done:
     return rc < 0 ? rc : 0;
 }
 
+int kl_pii_protect(const kl_frame *in, const kl_spec *spec, const char *project_dir, kl_frame **out,
+                   kl_pii_log *log, kl_err *err)
+{
+    kl_pii_policies p;
+    uint8_t salt[KL_PII_SALT_LEN];
+    int active, hashes;
+    kl_pii_policies_from_spec(spec, &p);
+    *out = NULL;
+    if (log)
+        memset(log, 0, sizeof *log);
+    active = p.fallback.action != KL_PII_ACTION_KEEP;
+    hashes = p.fallback.action == KL_PII_ACTION_HASH;
+    for (size_t k = 0; k < p.n_columns; k++) {
+        active |= p.columns[k].policy.action != KL_PII_ACTION_KEEP;
+        hashes |= p.columns[k].policy.action == KL_PII_ACTION_HASH;
+    }
+    for (size_t k = 0; k < p.n_entities; k++) {
+        active |= p.entities[k].policy.action != KL_PII_ACTION_KEEP;
+        hashes |= p.entities[k].policy.action == KL_PII_ACTION_HASH;
+    }
+    if (!active) {
+        *out = kl_frame_dup(in);
+        return *out ? 0 : kl_err_set(err, KL_ENOMEM, "out of memory copying the data");
+    }
+    if (hashes) {
+        int rc = kl_pii_salt_load(project_dir, salt, err);
+        if (rc < 0)
+            return rc;
+    }
+    return kl_pii_apply(in, NULL, &p, hashes ? salt : NULL, out, log, err);
+}
+
 /* ---- the salt ---- */
 
 static int salt_read(int fd, const char *path, uint8_t salt[KL_PII_SALT_LEN], kl_err *err)

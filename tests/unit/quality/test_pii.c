@@ -18,9 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "keel/hash.h"
 #include "keel/parallel.h"
 #include "keel/pii.h"
+#include "keel/spec.h"
 
 #define S(x) x, strlen(x)
 
@@ -736,6 +739,111 @@ static void test_rule_for_a_missing_column_is_an_error(void **state)
     kl_frame_free(f);
 }
 
+/* ---- the one call `keel data add` makes ---- */
+
+static kl_spec *spec_in(const char *dir, const char *pii_yaml)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/keel.yaml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "project:\n  name: t\nobjective:\n  task: regression\n  target: age\n"
+            "constraints:\n  pii:\n%s",
+            pii_yaml);
+    fclose(fp);
+    kl_spec *s = NULL;
+    kl_err err = {0};
+    if (kl_spec_load_file(path, &s, &err) < 0)
+        printf("spec: %s (%s)\n", err.msg, err.ctx);
+    assert_non_null(s);
+    unlink(path);
+    return s;
+}
+
+static void remove_salt(const char *dir)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/.keel/secrets/pii_salt", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/.keel/secrets", dir);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/.keel", dir);
+    rmdir(p);
+}
+
+static void test_protect_hashes_with_the_project_salt(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/keel-pii-XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    kl_spec *s = spec_in(dir, "    entities:\n      email: hash\n      ssn: drop\n");
+    kl_frame *f = sample_frame(), *o = NULL;
+    kl_pii_log log;
+    kl_err err = {0};
+    assert_int_equal(kl_pii_protect(f, s, dir, &o, &log, &err), 0);
+    uint8_t salt[KL_PII_SALT_LEN];
+    snprintf(path, sizeof path, "%s/.keel/secrets/pii_salt", dir);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(salt, 1, sizeof salt, fp), sizeof salt);
+    fclose(fp);
+    /* Expected: SHA-256 of the value and the salt in one buffer, in one call. */
+    char buf[64 + KL_PII_SALT_LEN], hex[KL_SHA256_HEX_LEN + 1];
+    uint8_t d[KL_SHA256_LEN];
+    size_t len = strlen("a@example.com");
+    memcpy(buf, "a@example.com", len);
+    memcpy(buf + len, salt, sizeof salt);
+    assert_int_equal(kl_sha256(buf, len + sizeof salt, d), 0);
+    kl_hex(d, sizeof d, hex);
+    assert_string_equal(text_at(o, "email", 0), hex);
+    assert_int_equal(kl_frame_col_index(o, "SSN"), -1);
+    /* The email inside the notes is hashed in place too. */
+    const char *note = text_at(o, "notes", 0);
+    assert_int_equal(strncmp(note, "write to ", 9), 0);
+    assert_int_equal(strlen(note), strlen("write to  today") + KL_SHA256_HEX_LEN);
+    json_t *j = kl_pii_log_json(&log);
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(txt, "[{\"column\":\"email\",\"entity\":\"email\",\"action\":\"hash\","
+                             "\"rule\":\"entity\",\"whole\":true,\"cells\":5},"
+                             "{\"column\":\"notes\",\"entity\":\"email\",\"action\":\"hash\","
+                             "\"rule\":\"entity\",\"whole\":false,\"cells\":1,\"spans\":1},"
+                             "{\"column\":\"SSN\",\"entity\":\"us_ssn\",\"action\":\"drop\","
+                             "\"rule\":\"entity\",\"whole\":true,\"cells\":4}]");
+    free(txt);
+    json_decref(j);
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+    kl_spec_free(s);
+    remove_salt(dir);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_protect_with_keep_only_copies_and_makes_no_salt(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/keel-pii-XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    kl_spec *s = spec_in(dir, "    default: keep\n");
+    kl_frame *f = sample_frame(), *o = NULL;
+    kl_pii_log log;
+    kl_err err = {0};
+    assert_int_equal(kl_pii_protect(f, s, dir, &o, &log, &err), 0);
+    uint8_t a[32], b[32];
+    assert_int_equal(kl_frame_hash(f, a), 0);
+    assert_int_equal(kl_frame_hash(o, b), 0);
+    assert_memory_equal(a, b, sizeof a);
+    assert_int_equal(log.n, 0);
+    snprintf(path, sizeof path, "%s/.keel", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+    kl_spec_free(s);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- the salt file ---- */
 
 static void test_salt_created_private_and_reused(void **state)
@@ -799,6 +907,8 @@ int main(void)
         cmocka_unit_test(test_fail_policy_names_column_and_entity),
         cmocka_unit_test(test_column_rule_applies_without_detection),
         cmocka_unit_test(test_rule_for_a_missing_column_is_an_error),
+        cmocka_unit_test(test_protect_hashes_with_the_project_salt),
+        cmocka_unit_test(test_protect_with_keep_only_copies_and_makes_no_salt),
         cmocka_unit_test(test_salt_created_private_and_reused),
     };
     return cmocka_run_group_tests(tests, setup_salts, NULL);
