@@ -35,6 +35,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <omp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "keel/arena.h"
 #include "keel/csv.h"
 #include "keel/parallel.h"
@@ -115,7 +120,8 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
  * at most 22 decimals: m / 10^k with both exact is correctly rounded
  * (Clinger), so it equals strtod. Anything else goes to kl__parse_number.
  */
-static inline int parse_num(const uint8_t *p, size_t n, double *out, int *is_int)
+static inline __attribute__((always_inline)) int parse_num(const uint8_t *p, size_t n,
+                                                            double *out, int *is_int)
 {
     size_t i = 0;
     int neg = 0;
@@ -285,12 +291,22 @@ typedef struct colinfo {
     uint32_t **maps; /* per chunk: local code -> global code */
 } colinfo;
 
+/* A chunk's string dictionaries, one per column (used for string columns only). */
 typedef struct chunkstr {
-    dtab *tabs;       /* one per string column */
-    kl_arena *arena;  /* unescaped copies of quoted fields holding "" */
-    size_t *present;  /* per string column */
+    dtab *tabs;
+    size_t *present; /* values that are not missing */
+    uint8_t *built;  /* the column's codes for this chunk are written */
+    kl_arena *arena; /* unescaped copies of quoted fields holding "" */
     int failed;
 } chunkstr;
+
+/* A thread's reusable tokenizer buffers: a chunk's index lives only while it is worked on. */
+typedef struct scratch {
+    uint32_t *ends;
+    size_t cap_ends;
+    kl__csv_gap *gaps;
+    size_t cap_gaps;
+} scratch;
 
 typedef struct reader {
     const uint8_t *buf;
@@ -310,6 +326,10 @@ typedef struct reader {
     size_t *strcols;
     size_t n_strcols;
     chunkstr *cs;
+    size_t *pred;      /* per chunk: rows counted before tokenizing */
+    size_t n_pred;     /* their sum: the length of arrays filled in pass B */
+    uint32_t **saved;  /* n_chunks * n_cols: (start, end) per row of non-numeric cells, or NULL */
+    scratch *sc;       /* per thread: the index of the chunk being worked on */
     kl_csv_report *rep;
     kl_err *err;
 } reader;
@@ -434,6 +454,8 @@ static int fault_error(reader *R, const kl__csv_chunk *c)
         return fail_at(R, KL_EUNSUPPORTED, c->fault_pos, "a row longer than 4 GiB");
     case KL__CSV_NOMEM:
         return fail_nomem(R);
+    case KL__CSV_MISCOUNT:
+        return fail_at(R, KL_EINVAL, c->fault_pos, "internal error: rows miscounted");
     case KL__CSV_OK:
         break;
     }
@@ -543,9 +565,101 @@ static int set_names(reader *R, const kl__csv_chunk *h)
     return 0;
 }
 
+/* ---- a chunk's index, in a thread's scratch buffers ---- */
+
+static int index_chunk(reader *R, size_t ci, scratch *sc)
+{
+    kl__csv_chunk *c = &R->chunks[ci];
+    c->ends = sc->ends;
+    c->cap_ends = sc->cap_ends;
+    c->gaps = sc->gaps;
+    c->cap_gaps = sc->cap_gaps;
+    kl__csv_tok tok = R->tok;
+    return kl__csv_tokenize(&tok, c);
+}
+
+static void unindex_chunk(reader *R, size_t ci, scratch *sc)
+{
+    kl__csv_chunk *c = &R->chunks[ci];
+    sc->ends = c->ends;
+    sc->cap_ends = c->cap_ends;
+    sc->gaps = c->gaps;
+    sc->cap_gaps = c->cap_gaps;
+    c->ends = NULL;
+    c->gaps = NULL;
+    c->n_ends = c->cap_ends = c->n_gaps = c->cap_gaps = 0;
+}
+
+/*
+ * Keep (start, end) of every cell of the columns j with want(R, ci, j) of an
+ * indexed chunk, in one pass over its rows; -1 when out of memory.
+ */
+static int save_cells(reader *R, size_t ci, int (*want)(const reader *, size_t, size_t))
+{
+    const kl__csv_chunk *c = &R->chunks[ci];
+    const size_t nc = R->n_cols;
+    uint32_t **cl = calloc(nc, sizeof *cl);
+    if (!cl)
+        return -1;
+    int any = 0;
+    for (size_t j = 0; j < nc; j++) {
+        if (R->saved[ci * nc + j] || !want(R, ci, j))
+            continue;
+        cl[j] = malloc((2 * c->n_rows + 1) * sizeof **cl);
+        if (!cl[j]) {
+            free(cl);
+            return -1;
+        }
+        R->saved[ci * nc + j] = cl[j];
+        any = 1;
+    }
+    size_t gi = 0;
+    for (size_t r = 0; r < c->n_rows && any; r++) {
+        const uint32_t *e = c->ends + r * nc;
+        size_t s = row_start(c, r, nc, &gi);
+        for (size_t j = 0; j < nc; s = e[j] + 1, j++) {
+            if (cl[j]) {
+                cl[j][2 * r] = (uint32_t)s;
+                cl[j][2 * r + 1] = e[j];
+            }
+        }
+    }
+    free(cl);
+    return 0;
+}
+
+/* Columns a chunk keeps cells of: not numbers in it, and not already coded as strings. */
+static int want_non_numeric(const reader *R, size_t ci, size_t j)
+{
+    return !R->cs[ci].built[j] && !R->stats[ci * R->n_cols + j].num_ok;
+}
+
+/* Columns phase E converts from text, where pass B did not. */
+static int want_text(const reader *R, size_t ci, size_t j)
+{
+    return R->cols[j].plan == PLAN_TIME ||
+           (R->cols[j].plan == PLAN_STRING && !R->cs[ci].built[j]);
+}
+
 /* ---- phase C: classify ---- */
 
-static void classify_chunk(reader *R, size_t ci)
+enum { STAGE = 64 }; /* rows per staging block; a power of two */
+
+/* Copy n doubles to d with stores that bypass the cache (whole lines are written). */
+static inline void stream_copy(double *d, const double *s, size_t n)
+{
+#if defined(__SSE2__)
+    for (size_t i = 0; i < n; i++) {
+        long long bits;
+        memcpy(&bits, &s[i], sizeof bits);
+        _mm_stream_si64((long long *)(void *)(d + i), bits);
+    }
+#else
+    memcpy(d, s, n * sizeof *d);
+#endif
+}
+
+static int classify_chunk(reader *R, size_t ci)
 {
     const kl__csv_chunk *c = &R->chunks[ci];
     const size_t nc = R->n_cols;
@@ -557,6 +671,21 @@ static void classify_chunk(reader *R, size_t ci)
     }
     const uint8_t *cb = R->buf + c->begin;
     const size_t g0 = R->row0[ci];
+    /*
+     * Values go to a staging block of STAGE rows per column (in L1), which is
+     * flushed to the columns with streaming stores: writing 8 bytes into each
+     * of 20 far-apart arrays per row would read every cache line of the
+     * columns from memory before overwriting it.
+     */
+    double **dst = malloc(nc * sizeof *dst);
+    double *stage = malloc(nc * STAGE * sizeof *stage);
+    if (!dst || !stage) {
+        free(dst);
+        free(stage);
+        return -1;
+    }
+    for (size_t j = 0; j < nc; j++)
+        dst[j] = R->cols[j].num ? R->cols[j].num + g0 : NULL;
     size_t gi = 0;
     for (size_t r = 0; r < c->n_rows && n_active; r++) {
         const uint32_t *e = c->ends + r * nc;
@@ -575,7 +704,7 @@ static void classify_chunk(reader *R, size_t ci)
                 n -= 2;
                 q = 1;
             }
-            double *slot = R->cols[j].num + g0 + r;
+            double *slot = stage + j * STAGE + (r & (STAGE - 1));
             if (!q && is_missing(&R->miss, p, n)) {
                 t->missing++;
                 *slot = NAN;
@@ -618,7 +747,55 @@ static void classify_chunk(reader *R, size_t ci)
                 n_active--;
             }
         }
+        if ((r & (STAGE - 1)) == STAGE - 1 || r + 1 == c->n_rows) {
+            size_t r0 = r & ~(size_t)(STAGE - 1);
+            for (size_t j = 0; j < nc; j++)
+                if (st[j].active)
+                    stream_copy(dst[j] + r0, stage + j * STAGE, r - r0 + 1);
+        }
     }
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+    free(stage);
+    free(dst);
+    return 0;
+}
+
+static int strings_from_index(reader *R, size_t ci);
+
+/*
+ * Tokenize a chunk, classify its fields, and keep the cells of the columns
+ * that are not numbers in this chunk (phase E needs them; numbers are done).
+ */
+static void main_chunk(reader *R, size_t ci, scratch *sc)
+{
+    kl__csv_chunk *c = &R->chunks[ci];
+    if (index_chunk(R, ci, sc) == 0) {
+        if (c->n_rows > R->pred[ci]) {
+            c->fault = KL__CSV_MISCOUNT;
+        } else if (classify_chunk(R, ci) < 0 || strings_from_index(R, ci) < 0 ||
+                   save_cells(R, ci, want_non_numeric) < 0) {
+            c->fault = KL__CSV_NOMEM;
+        }
+    }
+    unindex_chunk(R, ci, sc);
+}
+
+/* Cells for phase E of the columns a chunk did not keep (numbers there, strings elsewhere). */
+static void cells_chunk(reader *R, size_t ci, scratch *sc)
+{
+    const size_t nc = R->n_cols;
+    int need = 0;
+    for (size_t j = 0; j < nc; j++)
+        if (want_text(R, ci, j) && !R->saved[ci * nc + j] && R->chunks[ci].n_rows)
+            need = 1;
+    if (!need)
+        return;
+    kl__csv_chunk *c = &R->chunks[ci];
+    if (index_chunk(R, ci, sc) == 0 && save_cells(R, ci, want_text) < 0)
+        c->fault = KL__CSV_NOMEM;
+    unindex_chunk(R, ci, sc);
 }
 
 /* ---- phase D: decide ---- */
@@ -679,6 +856,10 @@ static int misfit_error(reader *R, size_t j)
     const size_t nc = R->n_cols;
     for (size_t k = 0; k < R->n_chunks; k++) {
         const kl__csv_chunk *c = &R->chunks[k];
+        if (index_chunk(R, k, &R->sc[0]) < 0) {
+            unindex_chunk(R, k, &R->sc[0]);
+            return fail_nomem(R);
+        }
         size_t gi = 0;
         for (size_t r = 0; r < c->n_rows; r++) {
             size_t s0 = row_start(c, r, nc, &gi);
@@ -687,10 +868,12 @@ static int misfit_error(reader *R, size_t j)
             if (!cell_fits(R, ci, &x, &tf)) {
                 char v[64];
                 quote_value(x.p, x.n, v, sizeof v);
+                unindex_chunk(R, k, &R->sc[0]);
                 return fail_at(R, KL_EPARSE, x.pos, "cannot parse '%s' as %s in column '%s'", v,
                                kl_type_name(ci->type), ci->name);
             }
         }
+        unindex_chunk(R, k, &R->sc[0]);
     }
     return fail_at(R, KL_EPARSE, 0, "values of column '%s' do not fit type %s", ci->name,
                    kl_type_name(ci->type));
@@ -800,12 +983,10 @@ static void times_chunk(reader *R, size_t ci, time_fail *tfail)
         colinfo *col = &R->cols[j];
         if (col->plan != PLAN_TIME)
             continue;
-        size_t gi = 0;
+        const uint32_t *cl = R->saved[ci * nc + j];
         int64_t *out = col->times + R->row0[ci];
         for (size_t r = 0; r < c->n_rows; r++) {
-            size_t s0 = row_start(c, r, nc, &gi);
-            size_t s = j ? c->ends[r * nc + j - 1] + 1 : s0;
-            cell x = make_cell(R, c, s, c->ends[r * nc + j], j == nc - 1);
+            cell x = make_cell(R, c, cl[2 * r], cl[2 * r + 1], j == nc - 1);
             if ((!x.quoted && is_missing(&R->miss, x.p, x.n)) || (x.quoted && x.n == 0)) {
                 out[r] = KL_TIME_MISSING;
                 continue;
@@ -824,6 +1005,82 @@ static void times_chunk(reader *R, size_t ci, time_fail *tfail)
     }
 }
 
+/* Code of cell x in chunk dictionary t (KL_CAT_MISSING when missing); -2 when out of memory. */
+static inline int32_t intern_cell(const reader *R, chunkstr *cs, dtab *t, const cell *x,
+                                  size_t *present)
+{
+    if (!x->quoted && is_missing(&R->miss, x->p, x->n))
+        return KL_CAT_MISSING;
+    (*present)++;
+    const uint8_t *p = x->p;
+    size_t n = x->n;
+    if (x->quoted && memchr(p, '"', n)) {
+        if (!cs->arena && !(cs->arena = kl_arena_new(0)))
+            return -2;
+        uint8_t *u = kl_arena_alloc(cs->arena, n ? n : 1);
+        if (!u)
+            return -2;
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+            u[o++] = p[i];
+            if (p[i] == '"')
+                i++;
+        }
+        p = u;
+        n = o;
+    }
+    int32_t code = dtab_intern(t, p, n);
+    return code < 0 ? -2 : code;
+}
+
+/* The codes array of column j, made on first use by any thread. */
+static int32_t *codes_of(reader *R, size_t j)
+{
+    int32_t *c;
+#pragma omp critical(kl_csv_codes)
+    {
+        if (!R->cols[j].codes)
+            R->cols[j].codes = kl__csv_big_alloc((R->n_pred ? R->n_pred : 1) * sizeof(int32_t));
+        c = R->cols[j].codes;
+    }
+    return c;
+}
+
+/*
+ * Pass B, for the columns that are strings in this chunk (hence in the
+ * file): chunk dictionaries and codes straight from the hot index.
+ */
+static int strings_from_index(reader *R, size_t ci)
+{
+    const kl__csv_chunk *c = &R->chunks[ci];
+    chunkstr *cs = &R->cs[ci];
+    const size_t nc = R->n_cols;
+    for (size_t j = 0; j < nc; j++) {
+        const colstat *st = &R->stats[ci * nc + j];
+        int string = R->cols[j].ov ? !R->cols[j].scan : !st->num_ok && !st->bool_ok && !st->tf;
+        if (!string)
+            continue;
+        int32_t *codes = codes_of(R, j);
+        if (!codes)
+            return -1;
+        int32_t *out = codes + R->row0[ci];
+        size_t gi = 0, present = 0;
+        for (size_t r = 0; r < c->n_rows; r++) {
+            size_t s0 = row_start(c, r, nc, &gi);
+            size_t s = j ? c->ends[r * nc + j - 1] + 1 : s0;
+            cell x = make_cell(R, c, s, c->ends[r * nc + j], j == nc - 1);
+            int32_t code = intern_cell(R, cs, &cs->tabs[j], &x, &present);
+            if (code == -2)
+                return -1;
+            out[r] = code;
+        }
+        cs->present[j] = present;
+        cs->built[j] = 1;
+    }
+    return 0;
+}
+
+/* Phase E, for string columns a chunk held only numbers, bools or dates of: from saved cells. */
 static void strings_chunk(reader *R, size_t ci)
 {
     const kl__csv_chunk *c = &R->chunks[ci];
@@ -831,48 +1088,22 @@ static void strings_chunk(reader *R, size_t ci)
     const size_t nc = R->n_cols;
     for (size_t k = 0; k < R->n_strcols; k++) {
         size_t j = R->strcols[k];
-        colinfo *col = &R->cols[j];
-        dtab *t = &cs->tabs[k];
-        int32_t *out = col->codes + R->row0[ci];
-        size_t gi = 0, present = 0;
+        if (cs->built[j])
+            continue;
+        int32_t *out = R->cols[j].codes + R->row0[ci];
+        const uint32_t *cl = R->saved[ci * nc + j];
+        size_t present = 0;
         for (size_t r = 0; r < c->n_rows; r++) {
-            size_t s0 = row_start(c, r, nc, &gi);
-            size_t s = j ? c->ends[r * nc + j - 1] + 1 : s0;
-            cell x = make_cell(R, c, s, c->ends[r * nc + j], j == nc - 1);
-            if (!x.quoted && is_missing(&R->miss, x.p, x.n)) {
-                out[r] = KL_CAT_MISSING;
-                continue;
-            }
-            present++;
-            const uint8_t *p = x.p;
-            size_t n = x.n;
-            if (x.quoted && memchr(p, '"', n)) {
-                if (!cs->arena && !(cs->arena = kl_arena_new(0))) {
-                    cs->failed = 1;
-                    return;
-                }
-                uint8_t *u = kl_arena_alloc(cs->arena, n ? n : 1);
-                if (!u) {
-                    cs->failed = 1;
-                    return;
-                }
-                size_t o = 0;
-                for (size_t i = 0; i < n; i++) {
-                    u[o++] = p[i];
-                    if (p[i] == '"')
-                        i++;
-                }
-                p = u;
-                n = o;
-            }
-            int32_t code = dtab_intern(t, p, n);
-            if (code < 0) {
+            cell x = make_cell(R, c, cl[2 * r], cl[2 * r + 1], j == nc - 1);
+            int32_t code = intern_cell(R, cs, &cs->tabs[j], &x, &present);
+            if (code == -2) {
                 cs->failed = 1;
                 return;
             }
             out[r] = code;
         }
-        cs->present[k] = present;
+        cs->present[j] = present;
+        cs->built[j] = 1;
     }
 }
 
@@ -881,6 +1112,8 @@ static void remap_chunk(reader *R, size_t ci)
     const kl__csv_chunk *c = &R->chunks[ci];
     for (size_t k = 0; k < R->n_strcols; k++) {
         colinfo *col = &R->cols[R->strcols[k]];
+        if (!col->maps[ci])
+            continue;
         const uint32_t *map = col->maps[ci];
         int32_t *out = col->codes + R->row0[ci];
         for (size_t r = 0; r < c->n_rows; r++)
@@ -891,7 +1124,7 @@ static void remap_chunk(reader *R, size_t ci)
 
 /* ---- parallel loops over chunks ---- */
 
-enum job { JOB_TOKENIZE, JOB_CLASSIFY, JOB_TIMES, JOB_STRINGS, JOB_REMAP };
+enum job { JOB_COUNT, JOB_MAIN, JOB_CELLS, JOB_TIMES, JOB_STRINGS, JOB_REMAP };
 
 static void run_jobs(reader *R, enum job job, time_fail *tfails)
 {
@@ -899,14 +1132,20 @@ static void run_jobs(reader *R, enum job job, time_fail *tfails)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(R->threads) if (R->threads > 1 && n > 1)
     for (long i = 0; i < n; i++) {
         size_t ci = (size_t)i;
+        scratch *sc = &R->sc[omp_get_thread_num()];
         switch (job) {
-        case JOB_TOKENIZE: {
-            kl__csv_tok tok = R->tok;
-            kl__csv_tokenize(&tok, &R->chunks[ci]);
+        case JOB_COUNT: {
+            const kl__csv_chunk *c = &R->chunks[ci];
+            size_t rows = kl__csv_count_rows(R->buf + c->begin, c->end - c->begin,
+                                             R->tok.n_cols > 1);
+            R->pred[ci] = R->tok.row_limit ? KL_MIN(rows, R->tok.row_limit) : rows;
             break;
         }
-        case JOB_CLASSIFY:
-            classify_chunk(R, ci);
+        case JOB_MAIN:
+            main_chunk(R, ci, sc);
+            break;
+        case JOB_CELLS:
+            cells_chunk(R, ci, sc);
             break;
         case JOB_TIMES:
             times_chunk(R, ci, &tfails[ci]);
@@ -927,18 +1166,10 @@ static int convert_strings(reader *R)
 {
     if (!R->n_strcols)
         return 0;
-    R->cs = calloc(R->n_chunks, sizeof *R->cs);
-    if (!R->cs)
-        return fail_nomem(R);
-    for (size_t ci = 0; ci < R->n_chunks; ci++) {
-        R->cs[ci].tabs = calloc(R->n_strcols, sizeof(dtab));
-        R->cs[ci].present = calloc(R->n_strcols, sizeof(size_t));
-        if (!R->cs[ci].tabs || !R->cs[ci].present)
-            return fail_nomem(R);
-    }
     for (size_t k = 0; k < R->n_strcols; k++) {
         colinfo *col = &R->cols[R->strcols[k]];
-        col->codes = malloc((R->n_rows ? R->n_rows : 1) * sizeof *col->codes);
+        if (!col->codes)
+            col->codes = kl__csv_big_alloc((R->n_rows ? R->n_rows : 1) * sizeof *col->codes);
         col->maps = calloc(R->n_chunks, sizeof *col->maps);
         if (!col->codes || !col->maps)
             return fail_nomem(R);
@@ -952,8 +1183,8 @@ static int convert_strings(reader *R)
         colinfo *col = &R->cols[R->strcols[k]];
         size_t present = 0;
         for (size_t ci = 0; ci < R->n_chunks; ci++) {
-            const dtab *t = &R->cs[ci].tabs[k];
-            present += R->cs[ci].present[k];
+            const dtab *t = &R->cs[ci].tabs[R->strcols[k]];
+            present += R->cs[ci].present[R->strcols[k]];
             col->maps[ci] = malloc((t->ne ? t->ne : 1) * sizeof(uint32_t));
             if (!col->maps[ci])
                 return fail_nomem(R);
@@ -1035,7 +1266,7 @@ static int build_frame(reader *R, kl_frame **out)
                 col->codes = NULL;
                 break;
             }
-            char **values = malloc((R->n_rows ? R->n_rows : 1) * sizeof *values);
+            char **values = kl__csv_big_alloc(R->n_rows * sizeof *values);
             if (!values) {
                 free(dict);
                 free(pool);
@@ -1145,13 +1376,26 @@ static void reader_release(reader *R)
     if (R->cs) {
         for (size_t ci = 0; ci < R->n_chunks; ci++) {
             if (R->cs[ci].tabs)
-                for (size_t k = 0; k < R->n_strcols; k++)
-                    dtab_release(&R->cs[ci].tabs[k]);
+                for (size_t j = 0; j < R->n_cols; j++)
+                    dtab_release(&R->cs[ci].tabs[j]);
             free(R->cs[ci].tabs);
             free(R->cs[ci].present);
+            free(R->cs[ci].built);
             kl_arena_free(R->cs[ci].arena);
         }
         free(R->cs);
+    }
+    if (R->saved) {
+        for (size_t k = 0; k < R->n_chunks * R->n_cols; k++)
+            free(R->saved[k]);
+        free(R->saved);
+    }
+    if (R->sc) {
+        for (int t = 0; t < R->threads; t++) {
+            free(R->sc[t].ends);
+            free(R->sc[t].gaps);
+        }
+        free(R->sc);
     }
     if (R->chunks) {
         for (size_t ci = 0; ci < R->n_chunks; ci++)
@@ -1159,16 +1403,17 @@ static void reader_release(reader *R)
         free(R->chunks);
     }
     free(R->row0);
+    free(R->pred);
     free(R->stats);
     free(R->strcols);
 }
 
-static void free_index(reader *R)
-{
-    for (size_t ci = 0; ci < R->n_chunks; ci++)
-        kl__csv_chunk_release(&R->chunks[ci]);
-}
-
+/*
+ * Phases A to C: cut chunks, count their rows (so each knows its first global
+ * row before any value is parsed), then tokenize and classify each chunk in
+ * one pass while its index is hot in cache. Rows that skip mode drops leave
+ * holes, closed afterwards by moving each chunk's values down.
+ */
 static int read_rows(reader *R, size_t data_start)
 {
     const kl_csv_read_opts *o = R->o;
@@ -1188,31 +1433,78 @@ static int read_rows(reader *R, size_t data_start)
     }
     if (!bound)
         return fail_nomem(R);
-    R->chunks = calloc(R->n_chunks, sizeof *R->chunks);
-    R->row0 = calloc(R->n_chunks, sizeof *R->row0);
-    if (!R->chunks || !R->row0) {
+    const size_t nc = R->n_cols, nk = R->n_chunks;
+    R->chunks = calloc(nk, sizeof *R->chunks);
+    R->row0 = calloc(nk, sizeof *R->row0);
+    R->pred = calloc(nk, sizeof *R->pred);
+    R->saved = calloc(nk * nc, sizeof *R->saved);
+    R->sc = calloc((size_t)R->threads, sizeof *R->sc);
+    R->stats = malloc(nk * nc * sizeof *R->stats);
+    R->cs = calloc(nk, sizeof *R->cs);
+    if (!R->chunks || !R->row0 || !R->pred || !R->saved || !R->sc || !R->stats || !R->cs) {
         free(bound);
         return fail_nomem(R);
     }
-    for (size_t k = 0; k < R->n_chunks; k++) {
+    for (size_t k = 0; k < nk; k++) {
+        R->cs[k].tabs = calloc(nc, sizeof(dtab));
+        R->cs[k].present = calloc(nc, sizeof(size_t));
+        R->cs[k].built = calloc(nc, 1);
+        if (!R->cs[k].tabs || !R->cs[k].present || !R->cs[k].built) {
+            free(bound);
+            return fail_nomem(R);
+        }
+    }
+    for (size_t k = 0; k < nk; k++) {
         R->chunks[k].begin = bound[k];
         R->chunks[k].end = bound[k + 1];
     }
     free(bound);
     R->tok.skip_bad = o->on_bad_rows == KL_CSV_BAD_ROWS_SKIP;
-    R->tok.fields_hint = fields_hint(R->buf, R->len, data_start, R->n_cols);
-    run_jobs(R, JOB_TOKENIZE, NULL);
+    R->tok.fields_hint = fields_hint(R->buf, R->len, data_start, nc);
+
+    run_jobs(R, JOB_COUNT, NULL);
+    size_t pred = 0;
+    for (size_t k = 0; k < nk; k++) {
+        R->row0[k] = pred;
+        pred += R->pred[k];
+    }
+    R->n_pred = pred;
+    for (size_t j = 0; j < nc; j++) {
+        if (!R->cols[j].scan)
+            continue;
+        R->cols[j].num = kl__csv_big_alloc(pred * sizeof(double));
+        if (!R->cols[j].num)
+            return fail_nomem(R);
+    }
+    run_jobs(R, JOB_MAIN, NULL);
 
     size_t rows = 0, bad = 0, first_bad = SIZE_MAX;
-    for (size_t k = 0; k < R->n_chunks; k++) {
+    int holes = 0;
+    for (size_t k = 0; k < nk; k++) {
         const kl__csv_chunk *c = &R->chunks[k];
+        KL_ASSERT(c->fault != KL__CSV_MISCOUNT);
         if (c->fault != KL__CSV_OK)
             return fault_error(R, c);
-        R->row0[k] = rows;
+        holes |= c->n_rows != R->pred[k];
         rows += c->n_rows;
         bad += c->bad_rows;
         if (first_bad == SIZE_MAX)
             first_bad = c->first_bad_pos;
+    }
+    if (holes) {
+        size_t at = 0;
+        for (size_t k = 0; k < nk; k++) {
+            size_t n = R->chunks[k].n_rows;
+            for (size_t j = 0; j < nc && at != R->row0[k]; j++) {
+                colinfo *col = &R->cols[j];
+                if (col->num)
+                    memmove(col->num + at, col->num + R->row0[k], n * sizeof(double));
+                if (col->codes)
+                    memmove(col->codes + at, col->codes + R->row0[k], n * sizeof(int32_t));
+            }
+            R->row0[k] = at;
+            at += n;
+        }
     }
     R->n_rows = rows;
     if (R->rep) {
@@ -1272,18 +1564,6 @@ static int read_csv(reader *R, kl_frame **out)
     if ((rc = read_rows(R, data_start)) < 0)
         return rc;
 
-    /* Phase C. */
-    R->stats = malloc(R->n_chunks * R->n_cols * sizeof *R->stats);
-    if (!R->stats)
-        return fail_nomem(R);
-    for (size_t j = 0; j < R->n_cols; j++) {
-        if (!R->cols[j].scan)
-            continue;
-        R->cols[j].num = malloc(R->n_rows * sizeof(double));
-        if (!R->cols[j].num)
-            return fail_nomem(R);
-    }
-    run_jobs(R, JOB_CLASSIFY, NULL);
     if ((rc = decide(R)) < 0)
         return rc;
 
@@ -1299,7 +1579,7 @@ static int read_csv(reader *R, kl_frame **out)
             free(col->num);
             col->num = NULL;
         } else if (col->plan == PLAN_BOOL) {
-            col->bools = malloc(R->n_rows);
+            col->bools = kl__csv_big_alloc(R->n_rows);
             if (!col->bools)
                 return fail_nomem(R);
             for (size_t i = 0; i < R->n_rows; i++)
@@ -1309,12 +1589,16 @@ static int read_csv(reader *R, kl_frame **out)
         } else if (col->plan == PLAN_TIME) {
             free(col->num);
             col->num = NULL;
-            col->times = malloc(R->n_rows * sizeof *col->times);
+            col->times = kl__csv_big_alloc(R->n_rows * sizeof *col->times);
             if (!col->times)
                 return fail_nomem(R);
             any_time = 1;
         }
     }
+    run_jobs(R, JOB_CELLS, NULL);
+    for (size_t k = 0; k < R->n_chunks; k++)
+        if (R->chunks[k].fault != KL__CSV_OK)
+            return fault_error(R, &R->chunks[k]);
     if (any_time) {
         time_fail *tf = calloc(R->n_chunks, sizeof *tf);
         if (!tf)
@@ -1330,7 +1614,6 @@ static int read_csv(reader *R, kl_frame **out)
     }
     if ((rc = convert_strings(R)) < 0)
         return rc;
-    free_index(R);
     return build_frame(R, out);
 }
 
@@ -1386,7 +1669,7 @@ int kl_csv_read_file(const char *path, const kl_csv_read_opts *opts, kl_frame **
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         len = (size_t)st.st_size;
         if (len > 0) {
-            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
             if (m != MAP_FAILED) {
                 madvise(m, len, MADV_SEQUENTIAL);
                 data = m;

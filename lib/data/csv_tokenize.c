@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -60,6 +61,20 @@ size_t kl__utf8_seq(const uint8_t *p, size_t avail)
         return 4;
     }
     return 0;
+}
+
+/* ---- memory ---- */
+
+void *kl__csv_big_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge)
+        return malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0)
+        return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
 }
 
 /* ---- byte scanning ---- */
@@ -334,9 +349,11 @@ int kl__csv_tokenize(kl__csv_tok *tok, kl__csv_chunk *c)
         return fault(c, KL__CSV_TOO_LONG, c->begin);
     if (s.n == 0)
         return 0;
-    if (tok->fields_hint) {
+    s.ends = c->ends;
+    s.cap = c->cap_ends;
+    if (!s.ends && tok->fields_hint) {
         size_t want = (size_t)((double)s.n * (double)tok->fields_hint / 1024.0) + 64;
-        s.ends = malloc(want * sizeof *s.ends);
+        s.ends = kl__csv_big_alloc(want * sizeof *s.ends);
         if (s.ends)
             s.cap = want;
     }
@@ -408,6 +425,91 @@ out:
     c->n_ends = s.ne;
     c->cap_ends = s.cap;
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- counting rows ---- */
+
+enum { LINE_EMPTY, LINE_CR, LINE_OTHER }; /* what the current line holds so far */
+
+/* Newline and CR bits of the 64 bytes at p; 1 when the block holds a quote. */
+static inline int scan64_lines(const uint8_t *p, uint64_t *nl, uint64_t *cr)
+{
+#if defined(__SSE2__)
+    const __m128i vn = _mm_set1_epi8('\n');
+    const __m128i vr = _mm_set1_epi8('\r');
+    const __m128i vq = _mm_set1_epi8('"');
+    uint64_t n = 0, r = 0;
+    unsigned q = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        n |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vn)) << (16 * k);
+        r |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vr)) << (16 * k);
+        q |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vq));
+    }
+    *nl = n;
+    *cr = r;
+    return q != 0;
+#else
+    uint64_t n = 0, r = 0;
+    int q = 0;
+    for (int k = 0; k < 64; k++) {
+        n |= (uint64_t)(p[k] == '\n') << k;
+        r |= (uint64_t)(p[k] == '\r') << k;
+        q |= p[k] == '"';
+    }
+    *nl = n;
+    *cr = r;
+    return q;
+#endif
+}
+
+size_t kl__csv_count_rows(const uint8_t *b, size_t n, int skip_blank)
+{
+    size_t rows = 0, p = 0;
+    int inq = 0, line = LINE_EMPTY;
+    while (p < n) {
+        uint64_t nl, cr;
+        if (!inq && n - p >= 64 && !scan64_lines(b + p, &nl, &cr)) {
+            /* No quote: every newline ends a row; find the blank ones with masks. */
+            rows += (size_t)__builtin_popcountll(nl);
+            if (skip_blank && (nl & ((nl << 1) | (cr << 1) | 1))) {
+                uint64_t rs = (nl << 1) | (line == LINE_EMPTY); /* a row starts at bit i */
+                uint64_t blank = nl & rs;
+                blank |= nl & (((cr << 1) & (rs << 1)) | (line == LINE_CR));
+                rows -= (size_t)__builtin_popcountll(blank);
+            }
+            if (nl) {
+                int last = 63 - __builtin_clzll(nl);
+                if (last == 63)
+                    line = LINE_EMPTY;
+                else if (last == 62 && b[p + 63] == '\r')
+                    line = LINE_CR;
+                else
+                    line = LINE_OTHER;
+            } else if (line == LINE_EMPTY || line == LINE_CR) {
+                line = LINE_OTHER;
+            }
+            p += 64;
+            continue;
+        }
+        size_t e = KL_MIN(n, p + 64);
+        for (; p < e; p++) {
+            uint8_t ch = b[p];
+            if (ch == '"') {
+                inq ^= 1;
+                line = LINE_OTHER;
+            } else if (ch == '\n' && !inq) {
+                if (!(skip_blank && line != LINE_OTHER))
+                    rows++;
+                line = LINE_EMPTY;
+            } else {
+                line = (line == LINE_EMPTY && ch == '\r') ? LINE_CR : LINE_OTHER;
+            }
+        }
+    }
+    if (line == LINE_OTHER || (line == LINE_CR && !skip_blank))
+        rows++;
+    return rows;
 }
 
 /* ---- chunks ---- */

@@ -683,6 +683,48 @@ static void test_csv_frame_does_not_depend_on_threads_or_chunks(void **state)
     free(s);
 }
 
+static void test_csv_skip_mode_and_blank_lines_do_not_depend_on_chunks(void **state)
+{
+    (void)state;
+    char *base = gen_messy(300, 5);
+    size_t n = strlen(base), cap = n + 4096, o = 0;
+    char *s = malloc(cap);
+    /* After some row ends (a '\n' followed by a row id, at offsets divisible by 7),
+     * insert a ragged row and a blank line. */
+    for (size_t i = 0; i < n; i++) {
+        s[o++] = base[i];
+        if (base[i] == '\n' && i + 2 < n && base[i + 1] >= '0' && base[i + 1] <= '9' &&
+            (i % 7) == 0) {
+            memcpy(s + o, "1,2\n\n", 5);
+            o += 5;
+        }
+    }
+    s[o] = '\0';
+    kl_csv_read_opts o1 = {.threads = 1, .on_bad_rows = KL_CSV_BAD_ROWS_SKIP};
+    kl_csv_report r1, r2;
+    kl_frame *ref = read_opts(s, &o1, &r1);
+    assert_true(r1.bad_rows > 0);
+    uint8_t h0[32], h[32];
+    kl_frame_hash(ref, h0);
+    size_t sizes[] = {1, 4, 9, 100, 0};
+    for (size_t a = 0; a < 5; a++) {
+        kl__csv_set_chunk_bytes(sizes[a]);
+        kl_csv_read_opts o2 = {.threads = 2, .on_bad_rows = KL_CSV_BAD_ROWS_SKIP};
+        kl_frame *f = read_opts(s, &o2, &r2);
+        kl_frame_hash(f, h);
+        assert_memory_equal(h, h0, 32);
+        assert_int_equal(r2.bad_rows, r1.bad_rows);
+        assert_int_equal(r2.first_bad_line, r1.first_bad_line);
+        kl_frame_free(f);
+        kl_csv_report_release(&r2);
+    }
+    kl__csv_set_chunk_bytes(0);
+    kl_csv_report_release(&r1);
+    kl_frame_free(ref);
+    free(s);
+    free(base);
+}
+
 static void test_csv_errors_do_not_depend_on_chunks(void **state)
 {
     (void)state;
@@ -1100,6 +1142,7 @@ int main(void)
                                   (void *)(uintptr_t)150),
         cmocka_unit_test_prestate(test_csv_frame_does_not_depend_on_threads_or_chunks,
                                   (void *)(uintptr_t)3000),
+        cmocka_unit_test(test_csv_skip_mode_and_blank_lines_do_not_depend_on_chunks),
         cmocka_unit_test(test_csv_errors_do_not_depend_on_chunks),
         cmocka_unit_test(test_csv_iris_shape_and_types),
         cmocka_unit_test(test_csv_adult_categoricals_and_missing),
