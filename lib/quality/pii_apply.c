@@ -264,30 +264,40 @@ static int apply_spans(const kl_frame *f, size_t j, unsigned hint, const kl_pii_
         }
         size_t n = strlen(s);
         size_t k = kl_pii_find(s, n, hint, m, MAX_MATCHES);
-        if (k > MAX_MATCHES)
-            k = MAX_MATCHES; /* matches beyond are left alone only in pathological cells */
+        kl_pii_match *mm = m, *heap = NULL;
+        if (k > MAX_MATCHES) {
+            /* A cell with very many matches (a mailing list): every one must go. */
+            heap = malloc(k * sizeof *heap);
+            if (!heap)
+                return KL_ENOMEM;
+            kl_pii_find(s, n, hint, heap, k);
+            mm = heap;
+        }
         oc->off[i] = oc->buf.n;
         size_t at = 0;
         unsigned changed = 0;
-        for (size_t q = 0; q < k; q++) {
-            const kl_pii_policy *p = &pol[m[q].entity];
+        int rc = 0;
+        for (size_t q = 0; q < k && rc == 0; q++) {
+            const kl_pii_policy *p = &pol[mm[q].entity];
             if (p->action == KL_PII_ACTION_KEEP)
                 continue;
             if (p->action == KL_PII_ACTION_FAIL) {
                 *fail_row = i;
-                *fail_e = m[q].entity;
-                return KL_ECHECK;
+                *fail_e = mm[q].entity;
+                rc = KL_ECHECK;
+                break;
             }
-            sb_add(&oc->buf, s + at, m[q].start - at);
-            int rc =
-                transform(&oc->buf, s + m[q].start, m[q].end - m[q].start, p, m[q].entity, salt);
-            if (rc < 0)
-                return rc;
-            at = m[q].end;
-            changed |= 1u << m[q].entity;
-            spans[m[q].entity]++;
+            sb_add(&oc->buf, s + at, mm[q].start - at);
+            rc = transform(&oc->buf, s + mm[q].start, mm[q].end - mm[q].start, p, mm[q].entity,
+                           salt);
+            at = mm[q].end;
+            changed |= 1u << mm[q].entity;
+            spans[mm[q].entity]++;
             total++;
         }
+        free(heap);
+        if (rc < 0)
+            return rc;
         sb_add(&oc->buf, s + at, n - at);
         sb_end(&oc->buf);
         for (unsigned e = 1; e < N_ENT; e++)

@@ -270,12 +270,20 @@ struct scan_ctx {
 /* Add one cell's matches (weight copies of it) to a. */
 static void scan_cell(const char *v, size_t len, unsigned hint, struct acc *a, size_t weight)
 {
-    kl_pii_match m[MAX_MATCHES];
+    kl_pii_match m[MAX_MATCHES], *mm = m, *heap = NULL;
     size_t k = kl_pii_find(v, len, hint, m, MAX_MATCHES);
     if (!k)
         return;
-    if (k > MAX_MATCHES)
-        k = MAX_MATCHES;
+    if (k > MAX_MATCHES) {
+        /* Rare (a cell listing many addresses): look at every match, or at the first ones. */
+        heap = malloc(k * sizeof *heap);
+        if (heap) {
+            kl_pii_find(v, len, hint, heap, k);
+            mm = heap;
+        } else {
+            k = MAX_MATCHES;
+        }
+    }
     size_t b = 0, e = len;
     while (b < e && (v[b] == ' ' || v[b] == '\t'))
         b++;
@@ -285,15 +293,15 @@ static void scan_cell(const char *v, size_t len, unsigned hint, struct acc *a, s
     int whole[N_ENT];
     unsigned seen = 0;
     for (size_t q = 0; q < k; q++) {
-        unsigned ent = m[q].entity;
+        unsigned ent = mm[q].entity;
         if (!(seen & BIT(ent))) {
             seen |= BIT(ent);
             best[ent] = 0;
             whole[ent] = 0;
         }
-        if (m[q].score > best[ent])
-            best[ent] = m[q].score;
-        if (m[q].start <= b && m[q].end >= e)
+        if (mm[q].score > best[ent])
+            best[ent] = mm[q].score;
+        if (mm[q].start <= b && mm[q].end >= e)
             whole[ent] = 1;
     }
     for (unsigned ent = 1; ent < N_ENT; ent++) {
@@ -303,6 +311,7 @@ static void scan_cell(const char *v, size_t len, unsigned hint, struct acc *a, s
         a->whole[ent] += whole[ent] ? weight : 0;
         a->score[ent] += best[ent] * (double)weight;
     }
+    free(heap);
 }
 
 /* Decimal digits of a non-negative integer below 1e19 into buf; returns the length. */

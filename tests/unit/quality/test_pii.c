@@ -724,6 +724,39 @@ static void test_column_rule_applies_without_detection(void **state)
     kl_frame_free(f);
 }
 
+static void test_every_match_in_a_long_cell_is_transformed(void **state)
+{
+    (void)state;
+    char *cell = malloc(200 * 32 + 1);
+    assert_non_null(cell);
+    size_t len = 0;
+    for (int k = 0; k < 200; k++)
+        len += (size_t)snprintf(cell + len, 32, "u%03d@example.com; ", k);
+    /* One cell in three: the column is not flagged, so the matches are replaced in place. */
+    const char *v[] = {cell, "none here", "nor here"};
+    kl_err err = {0};
+    kl_frame *f = kl_frame_new(3);
+    assert_int_equal(kl_frame_add_text(f, "mailing_list", v, &err), 0);
+    kl_spec_pii_rule ents[] = {{"email", {KL_PII_ACTION_REDACT, 0}}};
+    kl_pii_log log;
+    kl_frame *o = apply_ok(f, NULL, 0, ents, 1, (kl_pii_policy){0}, NULL, &log);
+    long j = kl_frame_col_index(o, "mailing_list");
+    const char *out = kl_frame_col_text(o, (size_t)j)[0];
+    assert_null(strchr(out, '@'));
+    size_t n = 0;
+    for (const char *p = out; (p = strstr(p, "[REDACTED:email]")); p++)
+        n++;
+    assert_int_equal(n, 200);
+    kl_pii_report r;
+    assert_int_equal(kl_pii_scan(f, NULL, &r, &err), 0);
+    assert_int_equal(r.columns[0].stats[KL_PII_ENTITY_EMAIL].matched, 1);
+    kl_pii_report_release(&r);
+    kl_pii_log_release(&log);
+    kl_frame_free(o);
+    kl_frame_free(f);
+    free(cell);
+}
+
 static void test_rule_for_a_missing_column_is_an_error(void **state)
 {
     (void)state;
@@ -906,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_default_policy_covers_every_flagged_column),
         cmocka_unit_test(test_fail_policy_names_column_and_entity),
         cmocka_unit_test(test_column_rule_applies_without_detection),
+        cmocka_unit_test(test_every_match_in_a_long_cell_is_transformed),
         cmocka_unit_test(test_rule_for_a_missing_column_is_an_error),
         cmocka_unit_test(test_protect_hashes_with_the_project_salt),
         cmocka_unit_test(test_protect_with_keep_only_copies_and_makes_no_salt),
