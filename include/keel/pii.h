@@ -125,11 +125,11 @@ void kl_pii_report_release(kl_pii_report *r);
 /*
  * Scan every cell of every column of f on kl_threads() threads (the report
  * does not depend on the thread count). Text and categorical cells are
- * scanned as strings (a category once, weighted by its count); integer
- * numeric cells as their digits (cards, bare SSNs and phone numbers stored
- * as numbers); bools are skipped; time columns count as dates of birth when
- * the name says so and the date is plausible. opts may be NULL. Returns 0 or
- * KL_ENOMEM.
+ * scanned as strings (a category once, weighted by its count); cells of
+ * INT numeric columns with 9 or more digits as their digits (cards, bare
+ * SSNs and phone numbers stored as numbers); FLOAT columns and bools are
+ * skipped; time columns count as dates of birth when the name says so and
+ * the date is plausible. opts may be NULL. Returns 0 or KL_ENOMEM.
  */
 int kl_pii_scan(const kl_frame *f, const kl_pii_scan_opts *opts, kl_pii_report *out, kl_err *err);
 
