@@ -16,6 +16,21 @@
 
 option(KEEL_TEST_PG "Run the store tests on a throwaway PostgreSQL server too" ON)
 
+# The SIGKILL test with 200 kills on each backend (the unit run does 20),
+# labelled "long" so a quick run can leave it out (ctest -LE long).
+if(TARGET test_meta)
+  if(KEEL_TEST_PG)
+    set(_crash_cmd bash ${CMAKE_CURRENT_LIST_DIR}/pg_harness.sh $<TARGET_FILE:test_meta>)
+  else()
+    set(_crash_cmd $<TARGET_FILE:test_meta>)
+  endif()
+  add_test(NAME store/sigkill-200 COMMAND ${_crash_cmd})
+  set_tests_properties(store/sigkill-200 PROPERTIES
+                       LABELS "long;pg"
+                       TIMEOUT 900
+                       ENVIRONMENT "KEEL_TEST_CRASH_ITERATIONS=200;KEEL_TEST_FILTER=*sigkill*")
+endif()
+
 if(KEEL_TEST_PG AND TARGET test_meta)
   add_test(NAME unit/store/test_meta_pg
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/pg_harness.sh $<TARGET_FILE:test_meta>)

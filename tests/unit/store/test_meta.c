@@ -1043,6 +1043,10 @@ static void test_meta_sigkill_leaves_store_consistent(void **state)
 int main(void)
 {
     unsetenv("KEEL_STORE");
+    /* KEEL_TEST_FILTER="*sigkill*" runs only the matching tests (tests/store.cmake uses it). */
+    const char *filter = getenv("KEEL_TEST_FILTER");
+    if (filter && filter[0])
+        cmocka_set_test_filter(filter);
     const struct CMUnitTest tests[] = {
         BOTH(test_meta_open_twice_applies_migrations_once),
         BOTH(test_meta_newer_schema_is_refused),
