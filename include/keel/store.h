@@ -29,8 +29,9 @@
  * environment variable, naming a postgresql:// or postgres:// URL). Both hold
  * the same tables, created and upgraded by the same forward migrations.
  *
- * A store handle is for one thread at a time. Any number of processes may
- * open the same store at once.
+ * A store handle is for one thread at a time and for the process that
+ * opened it (after fork, the child opens its own). Any number of processes
+ * may open the same store at once.
  */
 #ifndef KEEL_STORE_H
 #define KEEL_STORE_H
@@ -69,7 +70,8 @@ typedef struct kl_store_opts {
  * .keel/objects/ and .keel/objects/tmp/ when missing, connect to the metadata
  * backend and apply any pending migrations in one transaction (concurrent
  * openers wait for each other; opening an up-to-date store changes nothing).
- * opts may be NULL. Returns 0 and sets *out; KL_EIO when a directory or the
+ * opts may be NULL. Returns 0 and sets *out; KL_ENOTFOUND when project_dir
+ * is not a directory; KL_EIO when a directory or the
  * database cannot be opened; KL_EUNSUPPORTED for an unknown URL scheme or a
  * database written by a newer keel (schema version above ours); KL_ECORRUPT
  * when the database is not a keel store.

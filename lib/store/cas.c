@@ -269,7 +269,8 @@ int kl_store_put_commit(kl_store_writer *w, char id[KL_ID_LEN], kl_err *err)
         goto fail;
     uint8_t size[8];
     put_le64(size, w->size);
-    if (pwrite(w->fd, size, 8, 8) != 8 || fsync(w->fd) < 0) {
+    /* Read-only like git's objects: nothing may change an object in place. */
+    if (pwrite(w->fd, size, 8, 8) != 8 || fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0) {
         rc = kl_err_set(err, KL_EIO, "cannot write an object: %s", strerror(errno));
         kl_err_ctx(err, "%s", w->tmp);
         goto fail;

@@ -74,6 +74,13 @@ static void obj_path(fx *f, const char *id, char *buf, size_t n)
     assert_int_equal(kl_store_object_path(f->s, id, buf, n, &err), 0);
 }
 
+/* Path of object id, made writable so a test can damage it. */
+static void obj_path_rw(fx *f, const char *id, char *buf, size_t n)
+{
+    obj_path(f, id, buf, n);
+    assert_int_equal(chmod(buf, 0644), 0);
+}
+
 static int count_cb(const char *id, uint64_t size, void *ud)
 {
     (void)id;
@@ -207,6 +214,7 @@ static void test_cas_multi_megabyte_object_streams_both_ways(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_true(st.st_size < TOTAL);
+    assert_int_equal(st.st_mode & 0777, 0444);
 
     kl_store_reader *r;
     assert_int_equal(kl_store_get_open(f->s, id, &r, &err), 0);
@@ -340,7 +348,7 @@ static void test_cas_temp_files_are_never_listed_as_objects(void **state)
 static void damage(fx *f, const char *id, long off, int xor_mask)
 {
     char path[512];
-    obj_path(f, id, path, sizeof path);
+    obj_path_rw(f, id, path, sizeof path);
     FILE *fp = fopen(path, "r+b");
     assert_non_null(fp);
     if (off < 0) {
@@ -409,7 +417,7 @@ static void test_cas_truncated_object_is_corrupt(void **state)
     fx *f = *state;
     char id[KL_ID_LEN], path[512];
     put_text(f, id, 200000);
-    obj_path(f, id, path, sizeof path);
+    obj_path_rw(f, id, path, sizeof path);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(truncate(path, st.st_size / 2), 0);
@@ -425,7 +433,7 @@ static void test_cas_trailing_bytes_are_corrupt(void **state)
     fx *f = *state;
     char id[KL_ID_LEN], path[512];
     put_text(f, id, 1000);
-    obj_path(f, id, path, sizeof path);
+    obj_path_rw(f, id, path, sizeof path);
     FILE *fp = fopen(path, "ab");
     fputs("tail", fp);
     fclose(fp);
