@@ -182,10 +182,15 @@ static const char *const kpi_idents[] = {"tp",
                                          "sum_abs_error",
                                          "sum_squared_error"};
 
-/* PII entity names of constraints.pii.entities (the detectors of the PII issue). */
-static const char *const pii_entities[] = {"email",         "phone", "credit_card", "ssn",
-                                           "iban",          "ipv4",  "ipv6",        "url",
-                                           "date_of_birth", "name",  "address",     "passport"};
+/*
+ * PII entity names of constraints.pii.entities: the names the detectors
+ * report (kl_pii_entity_name in lib/quality) and their common aliases, which
+ * kl_pii_entity_parse accepts too.
+ */
+static const char *const pii_entities[] = {
+    "email",      "phone",   "credit_card", "us_ssn", "ssn",           "iban",
+    "ip_address", "ipv4",    "ipv6",        "url",    "date_of_birth", "person",
+    "name",       "address", "postcode",    "zip",    "passport"};
 
 static const char *const default_missing[] = {"", "NA", "N/A", "null", "NaN", "None"};
 
