@@ -183,6 +183,15 @@ int kl_store_object_refs(kl_store *s,
                                    const char *object_id, void *ud),
                          void *ud, kl_err *err);
 
+/*
+ * Delete the files in objects/tmp/ last modified at least min_age_s seconds
+ * ago: what crashed writers left behind. A live writer's file changes as it
+ * writes; one idle for longer than min_age_s loses its file, and its commit
+ * then fails cleanly (no object appears). Use an hour or more. *removed (may
+ * be NULL) gets the number of files deleted.
+ */
+int kl_store_tmp_sweep(kl_store *s, unsigned min_age_s, uint64_t *removed, kl_err *err);
+
 /* ---- snapshots ---- */
 
 typedef struct kl_snapshot_rec {

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -688,5 +689,38 @@ int kl_store_object_each(kl_store *s, int (*fn)(const char *id, uint64_t disk_si
         closedir(sub);
     }
     closedir(top);
+    return rc;
+}
+
+/* ---- temporary files ---- */
+
+int kl_store_tmp_sweep(kl_store *s, unsigned min_age_s, uint64_t *removed, kl_err *err)
+{
+    if (removed)
+        *removed = 0;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tmp", s->objects);
+    DIR *d = opendir(dir);
+    if (!d) {
+        kl_err_set(err, KL_EIO, "cannot list temporary objects: %s", strerror(errno));
+        return kl_err_ctx(err, "%s", dir);
+    }
+    time_t now = time(NULL);
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode) || now - st.st_mtime < (time_t)min_age_s)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0 && errno != ENOENT) {
+            rc = kl_err_set(err, KL_EIO, "cannot delete a temporary object: %s", strerror(errno));
+            kl_err_ctx(err, "%s/%s", dir, e->d_name);
+            break;
+        }
+        if (removed)
+            (*removed)++;
+    }
+    closedir(d);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -344,6 +345,34 @@ static void test_cas_temp_files_are_never_listed_as_objects(void **state)
     assert_int_equal(object_count(f), 1);
 }
 
+static void test_cas_tmp_sweep_removes_only_old_files(void **state)
+{
+    fx *f = *state;
+    kl_err err = {0};
+    char old_path[256], new_path[256];
+    snprintf(old_path, sizeof old_path, "%s/.keel/objects/tmp/obj-old", f->dir);
+    snprintf(new_path, sizeof new_path, "%s/.keel/objects/tmp/obj-new", f->dir);
+    fclose(fopen(old_path, "w"));
+    fclose(fopen(new_path, "w"));
+    struct timespec times[2] = {{.tv_sec = time(NULL) - 7200}, {.tv_sec = time(NULL) - 7200}};
+    assert_int_equal(utimensat(AT_FDCWD, old_path, times, 0), 0);
+    kl_store_writer *w; /* a live writer's file is new too */
+    assert_int_equal(kl_store_put_begin(f->s, &w, &err), 0);
+    uint64_t removed = 99;
+    assert_int_equal(kl_store_tmp_sweep(f->s, 3600, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(access(old_path, F_OK), -1);
+    assert_int_equal(access(new_path, F_OK), 0);
+    assert_int_equal(tmp_count(f), 2);
+    char id[KL_ID_LEN];
+    assert_int_equal(kl_store_put_write(w, "abc", 3, &err), 0);
+    assert_int_equal(kl_store_put_commit(w, id, &err), 0);
+    assert_string_equal(id, abc_sha256);
+    assert_int_equal(kl_store_tmp_sweep(f->s, 0, &removed, &err), 0);
+    assert_int_equal(removed, 1);
+    assert_int_equal(tmp_count(f), 0);
+}
+
 /* Rewrite byte off of object id's file with f(byte). */
 static void damage(fx *f, const char *id, long off, int xor_mask)
 {
@@ -559,6 +588,7 @@ int main(void)
         T(test_cas_put_fd_matches_put_of_same_bytes),
         T(test_cas_put_of_existing_object_leaves_file_alone),
         T(test_cas_temp_files_are_never_listed_as_objects),
+        T(test_cas_tmp_sweep_removes_only_old_files),
         T(test_cas_flipped_payload_byte_is_corrupt),
         T(test_cas_flipped_size_byte_is_corrupt),
         T(test_cas_bad_magic_is_corrupt),
