@@ -11,8 +11,10 @@
  *   ols         fit_intercept (true)
  *               min ||y - b - Xw||^2, by Householder QR of the centred X
  *               (dgeqrf, dormqr, dtrtrs); when R is numerically singular
- *               (|r_jj| <= n * eps * max|r_ii|) by the SVD (dgelsd), giving
- *               the minimum-norm solution. Never the normal equations.
+ *               (|r_jj| <= max(n, p, 1000) * eps * ||column j||) by the SVD
+ *               (dgelsd) of R, giving the minimum-norm solution. Never the
+ *               normal equations. Rows are streamed through a tiled QR (no
+ *               n x p copy of the data; see linear.c).
  *   ridge       alpha (1.0, >= 0), fit_intercept (true)
  *               min ||y - b - Xw||^2 + alpha ||w||^2; the intercept is not
  *               penalised (X and y are centred). Solved by QR of the augmented

@@ -103,8 +103,27 @@ typedef struct kl_model_data {
 } kl_model_data;
 
 /*
+ * The same rows, handed out in blocks so that the n x p matrix is never built
+ * (a fit that needs one or two passes, such as least squares, then touches
+ * only small, reused buffers). get() writes rows [row0, row0 + m) of the
+ * training matrix (row 0 is the first row after the warm-up) into X
+ * (column-major, ld >= m) and their targets into y; it may be called from
+ * several threads at once, and fails (KL_EINVAL, naming the feature) on a
+ * missing or infinite feature value.
+ */
+typedef struct kl_model_blocks {
+    size_t n, p;
+    const char *const *feature_names;
+    uint64_t seed;
+    int (*get)(const struct kl_model_blocks *b, size_t row0, size_t m, double *X, size_t ld,
+               double *y, kl_err *err);
+    const void *ctx;
+} kl_model_blocks;
+
+/*
  * The interface. fit, predict, save, load and free are required; the rest may
- * be NULL. pv[i] is the validated value of params[i] (see kl_algo_param_kind).
+ * be NULL. For regression and forecasting, fit_blocks (when given) is used
+ * instead of fit. pv[i] is the validated value of params[i] (see kl_algo_param_kind).
  */
 typedef struct kl_algo {
     const char *name;
@@ -113,6 +132,7 @@ typedef struct kl_algo {
     const kl_algo_param *params;
     size_t n_params;
     int (*fit)(const kl_model_data *d, const double *pv, void **state, kl_err *err);
+    int (*fit_blocks)(const kl_model_blocks *b, const double *pv, void **state, kl_err *err);
     /*
      * n rows of X (column-major, ld) into out: one value per row for
      * regression and forecast, n x K class probabilities (row-major) for

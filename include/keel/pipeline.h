@@ -130,18 +130,21 @@ const char *kl_pipeline_input_name(const kl_pipeline *p, size_t i);
  * dimension ld >= n: output j of row row0 + i is out[j * ld + i]. Lag, diff
  * and rolling look back before row0 inside f. Columns are found by name;
  * KL_ENOTFOUND names a missing one, KL_EINVAL a column of another kind or
- * (handle_unknown: error) an unseen category. Does not allocate.
+ * (handle_unknown: error) an unseen category. Allocates per call (a category
+ * code map), never per row; blocks of 65536 rows or more are transformed one
+ * group per task on kl_threads() threads (each group writes only its own
+ * columns, so the result does not depend on the thread count).
  */
 int kl_pipeline_transform(const kl_pipeline *p, const kl_frame *f, size_t row0, size_t n,
                           double *out, size_t ld, kl_err *err);
 
 /*
- * The training matrix: like kl_pipeline_transform over all rows of f, except
- * that target-encoded columns use out-of-fold statistics (each row encoded
- * from the folds it is not in). f must be the frame the pipeline was fitted on.
+ * The training matrix: like kl_pipeline_transform, except that
+ * target-encoded columns use out-of-fold statistics (each row encoded from
+ * the folds it is not in). f must be the frame the pipeline was fitted on.
  */
-int kl_pipeline_transform_train(const kl_pipeline *p, const kl_frame *f, double *out,
-                                size_t ld, kl_err *err);
+int kl_pipeline_transform_train(const kl_pipeline *p, const kl_frame *f, size_t row0, size_t n,
+                                double *out, size_t ld, kl_err *err);
 
 /*
  * Serialise into a new malloc'd buffer (*buf, *len), a pure function of the

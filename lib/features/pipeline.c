@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "keel/parallel.h"
 #include "keel/pipeline.h"
 #include "keel/rng.h"
 #include "keel/suggest.h"
@@ -566,28 +567,78 @@ static void apply_step(const step *s, uint32_t n_out, double *out, double *ind, 
     }
 }
 
+static int transform_group(const group *g, const kl_frame *f, size_t row0, size_t n, double *base,
+                           size_t ld, int train, kl_err *err)
+{
+    int rc = extract(g, f, row0, n, base, ld, train, err);
+    if (rc < 0)
+        return rc;
+    double *ind = base + (size_t)g->n_out * ld;
+    for (uint32_t s = 0; s < g->n_steps; s++) {
+        const step *st = &g->steps[s];
+        apply_step(st, g->n_out, base, st->op == STEP_IMPUTE && st->indicator ? ind : NULL, n, ld);
+        if (st->op == STEP_IMPUTE && st->indicator)
+            ind += (size_t)g->n_out * ld;
+    }
+    return 0;
+}
+
+/* Whole training matrices are transformed one group per task, in parallel. */
+typedef struct group_job {
+    const kl_pipeline *p;
+    const kl_frame *f;
+    size_t row0, n, ld;
+    double *out;
+    const size_t *col;
+    int train;
+    int *rc;
+    kl_err *errs;
+} group_job;
+
+static void group_task(void *ctx, size_t gi)
+{
+    group_job *j = ctx;
+    j->rc[gi] = transform_group(&j->p->g[gi], j->f, j->row0, j->n, j->out + j->col[gi] * j->ld,
+                                j->ld, j->train, &j->errs[gi]);
+}
+
+#define PARALLEL_MIN_ROWS 65536
+
 static int transform_rows(const kl_pipeline *p, const kl_frame *f, size_t row0, size_t n,
                           double *out, size_t ld, int train, kl_err *err)
 {
     if (row0 > kl_frame_row_count(f) || n > kl_frame_row_count(f) - row0 || ld < n)
         return kl_err_set(err, KL_ERANGE, "rows %zu..%zu are outside the frame (%zu rows)", row0,
                           row0 + n, kl_frame_row_count(f));
-    size_t col = 0;
-    for (size_t gi = 0; gi < p->n_groups; gi++) {
-        const group *g = &p->g[gi];
-        double *base = out + col * ld;
-        int rc = extract(g, f, row0, n, base, ld, train, err);
+    size_t ng = p->n_groups;
+    size_t *col = n >= PARALLEL_MIN_ROWS && ng > 1 ? malloc(ng * sizeof(size_t)) : NULL;
+    int *rcs = col ? calloc(ng, sizeof(int)) : NULL;
+    kl_err *errs = rcs ? calloc(ng, sizeof(kl_err)) : NULL;
+    if (errs) {
+        size_t c = 0;
+        for (size_t gi = 0; gi < ng; gi++) {
+            col[gi] = c;
+            c += group_width(&p->g[gi]);
+        }
+        group_job job = {p, f, row0, n, ld, out, col, train, rcs, errs};
+        kl_parallel_for(ng, group_task, &job);
+        int rc = 0;
+        for (size_t gi = 0; gi < ng && rc == 0; gi++)
+            if ((rc = rcs[gi]) < 0 && err)
+                *err = errs[gi];
+        free(col);
+        free(rcs);
+        free(errs);
+        return rc;
+    }
+    free(col);
+    free(rcs);
+    size_t c = 0;
+    for (size_t gi = 0; gi < ng; gi++) {
+        int rc = transform_group(&p->g[gi], f, row0, n, out + c * ld, ld, train, err);
         if (rc < 0)
             return rc;
-        double *ind = base + (size_t)g->n_out * ld;
-        for (uint32_t s = 0; s < g->n_steps; s++) {
-            const step *st = &g->steps[s];
-            apply_step(st, g->n_out, base, st->op == STEP_IMPUTE && st->indicator ? ind : NULL, n,
-                       ld);
-            if (st->op == STEP_IMPUTE && st->indicator)
-                ind += (size_t)g->n_out * ld;
-        }
-        col += group_width(g);
+        c += group_width(&p->g[gi]);
     }
     return 0;
 }
@@ -598,15 +649,14 @@ int kl_pipeline_transform(const kl_pipeline *p, const kl_frame *f, size_t row0, 
     return transform_rows(p, f, row0, n, out, ld, 0, err);
 }
 
-int kl_pipeline_transform_train(const kl_pipeline *p, const kl_frame *f, double *out, size_t ld,
-                                kl_err *err)
+int kl_pipeline_transform_train(const kl_pipeline *p, const kl_frame *f, size_t row0, size_t n,
+                                double *out, size_t ld, kl_err *err)
 {
-    size_t n = kl_frame_row_count(f);
     for (size_t gi = 0; gi < p->n_groups; gi++)
-        if (p->g[gi].fold && p->g[gi].n_fold_rows != n)
+        if (p->g[gi].fold && p->g[gi].n_fold_rows != kl_frame_row_count(f))
             return kl_err_set(err, KL_EINVAL,
                               "the training matrix needs the frame the pipeline was fitted on");
-    return transform_rows(p, f, 0, n, out, ld, 1, err);
+    return transform_rows(p, f, row0, n, out, ld, 1, err);
 }
 
 /* ---- fitting ---- */
@@ -1418,6 +1468,7 @@ int kl_pipeline_fit(const kl_pipeline_opts *opts, const kl_frame *f, kl_pipeline
     fitctx c = {.o = opts ? opts : &none, .f = f, .n = kl_frame_row_count(f)};
     group g = {0};
     double *buf = NULL;
+    size_t buf_cap = 0;
     int rc = 0;
     *out = NULL;
     c.p = calloc(1, sizeof(kl_pipeline));
@@ -1453,11 +1504,16 @@ int kl_pipeline_fit(const kl_pipeline_opts *opts, const kl_frame *f, kl_pipeline
                 group_release(&g);
                 rc = 0;
             } else {
-                free(buf);
-                buf = malloc((c.n ? c.n : 1) * (g.n_out ? g.n_out : 1) * sizeof(double));
-                if (!buf) {
-                    rc = kl_err_set(err, KL_ENOMEM, "out of memory");
-                    goto done;
+                /* one scratch block for every group, grown when needed: fresh pages are
+                   expensive, warm ones are not */
+                size_t need = (c.n ? c.n : 1) * (g.n_out ? g.n_out : 1);
+                if (need > buf_cap) {
+                    free(buf);
+                    if (!(buf = malloc(need * sizeof(double)))) {
+                        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+                        goto done;
+                    }
+                    buf_cap = need;
                 }
                 if ((rc = extract(&g, f, 0, c.n, buf, c.n, 1, err)) < 0 ||
                     (rc = fit_steps(&c, &g, buf, err)) < 0)

@@ -28,6 +28,7 @@
 
 #include "keel/linear.h"
 #include "keel/model.h"
+#include "keel/parallel.h"
 
 #include "models/linear_internal.h"
 
@@ -164,8 +165,17 @@ static int lapack_fail(kl_err *err, const char *fn, lapack_int info)
     return kl_err_set(err, KL_EINVAL, "%s failed (info %d)", fn, (int)info);
 }
 
-/* Minimum-norm solution of the p x p upper-triangular R w = c by SVD; c becomes w. */
-static int tri_min_norm(const double *R, size_t ldr, size_t p, double *c, size_t *rank,
+/* The relative size under which a column (or singular value) counts as zero. */
+static double rank_tol(size_t n, size_t p)
+{
+    return (double)KL_MAX(KL_MAX(n, p), (size_t)1000) * 2.220446049250313e-16;
+}
+
+/*
+ * Minimum-norm solution of the p x p upper-triangular R w = c by SVD, singular
+ * values under rank_tol(n, p) times the largest counting as zero; c becomes w.
+ */
+static int tri_min_norm(const double *R, size_t ldr, size_t n, size_t p, double *c, size_t *rank,
                         kl_err *err)
 {
     double *A = malloc(p * p * sizeof(double)), *sv = malloc(p * sizeof(double));
@@ -179,7 +189,7 @@ static int tri_min_norm(const double *R, size_t ldr, size_t p, double *c, size_t
             A[j * p + i] = i <= j ? R[j * ldr + i] : 0.0;
     lapack_int rk = 0;
     lapack_int info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)p, (lapack_int)p, 1, A,
-                                     (lapack_int)p, c, (lapack_int)p, sv, -1.0, &rk);
+                                     (lapack_int)p, c, (lapack_int)p, sv, rank_tol(n, p), &rk);
     free(A);
     free(sv);
     if (info != 0)
@@ -206,15 +216,22 @@ static int qr_reduce(double *X, size_t n, size_t p, size_t ld, double *y, kl_err
     return info ? lapack_fail(err, "dgeqrf/dormqr", info) : 0;
 }
 
+/*
+ * Full column rank unless some |r_jj| is at rounding level relative to the
+ * norm of column j (which is the norm of R's column j, Q being orthogonal):
+ * |r_jj| <= max(n, p, 1000) * eps * ||r_j||. Relative to each column, so that
+ * columns on different scales (Longley's year and GNP) are judged fairly.
+ */
 static int r_full_rank(const double *R, size_t ld, size_t n, size_t p)
 {
-    double mx = 0;
-    for (size_t j = 0; j < p; j++)
-        mx = fmax(mx, fabs(R[j * ld + j]));
-    double tol = (double)KL_MAX(n, p) * 2.220446049250313e-16 * mx;
-    for (size_t j = 0; j < p; j++)
-        if (!(fabs(R[j * ld + j]) > tol))
+    double f = rank_tol(n, p);
+    for (size_t j = 0; j < p; j++) {
+        double nrm = 0;
+        for (size_t i = 0; i <= j; i++)
+            nrm += R[j * ld + i] * R[j * ld + i];
+        if (!(fabs(R[j * ld + j]) > f * sqrt(nrm)))
             return 0;
+    }
     return 1;
 }
 
@@ -259,7 +276,7 @@ int kl_lstsq(double *X, size_t n, size_t p, size_t ld, double *y, double *w, siz
             *rank = p;
         return 0;
     }
-    return tri_min_norm(X, ld, p, w, rank, err);
+    return tri_min_norm(X, ld, n, p, w, rank, err);
 }
 
 /* ---- centring ---- */
@@ -307,6 +324,55 @@ static double tri_resid2(const double *R, size_t ld, size_t p, const double *w, 
     return s;
 }
 
+/*
+ * Solve from the reduced problem: R (p x p upper triangle, leading dimension
+ * ldr) and c = (Q^T y)[0..p), tail = the rest of ||Q^T y||^2. OLS: R w = c
+ * (minimum-norm by SVD when R is numerically singular); ridge: the least
+ * squares solution of [R; sqrt(alpha) I] w = [c; 0]. *obj gets the objective.
+ */
+static int ls_solve(const double *R, size_t ldr, size_t n, size_t p, const double *c, double tail,
+                    double alpha, double *w, double *obj, kl_err *err)
+{
+    int rc = 0;
+    if (alpha == 0 && r_full_rank(R, ldr, n, p)) {
+        memcpy(w, c, p * sizeof(double));
+        lapack_int info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)p, 1, R,
+                                         (lapack_int)ldr, w, (lapack_int)p);
+        if (info != 0)
+            return lapack_fail(err, "dtrtrs", info);
+    } else if (alpha == 0) {
+        memcpy(w, c, p * sizeof(double));
+        if ((rc = tri_min_norm(R, ldr, n, p, w, NULL, err)) < 0)
+            return rc;
+    } else {
+        size_t rows = 2 * p;
+        double *B = calloc(rows * p, sizeof(double)), *b = calloc(rows, sizeof(double));
+        if (!B || !b) {
+            free(B);
+            free(b);
+            return kl_err_set(err, KL_ENOMEM, "out of memory");
+        }
+        for (size_t j = 0; j < p; j++) {
+            for (size_t i = 0; i <= j; i++)
+                B[j * rows + i] = R[j * ldr + i];
+            B[j * rows + p + j] = sqrt(alpha);
+        }
+        memcpy(b, c, p * sizeof(double));
+        lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)rows, (lapack_int)p, 1,
+                                        B, (lapack_int)rows, b, (lapack_int)rows);
+        if (info != 0)
+            rc = lapack_fail(err, "dgels", info);
+        else
+            memcpy(w, b, p * sizeof(double));
+        free(B);
+        free(b);
+        if (rc < 0)
+            return rc;
+    }
+    *obj = tri_resid2(R, ldr, p, w, c) + tail + alpha * cblas_ddot((int)p, w, 1, w, 1);
+    return 0;
+}
+
 static int ls_fit(const kl_model_data *d, double alpha, int fit_intercept, void **state,
                   kl_err *err)
 {
@@ -349,43 +415,7 @@ static int ls_fit(const kl_model_data *d, double alpha, int fit_intercept, void 
         double tail = 0;
         for (size_t i = p; i < n; i++)
             tail += y[i] * y[i];
-        if (alpha == 0 && r_full_rank(d->X, d->ld, n, p)) {
-            memcpy(s->coef, c, p * sizeof(double));
-            lapack_int info = LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)p, 1,
-                                             d->X, (lapack_int)d->ld, s->coef, (lapack_int)p);
-            if (info != 0)
-                rc = lapack_fail(err, "dtrtrs", info);
-        } else if (alpha == 0) {
-            memcpy(s->coef, c, p * sizeof(double));
-            rc = tri_min_norm(d->X, d->ld, p, s->coef, NULL, err);
-        } else {
-            size_t rows = 2 * p;
-            double *B = calloc(rows * p, sizeof(double)), *b = calloc(rows, sizeof(double));
-            if (!B || !b) {
-                free(B);
-                free(b);
-                rc = kl_err_set(err, KL_ENOMEM, "out of memory");
-                goto done;
-            }
-            for (size_t j = 0; j < p; j++) {
-                for (size_t i = 0; i <= j; i++)
-                    B[j * rows + i] = d->X[j * d->ld + i];
-                B[j * rows + p + j] = sqrt(alpha);
-            }
-            memcpy(b, c, p * sizeof(double));
-            lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'N', (lapack_int)rows,
-                                            (lapack_int)p, 1, B, (lapack_int)rows, b,
-                                            (lapack_int)rows);
-            if (info != 0)
-                rc = lapack_fail(err, "dgels", info);
-            else
-                memcpy(s->coef, b, p * sizeof(double));
-            free(B);
-            free(b);
-        }
-        if (rc == 0)
-            obj = tri_resid2(d->X, d->ld, p, s->coef, c) + tail +
-                  alpha * cblas_ddot((int)p, s->coef, 1, s->coef, 1);
+        rc = ls_solve(d->X, d->ld, n, p, c, tail, alpha, s->coef, &obj, err);
     } else {
         obj = cblas_ddot((int)n, y, 1, y, 1);
     }
@@ -407,6 +437,224 @@ done:
     return 0;
 }
 
+/* ---- ols and ridge from blocks of rows: streaming, tiled QR ---- */
+
+/*
+ * Rows are cut into tasks of a size fixed by n alone. Pass 1 sums each
+ * task's columns (for the means); pass 2 folds each block of a task into the
+ * task's triangle by QR of [R_t; X_block - mean] (Householder, so as stable
+ * as one QR of the whole matrix), carrying Q^T y alongside. The tasks'
+ * triangles are then stacked in task order and reduced once more. Nothing
+ * of size n x p is allocated, and the result is the same bits whatever the
+ * thread count.
+ */
+#define LS_BLOCK 2048
+#define LS_TASK_MIN 16384
+#define LS_MAX_TASKS 64
+
+typedef struct ls_job {
+    const kl_model_blocks *b;
+    size_t chunk, p;
+    int pass;
+    const double *xm;
+    double ym;
+    double *sums; /* pass 1: per task, p column sums and the y sum */
+    double *R;    /* pass 2: per task, a p x p triangle (column-major) */
+    double *c;    /* per task, p */
+    double *tail; /* per task */
+    int *rc;
+    kl_err *errs;
+} ls_job;
+
+static void ls_task(void *ctx, size_t t)
+{
+    ls_job *j = ctx;
+    size_t p = j->p, n = j->b->n, rows = p + LS_BLOCK;
+    size_t r0 = t * j->chunk, r1 = KL_MIN(n, r0 + j->chunk);
+    double *S = malloc(rows * p * sizeof(double)), *s = malloc(rows * sizeof(double));
+    double *tau = malloc(p * sizeof(double));
+    kl_err *err = &j->errs[t];
+    int rc = 0;
+    if (!S || !s || !tau) {
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (j->pass == 1) {
+        double *sum = j->sums + t * (p + 1);
+        memset(sum, 0, (p + 1) * sizeof(double));
+        for (size_t r = r0; r < r1 && rc == 0; r += LS_BLOCK) {
+            size_t m = KL_MIN((size_t)LS_BLOCK, r1 - r);
+            if ((rc = j->b->get(j->b, r, m, S, m, s, err)) < 0)
+                break;
+            for (size_t k = 0; k < p; k++)
+                for (size_t i = 0; i < m; i++)
+                    sum[k] += S[k * m + i];
+            for (size_t i = 0; i < m; i++)
+                sum[p] += s[i];
+        }
+        goto done;
+    }
+    double *R = j->R + t * p * p, *c = j->c + t * p;
+    memset(R, 0, p * p * sizeof(double));
+    memset(c, 0, p * sizeof(double));
+    j->tail[t] = 0;
+    for (size_t r = r0; r < r1; r += LS_BLOCK) {
+        size_t m = KL_MIN((size_t)LS_BLOCK, r1 - r);
+        if ((rc = j->b->get(j->b, r, m, S + p, rows, s + p, err)) < 0)
+            break;
+        for (size_t k = 0; k < p; k++) {
+            for (size_t i = 0; i < p; i++)
+                S[k * rows + i] = i <= k ? R[k * p + i] : 0.0;
+            for (size_t i = 0; i < m; i++)
+                S[k * rows + p + i] -= j->xm[k];
+        }
+        memcpy(s, c, p * sizeof(double));
+        for (size_t i = 0; i < m; i++)
+            s[p + i] -= j->ym;
+        lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)(p + m), (lapack_int)p, S,
+                                         (lapack_int)rows, tau);
+        if (info == 0)
+            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)(p + m), 1,
+                                  (lapack_int)p, S, (lapack_int)rows, tau, s, (lapack_int)rows);
+        if (info != 0) {
+            rc = lapack_fail(err, "dgeqrf/dormqr", info);
+            break;
+        }
+        for (size_t k = 0; k < p; k++)
+            for (size_t i = 0; i <= k; i++)
+                R[k * p + i] = S[k * rows + i];
+        memcpy(c, s, p * sizeof(double));
+        for (size_t i = p; i < p + m; i++)
+            j->tail[t] += s[i] * s[i];
+    }
+done:
+    j->rc[t] = rc;
+    free(S);
+    free(s);
+    free(tau);
+}
+
+static int ls_run(ls_job *j, size_t nt, kl_err *err)
+{
+    kl_parallel_for(nt, ls_task, j);
+    for (size_t t = 0; t < nt; t++)
+        if (j->rc[t] < 0) {
+            if (err)
+                *err = j->errs[t];
+            return j->rc[t];
+        }
+    return 0;
+}
+
+static int ls_fit_blocks(const kl_model_blocks *b, double alpha, int fit_intercept, void **state,
+                         kl_err *err)
+{
+    size_t n = b->n, p = b->p;
+    if (n < p || p == 0) { /* small problems: the matrix path */
+        kl_model_data d = {.n = n, .p = p, .ld = KL_MAX(n, 1), .feature_names = b->feature_names,
+                           .seed = b->seed};
+        double *X = malloc(KL_MAX(n * p, 1) * sizeof(double)), *y = malloc(KL_MAX(n, 1) * sizeof(double));
+        int rc = (!X || !y) ? kl_err_set(err, KL_ENOMEM, "out of memory") : 0;
+        if (rc == 0)
+            rc = b->get(b, 0, n, X, KL_MAX(n, 1), y, err);
+        d.X = X;
+        d.y = y;
+        if (rc == 0)
+            rc = ls_fit(&d, alpha, fit_intercept, state, err);
+        free(X);
+        free(y);
+        return rc;
+    }
+    size_t chunk = KL_MAX((size_t)LS_TASK_MIN, (n + LS_MAX_TASKS - 1) / LS_MAX_TASKS);
+    size_t nt = kl_task_count(n, chunk);
+    ls_job j = {.b = b, .chunk = chunk, .p = p};
+    kl__linear *s = kl__linear_new(p, 1);
+    double *xm = calloc(p, sizeof(double));
+    j.sums = malloc(nt * (p + 1) * sizeof(double));
+    j.R = malloc(nt * p * p * sizeof(double));
+    j.c = malloc(nt * p * sizeof(double));
+    j.tail = malloc(nt * sizeof(double));
+    j.rc = calloc(nt, sizeof(int));
+    j.errs = calloc(nt, sizeof(kl_err));
+    double *M = NULL, *v = NULL, *tau = NULL, obj = 0;
+    int rc = 0;
+    if (!s || !xm || !j.sums || !j.R || !j.c || !j.tail || !j.rc || !j.errs) {
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (fit_intercept) {
+        j.pass = 1;
+        if ((rc = ls_run(&j, nt, err)) < 0)
+            goto done;
+        double ys = 0;
+        for (size_t t = 0; t < nt; t++) {
+            for (size_t k = 0; k < p; k++)
+                xm[k] += j.sums[t * (p + 1) + k];
+            ys += j.sums[t * (p + 1) + p];
+        }
+        for (size_t k = 0; k < p; k++)
+            xm[k] /= (double)n;
+        j.ym = ys / (double)n;
+    }
+    j.xm = xm;
+    j.pass = 2;
+    if ((rc = ls_run(&j, nt, err)) < 0)
+        goto done;
+    /* stack the tasks' triangles in task order and reduce them once more */
+    size_t rows = nt * p;
+    double tail = 0;
+    M = calloc(rows * p, sizeof(double));
+    v = malloc(rows * sizeof(double));
+    tau = malloc(p * sizeof(double));
+    if (!M || !v || !tau) {
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        for (size_t k = 0; k < p; k++)
+            for (size_t i = 0; i <= k; i++)
+                M[k * rows + t * p + i] = j.R[t * p * p + k * p + i];
+        memcpy(v + t * p, j.c + t * p, p * sizeof(double));
+        tail += j.tail[t];
+    }
+    if (nt > 1) {
+        lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)p, M,
+                                         (lapack_int)rows, tau);
+        if (info == 0)
+            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)rows, 1, (lapack_int)p,
+                                  M, (lapack_int)rows, tau, v, (lapack_int)rows);
+        if (info != 0) {
+            rc = lapack_fail(err, "dgeqrf/dormqr", info);
+            goto done;
+        }
+        for (size_t i = p; i < rows; i++)
+            tail += v[i] * v[i];
+    }
+    if ((rc = ls_solve(M, rows, n, p, v, tail, alpha, s->coef, &obj, err)) < 0)
+        goto done;
+    s->intercept[0] = fit_intercept ? j.ym - cblas_ddot((int)p, xm, 1, s->coef, 1) : 0.0;
+    s->n_iter = 1;
+    s->converged = 1;
+    s->objective = obj;
+done:
+    free(xm);
+    free(j.sums);
+    free(j.R);
+    free(j.c);
+    free(j.tail);
+    free(j.rc);
+    free(j.errs);
+    free(M);
+    free(v);
+    free(tau);
+    if (rc < 0) {
+        kl__linear_free(s);
+        return rc;
+    }
+    *state = s;
+    return 0;
+}
+
 static int ols_fit(const kl_model_data *d, const double *pv, void **state, kl_err *err)
 {
     return ls_fit(d, 0.0, pv[P_OLS_FIT_INTERCEPT] != 0, state, err);
@@ -415,6 +663,16 @@ static int ols_fit(const kl_model_data *d, const double *pv, void **state, kl_er
 static int ridge_fit(const kl_model_data *d, const double *pv, void **state, kl_err *err)
 {
     return ls_fit(d, pv[P_RIDGE_ALPHA], pv[P_RIDGE_FIT_INTERCEPT] != 0, state, err);
+}
+
+static int ols_fit_blocks(const kl_model_blocks *b, const double *pv, void **state, kl_err *err)
+{
+    return ls_fit_blocks(b, 0.0, pv[P_OLS_FIT_INTERCEPT] != 0, state, err);
+}
+
+static int ridge_fit_blocks(const kl_model_blocks *b, const double *pv, void **state, kl_err *err)
+{
+    return ls_fit_blocks(b, pv[P_RIDGE_ALPHA], pv[P_RIDGE_FIT_INTERCEPT] != 0, state, err);
 }
 
 /* ---- lasso and elastic net: scikit-learn's cd_fast.enet_coordinate_descent ---- */
@@ -534,10 +792,10 @@ static const kl_algo_param enet_params[] = {
     .free = kl__linear_free, .describe = kl__linear_describe, .linear_coef = kl__linear_coef
 
 const kl_algo kl_algo_ols = {"ols", REG, KL_PIPELINE_DEFAULTS_LINEAR, ols_params,
-                             KL_ARRAY_LEN(ols_params), ols_fit, LINEAR_OPS};
+                             KL_ARRAY_LEN(ols_params), ols_fit, ols_fit_blocks, LINEAR_OPS};
 const kl_algo kl_algo_ridge = {"ridge", REG, KL_PIPELINE_DEFAULTS_LINEAR, ridge_params,
-                               KL_ARRAY_LEN(ridge_params), ridge_fit, LINEAR_OPS};
+                               KL_ARRAY_LEN(ridge_params), ridge_fit, ridge_fit_blocks, LINEAR_OPS};
 const kl_algo kl_algo_lasso = {"lasso", REG, KL_PIPELINE_DEFAULTS_LINEAR, lasso_params,
-                               KL_ARRAY_LEN(lasso_params), lasso_fit, LINEAR_OPS};
+                               KL_ARRAY_LEN(lasso_params), lasso_fit, NULL, LINEAR_OPS};
 const kl_algo kl_algo_elasticnet = {"elasticnet", REG, KL_PIPELINE_DEFAULTS_LINEAR, enet_params,
-                                    KL_ARRAY_LEN(enet_params), enet_fit, LINEAR_OPS};
+                                    KL_ARRAY_LEN(enet_params), enet_fit, NULL, LINEAR_OPS};

@@ -373,6 +373,75 @@ static int target_missing(const kl_frame *f, size_t t, size_t i)
     }
 }
 
+/* ---- fitting from blocks of rows ---- */
+
+typedef struct blocks_ctx {
+    const kl_pipeline *pipe;
+    const kl_frame *f;
+    size_t warmup;
+    const double *yf;   /* numeric target, or NULL */
+    const uint8_t *yb;  /* bool target, or NULL */
+    const char *target;
+} blocks_ctx;
+
+/* Missing or infinite values after the pipeline are an error naming the feature. */
+static int check_finite(const kl_pipeline *pipe, const double *X, size_t n, size_t p, size_t ld,
+                        size_t first_row, kl_err *err)
+{
+    for (size_t j = 0; j < p; j++)
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(X[j * ld + i]))
+                return kl_err_set(err, KL_EINVAL,
+                                  "feature '%s' is %s in row %zu after the pipeline; add an "
+                                  "impute transform for it",
+                                  kl_pipeline_output_name(pipe, j),
+                                  isnan(X[j * ld + i]) ? "missing" : "infinite",
+                                  first_row + i + 1);
+    return 0;
+}
+
+static int blocks_get(const kl_model_blocks *b, size_t row0, size_t m, double *X, size_t ld,
+                      double *y, kl_err *err)
+{
+    const blocks_ctx *c = b->ctx;
+    size_t r = c->warmup + row0;
+    int rc = kl_pipeline_transform_train(c->pipe, c->f, r, m, X, ld, err);
+    if (rc == 0)
+        rc = check_finite(c->pipe, X, m, b->p, ld, r, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < m; i++) {
+        y[i] = c->yf ? c->yf[r + i] : (double)c->yb[r + i];
+        if (!isfinite(y[i]))
+            return kl_err_set(err, KL_EINVAL, "the target '%s' is infinite in row %zu", c->target,
+                              r + i + 1);
+    }
+    return 0;
+}
+
+static int fit_by_blocks(kl_model *m, const kl_frame *f, size_t t, uint64_t seed, kl_err *err)
+{
+    size_t p = kl_pipeline_n_outputs(m->pipe), w = kl_pipeline_warmup(m->pipe);
+    const char **fnames = malloc((p ? p : 1) * sizeof(char *));
+    if (!fnames)
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
+    for (size_t j = 0; j < p; j++)
+        fnames[j] = kl_pipeline_output_name(m->pipe, j);
+    blocks_ctx c = {m->pipe, f, w, kl_frame_col_f64(f, t), kl_frame_col_bool(f, t), m->target};
+    kl_model_blocks b = {.n = kl_frame_row_count(f) - w,
+                         .p = p,
+                         .feature_names = fnames,
+                         .seed = seed,
+                         .get = blocks_get,
+                         .ctx = &c};
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = m->algo->fit_blocks(&b, m->pv, &m->state, err);
+    openblas_set_num_threads(saved);
+    free(fnames);
+    return rc;
+}
+
 int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out,
                  kl_err *err)
 {
@@ -469,24 +538,19 @@ int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model 
                         n_miss ? " with a target" : "", w);
         goto done;
     }
+    if (algo->fit_blocks && opts->task != KL_TASK_CLASSIFICATION) {
+        rc = fit_by_blocks(m, f, (size_t)t, opts->seed, err);
+        goto done;
+    }
     X = malloc((KL_MAX(n * p, 1)) * sizeof(double));
     y = malloc(n * sizeof(double));
     if (!X || !y) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = kl_pipeline_transform_train(m->pipe, f, X, n, err)) < 0)
+    if ((rc = kl_pipeline_transform_train(m->pipe, f, 0, n, X, n, err)) < 0 ||
+        (rc = check_finite(m->pipe, X + w, n - w, p, n, w, err)) < 0)
         goto done;
-    for (size_t j = 0; j < p; j++)
-        for (size_t i = w; i < n; i++)
-            if (!isfinite(X[j * n + i])) {
-                rc = kl_err_set(err, KL_EINVAL,
-                                "feature '%s' is %s in row %zu after the pipeline; add an impute "
-                                "transform for it",
-                                kl_pipeline_output_name(m->pipe, j),
-                                isnan(X[j * n + i]) ? "missing" : "infinite", i + 1);
-                goto done;
-            }
     size_t ne = n - w;
     if (opts->task == KL_TASK_CLASSIFICATION) {
         if ((rc = classes_fit(m, f, (size_t)t, w, y, err)) < 0)

@@ -264,7 +264,7 @@ static void test_frequency_and_target_encoding_out_of_fold(void **state)
     kl_pipeline *p = fit(&o, f);
     double X[10], T[10];
     assert_int_equal(kl_pipeline_transform(p, f, 0, 5, X, 5, NULL), 0);
-    assert_int_equal(kl_pipeline_transform_train(p, f, T, 5, NULL), 0);
+    assert_int_equal(kl_pipeline_transform_train(p, f, 0, 5, T, 5, NULL), 0);
     /* new rows: category means a = 3, b = 4; frequencies 3/5 and 2/5 */
     double full[] = {3, 3, 3, 4, 4}, freq[] = {0.6, 0.6, 0.6, 0.4, 0.4};
     /* training rows with leave-one-out folds: the mean of the others in the category */

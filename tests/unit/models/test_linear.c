@@ -321,6 +321,32 @@ static void test_fits_and_predictions_are_identical_with_1_and_2_threads(void **
     kl_frame_free(f);
 }
 
+static void test_streamed_ols_over_several_tasks_matches_one_qr(void **state)
+{
+    (void)state;
+    size_t n = 40000; /* three row tasks of the streaming QR */
+    kl_frame *f = synthetic(n);
+    kl_model *m = fit(f, "ols", "y", NULL, 0);
+    double b;
+    const double *w;
+    coef(m, &b, &w);
+    /* reference: one least-squares solve of [1 X] w = y on the whole matrix */
+    double *A = malloc(n * 7 * sizeof(double)), *y = malloc(n * sizeof(double)), ref[7];
+    for (size_t i = 0; i < n; i++)
+        A[i] = 1.0;
+    for (size_t j = 0; j < 6; j++)
+        memcpy(A + (j + 1) * n, kl_frame_col_f64(f, j), n * sizeof(double));
+    memcpy(y, kl_frame_col_f64(f, 6), n * sizeof(double));
+    assert_int_equal(kl_lstsq(A, n, 7, n, y, ref, NULL, NULL), 0);
+    assert_true(fabs(b - ref[0]) <= 1e-10);
+    for (size_t j = 0; j < 6; j++)
+        assert_true(fabs(w[j] - ref[j + 1]) <= 1e-10 * fabs(ref[j + 1]));
+    free(A);
+    free(y);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
 static void test_predict_is_intercept_plus_dot_product(void **state)
 {
     (void)state;
@@ -362,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_params_are_validated_with_suggestions),
         cmocka_unit_test(test_unknown_algorithm_is_not_found_with_suggestion),
         cmocka_unit_test(test_fits_and_predictions_are_identical_with_1_and_2_threads),
+        cmocka_unit_test(test_streamed_ols_over_several_tasks_matches_one_qr),
         cmocka_unit_test(test_predict_is_intercept_plus_dot_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
