@@ -207,8 +207,7 @@ too_new:
 
 /* ---- helpers ---- */
 
-/* Arena copy of a column (NULL stays NULL); sets *oom on failure. */
-static const char *col_dup(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i, int *oom)
+const char *kl__col_dup(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i, int *oom)
 {
     const char *v = vt->col_text(st, i);
     if (!v)
@@ -219,8 +218,7 @@ static const char *col_dup(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i
     return c;
 }
 
-/* Make room for one more item of size sz in an arena array (doubling). */
-static void *arena_grow(kl_arena *a, void *items, size_t count, size_t *cap, size_t sz)
+void *kl__arena_grow(kl_arena *a, void *items, size_t count, size_t *cap, size_t sz)
 {
     if (count < *cap)
         return items;
@@ -300,7 +298,7 @@ int kl_store_snapshot_list(kl_store *s, const char *id, kl_snapshot_list *out, k
     size_t cap = 0;
     int oom = 0;
     while ((rc = vt->step(st, err)) == 1) {
-        kl_snapshot_rec *items = arena_grow(a, out->items, out->count, &cap, sizeof *items);
+        kl_snapshot_rec *items = kl__arena_grow(a, out->items, out->count, &cap, sizeof *items);
         if (!items) {
             oom = 1;
             break;
@@ -310,14 +308,14 @@ int kl_store_snapshot_list(kl_store *s, const char *id, kl_snapshot_list *out, k
         memset(r, 0, sizeof *r);
         const char *rid = vt->col_text(st, 0);
         snprintf(r->id, sizeof r->id, "%s", rid ? rid : "");
-        r->name = col_dup(a, vt, st, 1, &oom);
-        r->source_hash = col_dup(a, vt, st, 2, &oom);
+        r->name = kl__col_dup(a, vt, st, 1, &oom);
+        r->source_hash = kl__col_dup(a, vt, st, 2, &oom);
         r->n_rows = vt->col_i64(st, 3);
         r->n_cols = vt->col_i64(st, 4);
-        r->schema_hash = col_dup(a, vt, st, 5, &oom);
+        r->schema_hash = kl__col_dup(a, vt, st, 5, &oom);
         r->infer_version = vt->col_i64(st, 6);
         r->created_ms = vt->col_i64(st, 7);
-        r->manifest = col_dup(a, vt, st, 8, &oom);
+        r->manifest = kl__col_dup(a, vt, st, 8, &oom);
     }
     vt->finalize(st);
     if (oom)
@@ -442,18 +440,18 @@ int kl_store_lineage(kl_store *s, const char *kind, const char *id, enum kl_line
     size_t cap = 0;
     int oom = 0;
     while ((rc = vt->step(st, err)) == 1) {
-        kl_lineage_edge *e = arena_grow(a, out->edges, out->count, &cap, sizeof *e);
+        kl_lineage_edge *e = kl__arena_grow(a, out->edges, out->count, &cap, sizeof *e);
         if (!e) {
             oom = 1;
             break;
         }
         out->edges = e;
         kl_lineage_edge *x = &e[out->count++];
-        x->from_kind = col_dup(a, vt, st, 0, &oom);
-        x->from_id = col_dup(a, vt, st, 1, &oom);
-        x->to_kind = col_dup(a, vt, st, 2, &oom);
-        x->to_id = col_dup(a, vt, st, 3, &oom);
-        x->relation = col_dup(a, vt, st, 4, &oom);
+        x->from_kind = kl__col_dup(a, vt, st, 0, &oom);
+        x->from_id = kl__col_dup(a, vt, st, 1, &oom);
+        x->to_kind = kl__col_dup(a, vt, st, 2, &oom);
+        x->to_id = kl__col_dup(a, vt, st, 3, &oom);
+        x->relation = kl__col_dup(a, vt, st, 4, &oom);
         x->depth = (int)vt->col_i64(st, 5);
     }
     vt->finalize(st);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keel/arena.h"
 #include "keel/err.h"
 #include "keel/store.h"
 #include "keel/track.h"
@@ -86,6 +87,12 @@ int kl__stmt_cached(kl_store *s, enum kl__cached slot, kl__stmt **out, kl_err *e
 
 /* Apply pending migrations (meta.c). */
 int kl__meta_migrate(kl_store *s, kl_err *err);
+
+/* Arena copy of column i of st's row (NULL stays NULL); sets *oom on failure (meta.c). */
+const char *kl__col_dup(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i, int *oom);
+
+/* Room for one more item of size sz in an arena array of count items (doubling *cap). */
+void *kl__arena_grow(kl_arena *a, void *items, size_t count, size_t *cap, size_t sz);
 
 /* Milliseconds since the Unix epoch. */
 int64_t kl__now_ms(void);

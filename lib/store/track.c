@@ -10,8 +10,8 @@
  * key's chunk as one row of metric_series (bound as the blob, not copied) and
  * upserts the key's latest value in metrics, all in one transaction. Why not
  * a row per value: SQLite's per-row insert cost (B-tree insert, index
- * update) then dominates, and the issue's target is 5x under exactly that
- * layout; a chunk costs one insert per key and flush. The latest-value row
+ * update) then dominates, and keel must log several times faster than that
+ * layout (docs/STORE.md); a chunk costs one insert per key and flush. The latest-value row
  * keeps filters and listings (metrics.auc > 0.8) a plain indexed lookup.
  *
  * Invariants: buffered values are dropped only after their flush committed;
@@ -495,50 +495,25 @@ int kl_run_end(kl_run *r, enum kl_run_status status, kl_err *err)
 
 /* ---- queries ---- */
 
-static const char *dup_col(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, int i, int *oom)
-{
-    const char *v = vt->col_text(st, i);
-    if (!v)
-        return NULL;
-    char *c = kl_arena_strdup(a, v);
-    if (!c)
-        *oom = 1;
-    return c;
-}
-
-static void *grow(kl_arena *a, void *items, size_t count, size_t *cap, size_t sz)
-{
-    if (count < *cap)
-        return items;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = kl_arena_alloc(a, ncap * sz);
-    if (!p)
-        return NULL;
-    if (count)
-        memcpy(p, items, count * sz);
-    *cap = ncap;
-    return p;
-}
-
 /* Fill info from a row in the column order of kl__runs_sql's SELECT. */
 static void run_row(kl_arena *a, const kl__db_vt *vt, kl__stmt *st, kl_run_info *info, int *oom)
 {
     memset(info, 0, sizeof *info);
     const char *id = vt->col_text(st, 0);
     snprintf(info->id, sizeof info->id, "%s", id ? id : "");
-    info->name = dup_col(a, vt, st, 1, oom);
+    info->name = kl__col_dup(a, vt, st, 1, oom);
     info->status = status_parse(vt->col_text(st, 2));
     info->started_ms = vt->col_i64(st, 3);
     info->ended_ms = vt->col_null(st, 4) ? 0 : vt->col_i64(st, 4);
-    info->parent = dup_col(a, vt, st, 5, oom);
-    info->spec_hash = dup_col(a, vt, st, 6, oom);
-    info->snapshot = dup_col(a, vt, st, 7, oom);
-    info->keel_version = dup_col(a, vt, st, 8, oom);
-    info->git_commit = dup_col(a, vt, st, 9, oom);
+    info->parent = kl__col_dup(a, vt, st, 5, oom);
+    info->spec_hash = kl__col_dup(a, vt, st, 6, oom);
+    info->snapshot = kl__col_dup(a, vt, st, 7, oom);
+    info->keel_version = kl__col_dup(a, vt, st, 8, oom);
+    info->git_commit = kl__col_dup(a, vt, st, 9, oom);
     info->git_dirty = vt->col_null(st, 10) ? -1 : (int)vt->col_i64(st, 10);
     info->has_seed = !vt->col_null(st, 11);
     info->seed = info->has_seed ? (uint64_t)vt->col_i64(st, 11) : 0;
-    info->host = dup_col(a, vt, st, 12, oom);
+    info->host = kl__col_dup(a, vt, st, 12, oom);
 }
 
 int kl_store_runs(kl_store *s, const kl_run_query *q, kl_run_list *out, kl_err *err)
@@ -561,7 +536,7 @@ int kl_store_runs(kl_store *s, const kl_run_query *q, kl_run_list *out, kl_err *
         size_t cap = 0;
         int oom = 0;
         while ((rc = vt->step(st, err)) == 1) {
-            kl_run_info *items = grow(a, out->items, out->count, &cap, sizeof *items);
+            kl_run_info *items = kl__arena_grow(a, out->items, out->count, &cap, sizeof *items);
             if (!items) {
                 oom = 1;
                 break;
@@ -708,7 +683,7 @@ static int detail_query(kl_store *s, kl_arena *a, const char *sql, const char *i
                 : kind == 1 ? sizeof(kl_metric_latest)
                             : sizeof(kl_artifact);
     while ((rc = vt->step(st, err)) == 1) {
-        void *p = grow(a, *items, *count, &cap, sz);
+        void *p = kl__arena_grow(a, *items, *count, &cap, sz);
         if (!p) {
             oom = 1;
             break;
@@ -716,19 +691,19 @@ static int detail_query(kl_store *s, kl_arena *a, const char *sql, const char *i
         *items = p;
         if (kind == 0) {
             kl_kv *kv = (kl_kv *)p + (*count)++;
-            kv->key = dup_col(a, vt, st, 0, &oom);
-            kv->value = dup_col(a, vt, st, 1, &oom);
+            kv->key = kl__col_dup(a, vt, st, 0, &oom);
+            kv->value = kl__col_dup(a, vt, st, 1, &oom);
         } else if (kind == 1) {
             kl_metric_latest *m = (kl_metric_latest *)p + (*count)++;
-            m->key = dup_col(a, vt, st, 0, &oom);
+            m->key = kl__col_dup(a, vt, st, 0, &oom);
             m->value = vt->col_null(st, 1) ? (double)NAN : vt->col_f64(st, 1);
             m->step = vt->col_i64(st, 2);
             m->timestamp_ms = vt->col_i64(st, 3);
         } else {
             kl_artifact *x = (kl_artifact *)p + (*count)++;
-            x->name = dup_col(a, vt, st, 0, &oom);
-            x->object = dup_col(a, vt, st, 1, &oom);
-            x->kind = dup_col(a, vt, st, 2, &oom);
+            x->name = kl__col_dup(a, vt, st, 0, &oom);
+            x->object = kl__col_dup(a, vt, st, 1, &oom);
+            x->kind = kl__col_dup(a, vt, st, 2, &oom);
         }
     }
     vt->finalize(st);
