@@ -1036,6 +1036,39 @@ static void test_meta_sigkill_leaves_store_consistent(void **state)
     assert_true(c.objects > 0);
 }
 
+/* Which backend a store uses: explicit URL, then KEEL_STORE, then .keel/keel.db. */
+static void test_meta_backend_is_chosen_by_url_then_environment(void **state)
+{
+    fx *f = begin(state);
+    kl_err err = {0};
+    kl_store *s = NULL;
+    kl_store_opts bad = {.url = "mysql://db/keel"};
+    assert_int_equal(kl_store_open(f->dir, &bad, &s, &err), KL_EUNSUPPORTED);
+    assert_null(s);
+    /* Port 1 on loopback refuses connections at once. */
+    kl_store_opts refused = {.url = "postgresql://keel@127.0.0.1:1/keel?connect_timeout=2"};
+    assert_int_equal(kl_store_open(f->dir, &refused, &s, &err), KL_EIO);
+    assert_non_null(strstr(err.msg, "cannot connect to the database"));
+    char other[160];
+    snprintf(other, sizeof other, "sqlite:%s/other.db", f->dir);
+    setenv("KEEL_STORE", other, 1);
+    check(kl_store_open(f->dir, NULL, &s, &err), &err);
+    unsetenv("KEEL_STORE");
+    assert_string_equal(kl_store_backend(s), "sqlite");
+    kl_run *r;
+    check(kl_run_start(s, NULL, &r, &err), &err);
+    check(kl_run_end(r, KL_RUN_STATUS_FINISHED, &err), &err);
+    kl_store_close(s);
+    struct stat st;
+    assert_int_equal(stat(other + 7, &st), 0);
+    /* The run went to other.db, not to .keel/keel.db. */
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM runs"), 0);
+    kl_store_opts missing = {0};
+    char nodir[160];
+    snprintf(nodir, sizeof nodir, "%s/no/such/dir", f->dir);
+    assert_int_equal(kl_store_open(nodir, &missing, &s, &err), KL_ENOTFOUND);
+}
+
 #define BOTH(fn)                                                                                   \
     cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),                                   \
         cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -1065,6 +1098,8 @@ int main(void)
         BOTH(test_meta_eight_processes_lose_nothing),
         BOTH(test_meta_concurrent_first_open_migrates_once),
         BOTH(test_meta_sigkill_leaves_store_consistent),
+        cmocka_unit_test_setup_teardown(test_meta_backend_is_chosen_by_url_then_environment,
+                                        setup_sqlite, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
