@@ -643,6 +643,20 @@ static int want_text(const reader *R, size_t ci, size_t j)
 
 /* ---- phase C: classify ---- */
 
+/*
+ * The date forms a value fits: all inferable ones, or, for a column whose
+ * override names a format, that form alone (which may be one inference never
+ * picks, such as %Y%m%d).
+ */
+static inline unsigned value_forms(const colinfo *col, const uint8_t *p, size_t n)
+{
+    if (col->ov && col->ov->time_format) {
+        int64_t us;
+        return kl__time_parse((const char *)p, n, col->form, &us) ? col->form : 0;
+    }
+    return kl__time_forms((const char *)p, n);
+}
+
 enum { STAGE = 64 }; /* rows per staging block; a power of two */
 
 /* Copy n doubles to d with stores that bypass the cache (whole lines are written). */
@@ -726,7 +740,7 @@ static int classify_chunk(reader *R, size_t ci)
                     if (!R->cols[j].tf_numbers)
                         t->tf = 0;
                     else if (t->tf)
-                        t->tf &= kl__time_forms((const char *)p, n);
+                        t->tf &= value_forms(&R->cols[j], p, n);
                     continue;
                 }
                 t->num_ok = 0;
@@ -741,7 +755,7 @@ static int classify_chunk(reader *R, size_t ci)
                 t->bool_ok = 0;
             }
             if (t->tf)
-                t->tf &= kl__time_forms((const char *)p, n);
+                t->tf &= value_forms(&R->cols[j], p, n);
             if (!t->num_ok && !t->bool_ok && !t->tf) {
                 t->active = 0;
                 n_active--;
@@ -841,7 +855,7 @@ static int cell_fits(const reader *R, const colinfo *ci, const cell *x, unsigned
         return kl__parse_bool((const char *)x->p, x->n, &b);
     case KL_TYPE_DATE:
     case KL_TYPE_DATETIME:
-        *tf &= kl__time_forms((const char *)x->p, x->n);
+        *tf &= value_forms(ci, x->p, x->n);
         return *tf != 0;
     default:
         return 1;

@@ -589,6 +589,23 @@ static void test_csv_override_forces_type(void **state)
     kl_frame_free(f);
 }
 
+static void test_csv_override_reads_compact_dates(void **state)
+{
+    (void)state;
+    kl_csv_override ov[] = {{.column = "d", .type = KL_TYPE_DATE, .time_format = "%Y%m%d"}};
+    kl_csv_read_opts o = {.overrides = ov, .n_overrides = 1};
+    kl_frame *f = read_opts("d,x\n20200304,1\n19700101,2\n,3\n", &o, NULL);
+    assert_int_equal(kl_frame_col_type(f, 0), KL_TYPE_DATE);
+    assert_true(kl_frame_col_time(f, 0)[0] == 18325 * 86400000000ll);
+    assert_true(kl_frame_col_time(f, 0)[1] == 0);
+    assert_true(kl_frame_col_time(f, 0)[2] == KL_TIME_MISSING);
+    kl_frame_free(f);
+    /* Without the override the column is an int. */
+    f = read_ok("d,x\n20200304,1\n19700101,2\n");
+    assert_int_equal(kl_frame_col_type(f, 0), KL_TYPE_INT);
+    kl_frame_free(f);
+}
+
 static void test_csv_override_misfit_names_value_and_position(void **state)
 {
     (void)state;
@@ -1135,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_csv_categorical_or_text_by_cardinality),
         cmocka_unit_test(test_csv_categories_follow_first_appearance),
         cmocka_unit_test(test_csv_override_forces_type),
+        cmocka_unit_test(test_csv_override_reads_compact_dates),
         cmocka_unit_test(test_csv_override_misfit_names_value_and_position),
         cmocka_unit_test(test_csv_override_of_unknown_column_is_not_found),
         cmocka_unit_test(test_csv_max_rows_stops_early),
