@@ -1,28 +1,36 @@
 /*
  * CSV reader: from bytes to a typed kl_frame, on all cores.
  *
- * The pipeline, each step over chunks that start at row starts
- * (csv_tokenize.c cuts them, aware of quotes):
- *   A  tokenize every chunk in parallel: 4 bytes of index per field, row
- *      shapes checked, every byte validated (UTF-8, no NUL);
- *   B  prefix-sum the chunks' row counts, so each chunk knows its global rows;
- *   C  classify every field of every column in parallel, parsing numbers
- *      straight into the column's double array at their global row, and
- *      keeping per chunk and column the facts inference needs (all numbers?
- *      all integers? all booleans? which date forms fit every value?);
- *   D  merge those facts in chunk order and decide each column's type;
- *   E  convert the columns that are not numbers: booleans and times in place,
- *      strings through per-chunk dictionaries merged in chunk order (so
- *      category codes follow first appearance, as a serial read would).
- * Every merge is in chunk order and every fact is an AND or a sum, so the
- * frame does not depend on the thread count or on where chunks fall; a test
- * forces chunks of a few bytes to check it.
+ * The pipeline, over chunks that start at row starts (csv_tokenize.c cuts
+ * them, aware of quotes):
+ *   A  count each chunk's rows (memchr speed), so each chunk knows its first
+ *      global row before any value is parsed;
+ *   B  per chunk, in parallel: tokenize into the thread's index (4 bytes a
+ *      field, row shapes checked, every byte validated), then, while that
+ *      index and the chunk's text are still in cache, classify every field:
+ *      numbers are parsed straight into their column at their global row,
+ *      and the facts inference needs are kept per chunk and column (all
+ *      numbers? all integers? all booleans? which date forms fit every
+ *      value?). Columns that are plainly strings in the chunk get their
+ *      chunk dictionary and codes at once; cells of other non-numeric
+ *      columns are kept as (start, end) pairs;
+ *   C  merge the facts in chunk order and decide each column's type;
+ *   D  convert what is not a number: booleans from the parsed values, times
+ *      and the remaining strings from the kept cells (a chunk that kept none
+ *      for a column, because the column was numeric there, is tokenized
+ *      again); chunk dictionaries are merged in chunk order, so category
+ *      codes follow first appearance as a serial read would.
+ * Rows dropped by skip mode leave holes in the columns, closed by moving
+ * each chunk's values down. Every merge is in chunk order and every fact is
+ * an AND or a sum, so the frame does not depend on the thread count or on
+ * where chunks fall; tests force chunks of a few bytes to check it.
  *
- * Why this design: numeric columns, nearly all the bytes of a typical file,
- * are touched twice (tokenize, then parse into place) and never copied; the
- * index costs 4 bytes a field and is freed before returning, so peak memory
- * is the mapped file, the index and the columns. Values are never
- * materialised as strings unless the column is a string column.
+ * Why this design: an index of the whole file (4 bytes per field) costs as
+ * much memory traffic as the text itself; keeping one chunk's index per
+ * thread, reused, keeps it in cache and peak memory at the mapped file plus
+ * the columns. Values are parsed once and never copied, column writes go
+ * through a small staging block and streaming stores, and strings are only
+ * materialised for string columns.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -276,7 +284,7 @@ enum col_plan {
 typedef struct colinfo {
     char *name;
     const kl_csv_override *ov;
-    int scan;       /* classify in phase C */
+    int scan;       /* classify in phase B */
     int tf_numbers; /* also track date forms of values that are numbers (time override) */
     enum col_plan plan;
     enum kl_type type;
@@ -327,7 +335,7 @@ typedef struct reader {
     size_t n_strcols;
     chunkstr *cs;
     size_t *pred;      /* per chunk: rows counted before tokenizing */
-    size_t n_pred;     /* their sum: the length of arrays filled in pass B */
+    size_t n_pred;     /* their sum: the length of arrays filled in phase B */
     uint32_t **saved;  /* n_chunks * n_cols: (start, end) per row of non-numeric cells, or NULL */
     scratch *sc;       /* per thread: the index of the chunk being worked on */
     kl_csv_report *rep;
@@ -634,14 +642,14 @@ static int want_non_numeric(const reader *R, size_t ci, size_t j)
     return !R->cs[ci].built[j] && !R->stats[ci * R->n_cols + j].num_ok;
 }
 
-/* Columns phase E converts from text, where pass B did not. */
+/* Columns phase D converts from text, where phase B did not. */
 static int want_text(const reader *R, size_t ci, size_t j)
 {
     return R->cols[j].plan == PLAN_TIME ||
            (R->cols[j].plan == PLAN_STRING && !R->cs[ci].built[j]);
 }
 
-/* ---- phase C: classify ---- */
+/* ---- phase B: classify ---- */
 
 /*
  * The date forms a value fits: all inferable ones, or, for a column whose
@@ -780,7 +788,7 @@ static int strings_from_index(reader *R, size_t ci);
 
 /*
  * Tokenize a chunk, classify its fields, and keep the cells of the columns
- * that are not numbers in this chunk (phase E needs them; numbers are done).
+ * that are not numbers in this chunk (phase D needs them; numbers are done).
  */
 static void main_chunk(reader *R, size_t ci, scratch *sc)
 {
@@ -796,7 +804,7 @@ static void main_chunk(reader *R, size_t ci, scratch *sc)
     unindex_chunk(R, ci, sc);
 }
 
-/* Cells for phase E of the columns a chunk did not keep (numbers there, strings elsewhere). */
+/* Cells for phase D of the columns a chunk did not keep (numbers there, strings elsewhere). */
 static void cells_chunk(reader *R, size_t ci, scratch *sc)
 {
     const size_t nc = R->n_cols;
@@ -812,7 +820,7 @@ static void cells_chunk(reader *R, size_t ci, scratch *sc)
     unindex_chunk(R, ci, sc);
 }
 
-/* ---- phase D: decide ---- */
+/* ---- phase C: decide ---- */
 
 static unsigned pick_form(unsigned tf, int *ambiguous)
 {
@@ -982,7 +990,7 @@ static int decide(reader *R)
     return 0;
 }
 
-/* ---- phase E: booleans, times, strings ---- */
+/* ---- phase D: booleans, times, strings ---- */
 
 typedef struct time_fail {
     size_t pos;
@@ -1061,7 +1069,7 @@ static int32_t *codes_of(reader *R, size_t j)
 }
 
 /*
- * Pass B, for the columns that are strings in this chunk (hence in the
+ * Phase B, for the columns that are strings in this chunk (hence in the
  * file): chunk dictionaries and codes straight from the hot index.
  */
 static int strings_from_index(reader *R, size_t ci)
@@ -1094,7 +1102,7 @@ static int strings_from_index(reader *R, size_t ci)
     return 0;
 }
 
-/* Phase E, for string columns a chunk held only numbers, bools or dates of: from saved cells. */
+/* Phase D, for string columns a chunk held only numbers, bools or dates of: from saved cells. */
 static void strings_chunk(reader *R, size_t ci)
 {
     const kl__csv_chunk *c = &R->chunks[ci];
@@ -1423,7 +1431,7 @@ static void reader_release(reader *R)
 }
 
 /*
- * Phases A to C: cut chunks, count their rows (so each knows its first global
+ * Phases A and B: cut chunks, count their rows (so each knows its first global
  * row before any value is parsed), then tokenize and classify each chunk in
  * one pass while its index is hot in cache. Rows that skip mode drops leave
  * holes, closed afterwards by moving each chunk's values down.
@@ -1581,7 +1589,7 @@ static int read_csv(reader *R, kl_frame **out)
     if ((rc = decide(R)) < 0)
         return rc;
 
-    /* Phase E. */
+    /* Phase D. */
     R->strcols = malloc(R->n_cols * sizeof *R->strcols);
     if (!R->strcols)
         return fail_nomem(R);
