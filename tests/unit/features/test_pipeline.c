@@ -380,6 +380,43 @@ static void test_saved_pipeline_transforms_identically_and_rejects_garbage(void 
     kl_frame_free(f);
 }
 
+static void test_options_come_from_keel_yaml(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "version: 1\n"
+        "project: {name: p}\n"
+        "objective: {task: regression, target: y}\n"
+        "constraints: {protected: [sex]}\n"
+        "features:\n"
+        "  exclude: [flag]\n"
+        "  transforms:\n"
+        "    - {column: color, op: frequency}\n"
+        "    - {column: y, op: lag, lags: 1}\n"
+        "train: {seed: 7}\n";
+    kl_spec *spec = NULL;
+    kl_err err = {0};
+    int rc = kl_spec_load_buffer(yaml, sizeof yaml - 1, "keel.yaml", &spec, &err);
+    if (rc != 0)
+        fprintf(stderr, "spec: %s (%s)\n", err.msg, err.ctx);
+    assert_int_equal(rc, 0);
+    kl_pipeline_opts o;
+    kl_pipeline_opts_from_spec(spec, &o);
+    assert_string_equal(o.target, "y");
+    assert_int_equal(o.seed, 7);
+    kl_frame *f = mixed();
+    kl_pipeline *p = fit(&o, f);
+    /* color by frequency, id (no id column declared) standardized, y's lag; sex, flag out */
+    assert_int_equal(kl_pipeline_n_outputs(p), 3);
+    assert_string_equal(kl_pipeline_output_name(p, 0), "color__freq");
+    assert_string_equal(kl_pipeline_output_name(p, 1), "id");
+    assert_string_equal(kl_pipeline_output_name(p, 2), "y__lag1");
+    assert_int_equal(kl_pipeline_warmup(p), 1);
+    kl_pipeline_free(p);
+    kl_frame_free(f);
+    kl_spec_free(spec);
+}
+
 static void test_byte_streams_are_little_endian_and_bounded(void **state)
 {
     (void)state;
@@ -421,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_lags_diff_and_rolling_on_the_target_use_only_the_past),
         cmocka_unit_test(test_date_parts_in_utc),
         cmocka_unit_test(test_saved_pipeline_transforms_identically_and_rejects_garbage),
+        cmocka_unit_test(test_options_come_from_keel_yaml),
         cmocka_unit_test(test_byte_streams_are_little_endian_and_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
