@@ -95,6 +95,8 @@ typedef struct kl_pipeline_opts {
     const kl_spec_transform *transforms;
     size_t n_transforms;
     uint64_t seed; /* target encoding folds */
+    int only_transforms; /* 1: no default features, only columns named in transforms
+                            (an AR model with lags of its target and nothing else) */
 } kl_pipeline_opts;
 
 /*

@@ -1492,6 +1492,12 @@ int kl_pipeline_fit(const kl_pipeline_opts *opts, const kl_frame *f, kl_pipeline
             use = 0, why = "protected";
         else if (use && c.o->n_include && !in_list(name, c.o->include, c.o->n_include))
             use = 0;
+        if (use && c.o->only_transforms) {
+            use = 0;
+            for (size_t ti = 0; ti < c.o->n_transforms; ti++)
+                if (!is_time_op(c.o->transforms[ti].op) && names_column(&c.o->transforms[ti], name))
+                    use = 1;
+        }
         if (why && add_str(&c.p->notes, &c.p->n_notes,
                            xprintf("column '%s' is %s: left out", name, why)) < 0) {
             rc = kl_err_set(err, KL_ENOMEM, "out of memory");

@@ -319,6 +319,16 @@ static void test_lags_diff_and_rolling_on_the_target_use_only_the_past(void **st
     assert_true(B[0] == 11 && B[1] == 7 && B[2] == 4);
     free(X);
     kl_pipeline_free(p);
+    /* with another column, only_transforms keeps it out */
+    double x[] = {5, 5, 5, 5, 5, 5};
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x, NULL), 0);
+    p = fit(&o, f);
+    assert_int_equal(kl_pipeline_n_outputs(p), 6);
+    kl_pipeline_free(p);
+    o.only_transforms = 1;
+    p = fit(&o, f);
+    assert_int_equal(kl_pipeline_n_outputs(p), 5);
+    kl_pipeline_free(p);
     kl_frame_free(f);
 }
 
