@@ -61,6 +61,7 @@
 #define SMALL_CATEGORIES 10
 #define CHUNK_MIN ((size_t)64 << 10)
 #define CHUNK_MAX ((size_t)4 << 20)
+#define SMALL_ROW_LIMIT ((size_t)1 << 20)
 
 static size_t g_chunk_bytes;
 
@@ -1157,10 +1158,19 @@ static void run_jobs(reader *R, enum job job, time_fail *tfails)
         scratch *sc = &R->sc[omp_get_thread_num()];
         switch (job) {
         case JOB_COUNT: {
+            /*
+             * With a small row limit (keel data head) the limit itself bounds
+             * the rows, so the file past them is never read.
+             */
             const kl__csv_chunk *c = &R->chunks[ci];
-            size_t rows = kl__csv_count_rows(R->buf + c->begin, c->end - c->begin,
-                                             R->tok.n_cols > 1);
-            R->pred[ci] = R->tok.row_limit ? KL_MIN(rows, R->tok.row_limit) : rows;
+            size_t len = c->end - c->begin, lim = R->tok.row_limit;
+            if (lim && lim <= SMALL_ROW_LIMIT)
+                R->pred[ci] = KL_MIN(lim, len + 1);
+            else if (lim)
+                R->pred[ci] = KL_MIN(lim, kl__csv_count_rows(R->buf + c->begin, len,
+                                                             R->tok.n_cols > 1));
+            else
+                R->pred[ci] = kl__csv_count_rows(R->buf + c->begin, len, R->tok.n_cols > 1);
             break;
         }
         case JOB_MAIN:
@@ -1279,7 +1289,7 @@ static int build_frame(reader *R, kl_frame **out)
             col->times = NULL;
             break;
         case PLAN_STRING: {
-            char **dict, *pool;
+            char **dict = NULL, *pool = NULL;
             if ((rc = string_pool(R, col, &dict, &pool)) < 0)
                 break;
             if (col->type == KL_TYPE_CATEGORICAL) {
@@ -1691,7 +1701,9 @@ int kl_csv_read_file(const char *path, const kl_csv_read_opts *opts, kl_frame **
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         len = (size_t)st.st_size;
         if (len > 0) {
-            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+            /* A whole read touches every page: map them all at once (not for head). */
+            int populate = !(opts && opts->max_rows) ? MAP_POPULATE : 0;
+            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | populate, fd, 0);
             if (m != MAP_FAILED) {
                 madvise(m, len, MADV_SEQUENTIAL);
                 data = m;

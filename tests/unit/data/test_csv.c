@@ -637,6 +637,13 @@ static void test_csv_max_rows_stops_early(void **state)
     kl_frame *f = read_opts("a,b\n1,x\n2,y\n3\n", &o, NULL);
     assert_int_equal(kl_frame_row_count(f), 2);
     kl_frame_free(f);
+    /* Fewer rows than the limit, blank lines among them. */
+    kl_csv_read_opts o5 = {.max_rows = 5};
+    f = read_opts("a,b\n1,x\n\n2,y\n", &o5, NULL);
+    assert_int_equal(kl_frame_row_count(f), 2);
+    assert_true(kl_frame_col_f64(f, 0)[1] == 2.0);
+    assert_string_equal(text_at(f, 1, 1), "y");
+    kl_frame_free(f);
 }
 
 /* ---- threads and chunks ---- */
