@@ -137,7 +137,7 @@ static int mkdir_p(const char *dir, kl_err *err)
 
 static int write_file(const char *path, const char *data, size_t n, kl_err *err)
 {
-    char tmp[4200];
+    char tmp[4224];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)

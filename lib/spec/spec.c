@@ -787,7 +787,7 @@ static int parse_column(chk *c, const kl__node *key, const kl__node *v, void *ds
             return missing(c, m, "type");
         size_t saved = path_push(c, "type");
         TRY(record(c, tnode));
-        int t;
+        int t = 0;
         TRY(v_enum(c, tnode, type_names, KL_ARRAY_LEN(type_names), &t));
         path_pop(c, saved);
         o->type = (enum kl_type)t;
@@ -799,7 +799,7 @@ static int parse_column(chk *c, const kl__node *key, const kl__node *v, void *ds
                         type_names[t]);
         return 0;
     }
-    int t;
+    int t = 0;
     TRY(v_enum(c, tnode, type_names, KL_ARRAY_LEN(type_names), &t));
     o->type = (enum kl_type)t;
     return 0;
@@ -868,7 +868,7 @@ static int parse_data(chk *c, const kl__node *m)
 
 static int parse_policy(chk *c, const kl__node *v, kl_pii_policy *p)
 {
-    int a;
+    int a = 0;
     if (v->kind != KL__NODE_MAP) {
         TRY(v_enum(c, v, pii_action_names, KL_ARRAY_LEN(pii_action_names), &a));
         p->action = (enum kl_pii_action)a;
@@ -877,7 +877,7 @@ static int parse_policy(chk *c, const kl__node *v, kl_pii_policy *p)
     }
     const kl__node *m = v;
     KEYS("action", "keep_last");
-    int got;
+    int got = 0;
     TRY(got = f_enum(c, m, "action", pii_action_names, KL_ARRAY_LEN(pii_action_names), &a));
     if (!got)
         return missing(c, m, "action");
@@ -1022,7 +1022,7 @@ static int parse_transform(chk *c, const kl__node *m, void *dst)
         if (!t->n_columns)
             return fail(c, many, "'%s.columns' must name at least one column", c->path);
     }
-    int op, got;
+    int op = 0, got = 0;
     TRY(got = f_enum(c, m, "op", transform_op_names, KL_ARRAY_LEN(transform_op_names), &op));
     if (!got)
         return missing(c, m, "op");
@@ -1175,7 +1175,7 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
     kl_spec_space *sp = dst;
     sp->param = key->text;
     KEYS("type", "low", "high", "log", "values");
-    int type, got;
+    int type = 0, got = 0;
     TRY(got = f_enum(c, m, "type", param_type_names, KL_ARRAY_LEN(param_type_names), &type));
     if (!got)
         return missing(c, m, "type");
@@ -1261,7 +1261,7 @@ static int parse_train(chk *c, const kl__node *m)
         const char *names[KL_ARRAY_LEN(algorithms)];
         for (size_t i = 0; i < KL_ARRAY_LEN(algorithms); i++)
             names[i] = algorithms[i].name;
-        int a;
+        int a = 0;
         TRY(v_enum(c, v, names, KL_ARRAY_LEN(names), &a));
         if (!(algorithms[a].tasks & (1u << s->objective.task)))
             return fail(c, v, "'%s' is '%s', which does not fit a %s task", c->path,
@@ -1515,7 +1515,7 @@ static int parse_drift_rule(chk *c, const kl__node *key, const kl__node *v, void
 {
     kl_spec_drift_rule *r = dst;
     r->column = key->text;
-    int t;
+    int t = 0;
     TRY(v_enum(c, v, drift_test_names, KL_ARRAY_LEN(drift_test_names), &t));
     r->test = (enum kl_drift_test)t;
     return 0;
@@ -1606,7 +1606,7 @@ static int parse_drift(chk *c, const kl__node *m)
         const kl__node *it = v->kind == KL__NODE_SEQ ? v->child : v;
         for (size_t i = 0; i < n; i++, it = it->next) {
             size_t sv = path_push_index(c, i);
-            int d;
+            int d = 0;
             TRY(v_enum(c, it, drift_detector_names, KL_ARRAY_LEN(drift_detector_names), &d));
             s->drift.detectors[i] = (enum kl_drift_detector)d;
             path_pop(c, sv);
