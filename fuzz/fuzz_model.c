@@ -34,8 +34,8 @@ static void try_load(const uint8_t *data, size_t size)
     uint8_t *b1, *b2;
     size_t l1, l2;
     kl_model *r = NULL;
-    if (kl_model_save_buffer(m, &b1, &l1, &err) != 0 || kl_model_load_buffer(b1, l1, &r, &err) != 0 ||
-        kl_model_save_buffer(r, &b2, &l2, &err) != 0)
+    if (kl_model_save_buffer(m, &b1, &l1, &err) != 0 ||
+        kl_model_load_buffer(b1, l1, &r, &err) != 0 || kl_model_save_buffer(r, &b2, &l2, &err) != 0)
         abort();
     if (l1 != l2 || memcmp(b1, b2, l1) != 0)
         abort();

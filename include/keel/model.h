@@ -154,8 +154,8 @@ typedef struct kl_algo {
      * rows of exogenous features (column-major, ld) or NULL; lower/upper the
      * prediction interval at level (0.95), either may be NULL.
      */
-    int (*forecast)(const void *state, size_t h, const double *x_future, size_t ld,
-                    double level, double *mean, double *lower, double *upper, kl_err *err);
+    int (*forecast)(const void *state, size_t h, const double *x_future, size_t ld, double level,
+                    double *mean, double *lower, double *upper, kl_err *err);
 } kl_algo;
 
 /* The algorithm called name, or NULL. */
@@ -196,8 +196,8 @@ typedef struct kl_model_fit_opts {
  * parse or are out of range ("parameter 'alpha' must be >= 0, not '-1'").
  * err->ctx is "param <key>". Fills pv (KL_MODEL_MAX_PARAMS values) if not NULL.
  */
-int kl_model_params_check(const kl_algo *algo, const kl_model_param *params, size_t n,
-                          double *pv, kl_err *err);
+int kl_model_params_check(const kl_algo *algo, const kl_model_param *params, size_t n, double *pv,
+                          kl_err *err);
 
 /*
  * Fit the pipeline on train, transform it, and fit the algorithm. Rows whose
@@ -209,8 +209,7 @@ int kl_model_params_check(const kl_algo *algo, const kl_model_param *params, siz
  * KL_EINVAL. Errors: KL_ENOTFOUND (algorithm or target), KL_EINVAL,
  * KL_EUNSUPPORTED (task the algorithm does not do), KL_ENOMEM.
  */
-int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out,
-                 kl_err *err);
+int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out, kl_err *err);
 void kl_model_free(kl_model *m); /* NULL does nothing */
 
 /* ---- predicting ---- */

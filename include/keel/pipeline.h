@@ -83,7 +83,7 @@ enum kl_pipeline_defaults {
 
 /* Caller-filled; {0} is valid (every column but the target, linear defaults). */
 typedef struct kl_pipeline_opts {
-    const char *target;  /* excluded from features; needed by target_encode and time ops */
+    const char *target; /* excluded from features; needed by target_encode and time ops */
     enum kl_pipeline_defaults defaults;
     const char *const *include; /* n_include == 0: every column */
     size_t n_include;
@@ -94,7 +94,7 @@ typedef struct kl_pipeline_opts {
     const char *id_column; /* left out; may be NULL */
     const kl_spec_transform *transforms;
     size_t n_transforms;
-    uint64_t seed; /* target encoding folds */
+    uint64_t seed;       /* target encoding folds */
     int only_transforms; /* 1: no default features, only columns named in transforms
                             (an AR model with lags of its target and nothing else) */
 } kl_pipeline_opts;

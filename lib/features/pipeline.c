@@ -45,8 +45,9 @@ enum enc {
     ENC_ROLL = 8,
     ENC_COUNT_ = 9,
 };
-static const char *const enc_names[] = {"numeric", "bool",       "onehot", "frequency", "target_encode",
-                                        "date_parts", "lag", "diff",   "rolling"};
+static const char *const enc_names[] = {"numeric",   "bool",          "onehot",
+                                        "frequency", "target_encode", "date_parts",
+                                        "lag",       "diff",          "rolling"};
 
 enum step_op {
     STEP_CLIP = 0,
@@ -71,7 +72,8 @@ static const char *const roll_names[] = {"mean", "std"};
 
 typedef struct step {
     uint32_t op, strategy, indicator;
-    double *a, *b; /* n_out each: clip lo/hi, impute fill/-, standardize mean/std, minmax min/range */
+    double *a,
+        *b; /* n_out each: clip lo/hi, impute fill/-, standardize mean/std, minmax min/range */
 } step;
 
 typedef struct group {
@@ -93,10 +95,10 @@ typedef struct group {
     uint32_t n_steps;
     /* In memory only, for kl_pipeline_transform_train: out-of-fold encodings. */
     uint32_t n_folds;
-    uint32_t *fold;       /* fold of each training row */
+    uint32_t *fold; /* fold of each training row */
     size_t n_fold_rows;
-    double *oof;          /* n_folds x n_cats */
-    double *oof_default;  /* n_folds */
+    double *oof;         /* n_folds x n_cats */
+    double *oof_default; /* n_folds */
 } group;
 
 struct kl_pipeline {
@@ -273,16 +275,30 @@ static int derive(kl_pipeline *p)
         for (uint32_t o = 0; o < g->n_out; o++) {
             char *nm = NULL;
             switch (g->enc) {
-            case ENC_ONEHOT: nm = xprintf("%s=%s", g->source, g->cats[o]); break;
-            case ENC_FREQ: nm = xprintf("%s__freq", g->source); break;
-            case ENC_TARGET: nm = xprintf("%s__target", g->source); break;
-            case ENC_DATE: nm = xprintf("%s__%s", g->source, part_names[g->ks[o]]); break;
-            case ENC_LAG: nm = xprintf("%s__lag%u", g->source, g->ks[o]); break;
-            case ENC_DIFF: nm = xprintf("%s__diff%u", g->source, g->win); break;
+            case ENC_ONEHOT:
+                nm = xprintf("%s=%s", g->source, g->cats[o]);
+                break;
+            case ENC_FREQ:
+                nm = xprintf("%s__freq", g->source);
+                break;
+            case ENC_TARGET:
+                nm = xprintf("%s__target", g->source);
+                break;
+            case ENC_DATE:
+                nm = xprintf("%s__%s", g->source, part_names[g->ks[o]]);
+                break;
+            case ENC_LAG:
+                nm = xprintf("%s__lag%u", g->source, g->ks[o]);
+                break;
+            case ENC_DIFF:
+                nm = xprintf("%s__diff%u", g->source, g->win);
+                break;
             case ENC_ROLL:
                 nm = xprintf("%s__rolling_%s%u", g->source, roll_names[g->ks[o]], g->win);
                 break;
-            default: nm = xstrdup(g->source); break;
+            default:
+                nm = xstrdup(g->source);
+                break;
             }
             if (add_str(&p->out_names, &p->n_out, nm) < 0)
                 return -1;
@@ -308,20 +324,32 @@ static int derive(kl_pipeline *p)
     return 0;
 }
 
-size_t kl_pipeline_n_outputs(const kl_pipeline *p) { return p->n_out; }
+size_t kl_pipeline_n_outputs(const kl_pipeline *p)
+{
+    return p->n_out;
+}
 const char *kl_pipeline_output_name(const kl_pipeline *p, size_t j)
 {
     KL_ASSERT(j < p->n_out);
     return p->out_names[j];
 }
-size_t kl_pipeline_warmup(const kl_pipeline *p) { return p->warmup; }
-size_t kl_pipeline_note_count(const kl_pipeline *p) { return p->n_notes; }
+size_t kl_pipeline_warmup(const kl_pipeline *p)
+{
+    return p->warmup;
+}
+size_t kl_pipeline_note_count(const kl_pipeline *p)
+{
+    return p->n_notes;
+}
 const char *kl_pipeline_note(const kl_pipeline *p, size_t i)
 {
     KL_ASSERT(i < p->n_notes);
     return p->notes[i];
 }
-size_t kl_pipeline_n_inputs(const kl_pipeline *p) { return p->n_inputs; }
+size_t kl_pipeline_n_inputs(const kl_pipeline *p)
+{
+    return p->n_inputs;
+}
 const char *kl_pipeline_input_name(const kl_pipeline *p, size_t i)
 {
     KL_ASSERT(i < p->n_inputs);
@@ -439,8 +467,8 @@ static double rolling(const double *x, size_t i, uint32_t w, uint32_t stat)
     return sqrt(ss / (w - 1));
 }
 
-static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, double *out,
-                   size_t ld, int train, kl_err *err)
+static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, double *out, size_t ld,
+                   int train, kl_err *err)
 {
     long j = kl_frame_col_index(f, g->source);
     if (j < 0)
@@ -450,7 +478,9 @@ static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, dou
         return kl_err_set(err, KL_EINVAL, "column '%s' is %s; the pipeline expects %s", g->source,
                           kl_col_kind_name(kind), kl_col_kind_name((enum kl_col_kind)g->kind));
     switch (g->enc) {
-    case ENC_NUMERIC: memcpy(out, kl_frame_col_f64(f, (size_t)j) + row0, n * sizeof(double)); break;
+    case ENC_NUMERIC:
+        memcpy(out, kl_frame_col_f64(f, (size_t)j) + row0, n * sizeof(double));
+        break;
     case ENC_BOOL: {
         const uint8_t *b = kl_frame_col_bool(f, (size_t)j) + row0;
         for (size_t i = 0; i < n; i++)
@@ -530,13 +560,13 @@ static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, dou
         }
         break;
     }
-    default: KL_ASSERT(0);
+    default:
+        KL_ASSERT(0);
     }
     return 0;
 }
 
-static void apply_step(const step *s, uint32_t n_out, double *out, double *ind, size_t n,
-                       size_t ld)
+static void apply_step(const step *s, uint32_t n_out, double *out, double *ind, size_t n, size_t ld)
 {
     for (uint32_t o = 0; o < n_out; o++) {
         double *x = out + o * ld, a = s->a[o], b = s->b[o];
@@ -666,8 +696,8 @@ typedef struct fitctx {
     const kl_frame *f;
     size_t n;
     kl_pipeline *p;
-    double *y;      /* target values for target encoding, loaded on first use */
-    double *tmp;    /* n doubles of scratch */
+    double *y;   /* target values for target encoding, loaded on first use */
+    double *tmp; /* n doubles of scratch */
 } fitctx;
 
 static const char *tparam(const kl_spec_transform *t, const char *key)
@@ -683,10 +713,10 @@ static size_t tindex(const fitctx *c, const kl_spec_transform *t)
     return (size_t)(t - c->o->transforms);
 }
 
-static int terr(const fitctx *c, const kl_spec_transform *t, kl_err *err, int code,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int terr(const fitctx *c, const kl_spec_transform *t, kl_err *err, int code,
-                const char *fmt, ...)
+static int terr(const fitctx *c, const kl_spec_transform *t, kl_err *err, int code, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+static int terr(const fitctx *c, const kl_spec_transform *t, kl_err *err, int code, const char *fmt,
+                ...)
 {
     char msg[KL_ERR_MSG_MAX];
     va_list ap;
@@ -708,8 +738,9 @@ static int check_keys(const fitctx *c, const kl_spec_transform *t, const char *c
             continue;
         const char *s = kl_suggest(t->params[i].key, allowed, n_allowed);
         if (s)
-            return terr(c, t, err, KL_EINVAL, "unknown parameter '%s' for op %s; did you mean '%s'?",
-                        t->params[i].key, kl_transform_op_name(t->op), s);
+            return terr(c, t, err, KL_EINVAL,
+                        "unknown parameter '%s' for op %s; did you mean '%s'?", t->params[i].key,
+                        kl_transform_op_name(t->op), s);
         return terr(c, t, err, KL_EINVAL, "unknown parameter '%s' for op %s", t->params[i].key,
                     kl_transform_op_name(t->op));
     }
@@ -727,15 +758,24 @@ static int op_keys(const fitctx *c, const kl_spec_transform *t, kl_err *err)
     static const char *const diff[] = {"periods"};
     static const char *const roll[] = {"window", "stats"};
     switch (t->op) {
-    case KL_TRANSFORM_OP_IMPUTE: return check_keys(c, t, impute, 3, err);
-    case KL_TRANSFORM_OP_CLIP: return check_keys(c, t, clip, 2, err);
-    case KL_TRANSFORM_OP_ONEHOT: return check_keys(c, t, onehot, 1, err);
-    case KL_TRANSFORM_OP_TARGET_ENCODE: return check_keys(c, t, te, 2, err);
-    case KL_TRANSFORM_OP_DATE_PARTS: return check_keys(c, t, dp, 1, err);
-    case KL_TRANSFORM_OP_LAG: return check_keys(c, t, lag, 1, err);
-    case KL_TRANSFORM_OP_DIFF: return check_keys(c, t, diff, 1, err);
-    case KL_TRANSFORM_OP_ROLLING: return check_keys(c, t, roll, 2, err);
-    default: return check_keys(c, t, NULL, 0, err);
+    case KL_TRANSFORM_OP_IMPUTE:
+        return check_keys(c, t, impute, 3, err);
+    case KL_TRANSFORM_OP_CLIP:
+        return check_keys(c, t, clip, 2, err);
+    case KL_TRANSFORM_OP_ONEHOT:
+        return check_keys(c, t, onehot, 1, err);
+    case KL_TRANSFORM_OP_TARGET_ENCODE:
+        return check_keys(c, t, te, 2, err);
+    case KL_TRANSFORM_OP_DATE_PARTS:
+        return check_keys(c, t, dp, 1, err);
+    case KL_TRANSFORM_OP_LAG:
+        return check_keys(c, t, lag, 1, err);
+    case KL_TRANSFORM_OP_DIFF:
+        return check_keys(c, t, diff, 1, err);
+    case KL_TRANSFORM_OP_ROLLING:
+        return check_keys(c, t, roll, 2, err);
+    default:
+        return check_keys(c, t, NULL, 0, err);
     }
 }
 
@@ -766,8 +806,9 @@ static int uint_param(const fitctx *c, const kl_spec_transform *t, const char *k
         return 0;
     }
     if (parse_num(v, &d) < 0 || d < 1 || d > MAX_LAG || d != floor(d))
-        return terr(c, t, err, KL_EINVAL, "parameter '%s' of op %s must be a positive integer, not '%s'",
-                    key, kl_transform_op_name(t->op), v);
+        return terr(c, t, err, KL_EINVAL,
+                    "parameter '%s' of op %s must be a positive integer, not '%s'", key,
+                    kl_transform_op_name(t->op), v);
     *out = (uint32_t)d;
     return 0;
 }
@@ -849,9 +890,15 @@ static int numeric_step(fitctx *c, group *g, const kl_spec_transform *t, kl_err 
         op = STEP_CLIP;
         break;
     }
-    case KL_TRANSFORM_OP_LOG1P: op = STEP_LOG1P; break;
-    case KL_TRANSFORM_OP_STANDARDIZE: op = STEP_STANDARDIZE; break;
-    case KL_TRANSFORM_OP_MINMAX: op = STEP_MINMAX; break;
+    case KL_TRANSFORM_OP_LOG1P:
+        op = STEP_LOG1P;
+        break;
+    case KL_TRANSFORM_OP_STANDARDIZE:
+        op = STEP_STANDARDIZE;
+        break;
+    case KL_TRANSFORM_OP_MINMAX:
+        op = STEP_MINMAX;
+        break;
     case KL_TRANSFORM_OP_IMPUTE: {
         const char *s = tparam(t, "strategy"), *fv = tparam(t, "fill_value"),
                    *ai = tparam(t, "add_indicator");
@@ -861,9 +908,9 @@ static int numeric_step(fitctx *c, group *g, const kl_spec_transform *t, kl_err 
                 if (strcmp(s, imp_names[strategy]) == 0)
                     break;
             if (strategy == IMP_COUNT_)
-                return terr(c, t, err, KL_EINVAL,
-                            "impute strategy must be mean, median, most_frequent or constant, not '%s'",
-                            s);
+                return terr(
+                    c, t, err, KL_EINVAL,
+                    "impute strategy must be mean, median, most_frequent or constant, not '%s'", s);
         }
         if (strategy == IMP_CONSTANT && fv && parse_num(fv, &a) < 0)
             return terr(c, t, err, KL_EINVAL, "impute fill_value must be a number, not '%s'", fv);
@@ -874,7 +921,8 @@ static int numeric_step(fitctx *c, group *g, const kl_spec_transform *t, kl_err 
         op = STEP_IMPUTE;
         break;
     }
-    default: KL_ASSERT(0);
+    default:
+        KL_ASSERT(0);
     }
     if (add_step(g, op, strategy, indicator, a, b) < 0)
         return kl_err_set(err, KL_ENOMEM, "out of memory");
@@ -1010,7 +1058,8 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
                 }
                 break;
             }
-            default: break;
+            default:
+                break;
             }
         }
         apply_step(s, g->n_out, buf, NULL, n, n);
@@ -1123,8 +1172,8 @@ static int fit_categories(fitctx *c, group *g, long jcol, const kl_spec_transfor
         if (hu && strcmp(hu, "error") == 0)
             g->unknown_error = 1;
         else if (hu && strcmp(hu, "ignore") != 0)
-            return terr(c, enc_t, err, KL_EINVAL, "handle_unknown must be ignore or error, not '%s'",
-                        hu);
+            return terr(c, enc_t, err, KL_EINVAL,
+                        "handle_unknown must be ignore or error, not '%s'", hu);
         g->n_out = g->n_cats;
         return 0;
     }
@@ -1261,9 +1310,15 @@ static int build_group(fitctx *c, size_t j, group *g, kl_err *err)
                                                           : ENC_TARGET;
     } else {
         switch (kind) {
-        case KL_COL_KIND_NUMERIC: g->enc = ENC_NUMERIC; break;
-        case KL_COL_KIND_BOOL: g->enc = ENC_BOOL; break;
-        case KL_COL_KIND_CATEGORICAL: g->enc = ENC_ONEHOT; break;
+        case KL_COL_KIND_NUMERIC:
+            g->enc = ENC_NUMERIC;
+            break;
+        case KL_COL_KIND_BOOL:
+            g->enc = ENC_BOOL;
+            break;
+        case KL_COL_KIND_CATEGORICAL:
+            g->enc = ENC_ONEHOT;
+            break;
         default:
             if (n_listed) {
                 for (size_t ti = 0; ti < c->o->n_transforms; ti++)
@@ -1363,8 +1418,10 @@ static int build_time_group(fitctx *c, size_t j, const kl_spec_transform *t, gro
                 char *end;
                 double x = strtod(s, &end);
                 if (end == s || x < 1 || x > MAX_LAG || x != floor(x) || nk == 64)
-                    return terr(c, t, err, KL_EINVAL,
-                                "lags must be a count or a list of up to 64 positive integers, not '%s'", v);
+                    return terr(
+                        c, t, err, KL_EINVAL,
+                        "lags must be a count or a list of up to 64 positive integers, not '%s'",
+                        v);
                 ks[nk++] = (uint32_t)x;
                 s = end;
                 while (*s == ' ' || *s == ',')
@@ -1433,8 +1490,8 @@ static int check_opts(fitctx *c, kl_err *err)
         for (size_t q = 0; q < t->n_columns; q++) {
             const char *col = t->columns[q];
             if (in_list(col, o->protected_columns, o->n_protected))
-                return terr(c, t, err, KL_EINVAL, "column '%s' is protected and cannot be a feature",
-                            col);
+                return terr(c, t, err, KL_EINVAL,
+                            "column '%s' is protected and cannot be a feature", col);
             if (kl_frame_col_index(c->f, col) < 0)
                 return terr(c, t, err, KL_ENOTFOUND, "no column named '%s'", col);
             if (o->target && strcmp(col, o->target) == 0 && !is_time_op(t->op))
@@ -1461,8 +1518,7 @@ static int check_opts(fitctx *c, kl_err *err)
     return 0;
 }
 
-int kl_pipeline_fit(const kl_pipeline_opts *opts, const kl_frame *f, kl_pipeline **out,
-                    kl_err *err)
+int kl_pipeline_fit(const kl_pipeline_opts *opts, const kl_frame *f, kl_pipeline **out, kl_err *err)
 {
     static const kl_pipeline_opts none = {0};
     fitctx c = {.o = opts ? opts : &none, .f = f, .n = kl_frame_row_count(f)};
@@ -1622,14 +1678,14 @@ static const char *group_invalid(const group *g)
 {
     if (g->kind > KL_COL_KIND_TIME || g->enc >= ENC_COUNT_)
         return "unknown column kind or encoding";
-    uint32_t need_kind = g->enc == ENC_BOOL                                         ? KL_COL_KIND_BOOL
+    uint32_t need_kind = g->enc == ENC_BOOL ? KL_COL_KIND_BOOL
                          : g->enc == ENC_ONEHOT || g->enc == ENC_FREQ || g->enc == ENC_TARGET
                              ? KL_COL_KIND_CATEGORICAL
                          : g->enc == ENC_DATE ? KL_COL_KIND_TIME
                                               : KL_COL_KIND_NUMERIC;
     if (g->kind != need_kind)
         return "encoding does not fit the column kind";
-    uint32_t want = g->enc == ENC_ONEHOT                                          ? g->n_cats
+    uint32_t want = g->enc == ENC_ONEHOT                                            ? g->n_cats
                     : g->enc == ENC_DATE || g->enc == ENC_LAG || g->enc == ENC_ROLL ? g->n_ks
                                                                                     : 1;
     if (g->n_out != want)
@@ -1805,8 +1861,7 @@ struct json_t *kl_pipeline_describe(const kl_pipeline *p)
             json_object_set_new(s, "lags", l);
         }
         if (g->enc == ENC_DIFF || g->enc == ENC_ROLL)
-            json_object_set_new(s, g->enc == ENC_DIFF ? "periods" : "window",
-                                json_integer(g->win));
+            json_object_set_new(s, g->enc == ENC_DIFF ? "periods" : "window", json_integer(g->win));
         json_t *chain = json_array();
         for (uint32_t q = 0; q < g->n_steps; q++) {
             const step *st = &g->steps[q];

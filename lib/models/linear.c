@@ -207,8 +207,8 @@ static int qr_reduce(double *X, size_t n, size_t p, size_t ld, double *y, kl_err
     double *tau = malloc((p ? p : 1) * sizeof(double));
     if (!tau)
         return kl_err_set(err, KL_ENOMEM, "out of memory");
-    lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p, X,
-                                     (lapack_int)ld, tau);
+    lapack_int info =
+        LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p, X, (lapack_int)ld, tau);
     if (info == 0)
         info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)n, 1, (lapack_int)p, X,
                               (lapack_int)ld, tau, y, (lapack_int)n);
@@ -514,8 +514,8 @@ static void ls_task(void *ctx, size_t t)
         lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)(p + m), (lapack_int)p, S,
                                          (lapack_int)rows, tau);
         if (info == 0)
-            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)(p + m), 1,
-                                  (lapack_int)p, S, (lapack_int)rows, tau, s, (lapack_int)rows);
+            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)(p + m), 1, (lapack_int)p,
+                                  S, (lapack_int)rows, tau, s, (lapack_int)rows);
         if (info != 0) {
             rc = lapack_fail(err, "dgeqrf/dormqr", info);
             break;
@@ -551,9 +551,10 @@ static int ls_fit_blocks(const kl_model_blocks *b, double alpha, int fit_interce
 {
     size_t n = b->n, p = b->p;
     if (n < p || p == 0) { /* small problems: the matrix path */
-        kl_model_data d = {.n = n, .p = p, .ld = KL_MAX(n, 1), .feature_names = b->feature_names,
-                           .seed = b->seed};
-        double *X = malloc(KL_MAX(n * p, 1) * sizeof(double)), *y = malloc(KL_MAX(n, 1) * sizeof(double));
+        kl_model_data d = {
+            .n = n, .p = p, .ld = KL_MAX(n, 1), .feature_names = b->feature_names, .seed = b->seed};
+        double *X = malloc(KL_MAX(n * p, 1) * sizeof(double)),
+               *y = malloc(KL_MAX(n, 1) * sizeof(double));
         int rc = (!X || !y) ? kl_err_set(err, KL_ENOMEM, "out of memory") : 0;
         if (rc == 0)
             rc = b->get(b, 0, n, X, KL_MAX(n, 1), y, err);
@@ -621,8 +622,8 @@ static int ls_fit_blocks(const kl_model_blocks *b, double alpha, int fit_interce
         lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, (lapack_int)rows, (lapack_int)p, M,
                                          (lapack_int)rows, tau);
         if (info == 0)
-            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)rows, 1, (lapack_int)p,
-                                  M, (lapack_int)rows, tau, v, (lapack_int)rows);
+            info = LAPACKE_dormqr(LAPACK_COL_MAJOR, 'L', 'T', (lapack_int)rows, 1, (lapack_int)p, M,
+                                  (lapack_int)rows, tau, v, (lapack_int)rows);
         if (info != 0) {
             rc = lapack_fail(err, "dgeqrf/dormqr", info);
             goto done;
@@ -748,7 +749,8 @@ static int enet_fit_core(const kl_model_data *d, double alpha, double l1_ratio, 
     }
     double r2 = cblas_ddot(ni, R, 1, R, 1), w2 = p ? cblas_ddot((int)p, w, 1, w, 1) : 0;
     double l1 = p ? cblas_dasum((int)p, w, 1) : 0;
-    s->objective = r2 / (2.0 * (double)n) + alpha * l1_ratio * l1 + 0.5 * alpha * (1 - l1_ratio) * w2;
+    s->objective =
+        r2 / (2.0 * (double)n) + alpha * l1_ratio * l1 + 0.5 * alpha * (1 - l1_ratio) * w2;
     s->n_iter = (uint32_t)KL_MIN(it, max_iter);
     s->converged = (uint32_t)converged;
     s->intercept[0] = fit_intercept ? ym - (p ? cblas_ddot((int)p, xm, 1, w, 1) : 0.0) : 0.0;
@@ -774,28 +776,67 @@ static int enet_fit(const kl_model_data *d, const double *pv, void **state, kl_e
 
 /* ---- the algorithm tables ---- */
 
-#define FIT_INTERCEPT {"fit_intercept", KL_ALGO_PARAM_KIND_BOOL, "true", 0, 0, 0, NULL}
-#define MAX_ITER(def) {"max_iter", KL_ALGO_PARAM_KIND_INT, def, 1, 1e9, 0, NULL}
-#define TOL {"tol", KL_ALGO_PARAM_KIND_FLOAT, "0.0001", 0, INFINITY, 1, NULL}
-#define ALPHA {"alpha", KL_ALGO_PARAM_KIND_FLOAT, "1.0", 0, INFINITY, 0, NULL}
+#define FIT_INTERCEPT                                                                              \
+    {                                                                                              \
+        "fit_intercept", KL_ALGO_PARAM_KIND_BOOL, "true", 0, 0, 0, NULL                            \
+    }
+#define MAX_ITER(def)                                                                              \
+    {                                                                                              \
+        "max_iter", KL_ALGO_PARAM_KIND_INT, def, 1, 1e9, 0, NULL                                   \
+    }
+#define TOL                                                                                        \
+    {                                                                                              \
+        "tol", KL_ALGO_PARAM_KIND_FLOAT, "0.0001", 0, INFINITY, 1, NULL                            \
+    }
+#define ALPHA                                                                                      \
+    {                                                                                              \
+        "alpha", KL_ALGO_PARAM_KIND_FLOAT, "1.0", 0, INFINITY, 0, NULL                             \
+    }
 #define REG (1u << KL_TASK_REGRESSION)
 
 static const kl_algo_param ols_params[] = {FIT_INTERCEPT};
 static const kl_algo_param ridge_params[] = {ALPHA, FIT_INTERCEPT};
 static const kl_algo_param lasso_params[] = {ALPHA, FIT_INTERCEPT, MAX_ITER("1000"), TOL};
 static const kl_algo_param enet_params[] = {
-    ALPHA, {"l1_ratio", KL_ALGO_PARAM_KIND_FLOAT, "0.5", 0, 1, 0, NULL}, FIT_INTERCEPT,
-    MAX_ITER("1000"), TOL};
+    ALPHA,
+    {"l1_ratio", KL_ALGO_PARAM_KIND_FLOAT, "0.5", 0, 1, 0, NULL},
+    FIT_INTERCEPT,
+    MAX_ITER("1000"),
+    TOL};
 
 #define LINEAR_OPS                                                                                 \
     .predict = kl__linear_predict, .save = kl__linear_save, .load = kl__linear_load,               \
     .free = kl__linear_free, .describe = kl__linear_describe, .linear_coef = kl__linear_coef
 
-const kl_algo kl_algo_ols = {"ols", REG, KL_PIPELINE_DEFAULTS_LINEAR, ols_params,
-                             KL_ARRAY_LEN(ols_params), ols_fit, ols_fit_blocks, LINEAR_OPS};
-const kl_algo kl_algo_ridge = {"ridge", REG, KL_PIPELINE_DEFAULTS_LINEAR, ridge_params,
-                               KL_ARRAY_LEN(ridge_params), ridge_fit, ridge_fit_blocks, LINEAR_OPS};
-const kl_algo kl_algo_lasso = {"lasso", REG, KL_PIPELINE_DEFAULTS_LINEAR, lasso_params,
-                               KL_ARRAY_LEN(lasso_params), lasso_fit, NULL, LINEAR_OPS};
-const kl_algo kl_algo_elasticnet = {"elasticnet", REG, KL_PIPELINE_DEFAULTS_LINEAR, enet_params,
-                                    KL_ARRAY_LEN(enet_params), enet_fit, NULL, LINEAR_OPS};
+const kl_algo kl_algo_ols = {"ols",
+                             REG,
+                             KL_PIPELINE_DEFAULTS_LINEAR,
+                             ols_params,
+                             KL_ARRAY_LEN(ols_params),
+                             ols_fit,
+                             ols_fit_blocks,
+                             LINEAR_OPS};
+const kl_algo kl_algo_ridge = {"ridge",
+                               REG,
+                               KL_PIPELINE_DEFAULTS_LINEAR,
+                               ridge_params,
+                               KL_ARRAY_LEN(ridge_params),
+                               ridge_fit,
+                               ridge_fit_blocks,
+                               LINEAR_OPS};
+const kl_algo kl_algo_lasso = {"lasso",
+                               REG,
+                               KL_PIPELINE_DEFAULTS_LINEAR,
+                               lasso_params,
+                               KL_ARRAY_LEN(lasso_params),
+                               lasso_fit,
+                               NULL,
+                               LINEAR_OPS};
+const kl_algo kl_algo_elasticnet = {"elasticnet",
+                                    REG,
+                                    KL_PIPELINE_DEFAULTS_LINEAR,
+                                    enet_params,
+                                    KL_ARRAY_LEN(enet_params),
+                                    enet_fit,
+                                    NULL,
+                                    LINEAR_OPS};

@@ -38,10 +38,10 @@ typedef struct prob {
     const double *y;    /* class index */
     double C;
     int fit_intercept;
-    int l2;            /* add 0.5 ||W||^2 */
+    int l2; /* add 0.5 ||W||^2 */
     size_t n_blocks;
-    double *Z;         /* n x k scores, column-major (block-local slices) */
-    double *part;      /* n_blocks x (k*p + k + 1): gradient W, gradient b, loss */
+    double *Z;    /* n x k scores, column-major (block-local slices) */
+    double *part; /* n_blocks x (k*p + k + 1): gradient W, gradient b, loss */
     const double *theta;
 } prob;
 
@@ -143,8 +143,8 @@ static double inf_norm(const double *v, size_t n)
 }
 
 /* L-BFGS with backtracking Armijo line search. Returns iterations; *conv set. */
-static int lbfgs(prob *q, double *x, size_t dim, int max_iter, double gtol, double *fout,
-                 int *conv, double *work)
+static int lbfgs(prob *q, double *x, size_t dim, int max_iter, double gtol, double *fout, int *conv,
+                 double *work)
 {
     double *g = work, *d = g + dim, *xn = d + dim, *gn = xn + dim;
     double *S = gn + dim, *Y = S + LBFGS_M * dim, *rho = Y + LBFGS_M * dim, *al = rho + LBFGS_M;
@@ -235,8 +235,8 @@ static void prox_l1(double *x, size_t nw, double t)
  * Stops when the KKT violation (the smallest subgradient's largest entry)
  * is at most xtol; its scale is the L1 weight, 1.
  */
-static int fista(prob *q, double *x, size_t dim, size_t nw, int max_iter, double xtol,
-                 double *fout, int *conv, double *work)
+static int fista(prob *q, double *x, size_t dim, size_t nw, int max_iter, double xtol, double *fout,
+                 int *conv, double *work)
 {
     double *v = work, *g = v + dim, *xn = g + dim, *gx = xn + dim;
     double L = 1.0, tk = 1.0, f = 0;
@@ -368,8 +368,8 @@ static int logistic_predict(const void *state, const double *X, size_t n, size_t
         for (size_t o = 0; o < k; o++)
             out[i * K + (k == 1 ? 1 : o)] = s->intercept[o];
     if (p && n)
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)n, (int)k, (int)p, 1.0, X,
-                    (int)ld, s->coef, (int)p, 1.0, out + (k == 1 ? 1 : 0), (int)K);
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)n, (int)k, (int)p, 1.0, X, (int)ld,
+                    s->coef, (int)p, 1.0, out + (k == 1 ? 1 : 0), (int)K);
     (void)0;
     for (size_t i = 0; i < n; i++) {
         double *r = out + i * K;

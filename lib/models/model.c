@@ -353,8 +353,10 @@ static int classes_fit(kl_model *m, const kl_frame *f, size_t t, size_t row0, do
         if (bad)
             return kl_err_set(err, KL_ENOMEM, "out of memory");
     } else {
-        return kl_err_set(err, KL_EINVAL, "the target '%s' is %s; a class label must be "
-                          "categorical, bool or numeric", m->target, kl_col_kind_name(kind));
+        return kl_err_set(err, KL_EINVAL,
+                          "the target '%s' is %s; a class label must be "
+                          "categorical, bool or numeric",
+                          m->target, kl_col_kind_name(kind));
     }
     if (m->n_classes < 2)
         return kl_err_set(err, KL_EINVAL,
@@ -366,10 +368,14 @@ static int classes_fit(kl_model *m, const kl_frame *f, size_t t, size_t row0, do
 static int target_missing(const kl_frame *f, size_t t, size_t i)
 {
     switch (kl_frame_col_kind(f, t)) {
-    case KL_COL_KIND_NUMERIC: return isnan(kl_frame_col_f64(f, t)[i]);
-    case KL_COL_KIND_CATEGORICAL: return kl_frame_col_codes(f, t)[i] < 0;
-    case KL_COL_KIND_BOOL: return kl_frame_col_bool(f, t)[i] == KL_BOOL_MISSING;
-    default: return 0;
+    case KL_COL_KIND_NUMERIC:
+        return isnan(kl_frame_col_f64(f, t)[i]);
+    case KL_COL_KIND_CATEGORICAL:
+        return kl_frame_col_codes(f, t)[i] < 0;
+    case KL_COL_KIND_BOOL:
+        return kl_frame_col_bool(f, t)[i] == KL_BOOL_MISSING;
+    default:
+        return 0;
     }
 }
 
@@ -379,8 +385,8 @@ typedef struct blocks_ctx {
     const kl_pipeline *pipe;
     const kl_frame *f;
     size_t warmup;
-    const double *yf;   /* numeric target, or NULL */
-    const uint8_t *yb;  /* bool target, or NULL */
+    const double *yf;  /* numeric target, or NULL */
+    const uint8_t *yb; /* bool target, or NULL */
     const char *target;
 } blocks_ctx;
 
@@ -395,8 +401,7 @@ static int check_finite(const kl_pipeline *pipe, const double *X, size_t n, size
                                   "feature '%s' is %s in row %zu after the pipeline; add an "
                                   "impute transform for it",
                                   kl_pipeline_output_name(pipe, j),
-                                  isnan(X[j * ld + i]) ? "missing" : "infinite",
-                                  first_row + i + 1);
+                                  isnan(X[j * ld + i]) ? "missing" : "infinite", first_row + i + 1);
     return 0;
 }
 
@@ -442,8 +447,7 @@ static int fit_by_blocks(kl_model *m, const kl_frame *f, size_t t, uint64_t seed
     return rc;
 }
 
-int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out,
-                 kl_err *err)
+int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out, kl_err *err)
 {
     kl_model *m = NULL;
     kl_frame *kept = NULL;
@@ -733,18 +737,39 @@ int kl_model_forecast(const kl_model *m, size_t h, const kl_frame *future, doubl
 
 /* ---- accessors ---- */
 
-const kl_algo *kl_model_algo(const kl_model *m) { return m->algo; }
-enum kl_task kl_model_task(const kl_model *m) { return m->task; }
-const char *kl_model_target(const kl_model *m) { return m->target; }
-const kl_pipeline *kl_model_pipeline(const kl_model *m) { return m->pipe; }
-size_t kl_model_class_count(const kl_model *m) { return m->n_classes; }
+const kl_algo *kl_model_algo(const kl_model *m)
+{
+    return m->algo;
+}
+enum kl_task kl_model_task(const kl_model *m)
+{
+    return m->task;
+}
+const char *kl_model_target(const kl_model *m)
+{
+    return m->target;
+}
+const kl_pipeline *kl_model_pipeline(const kl_model *m)
+{
+    return m->pipe;
+}
+size_t kl_model_class_count(const kl_model *m)
+{
+    return m->n_classes;
+}
 const char *kl_model_class_name(const kl_model *m, size_t k)
 {
     KL_ASSERT(k < m->n_classes);
     return m->classes[k];
 }
-const uint8_t *kl_model_schema_hash(const kl_model *m) { return m->schema; }
-size_t kl_model_note_count(const kl_model *m) { return m->n_notes; }
+const uint8_t *kl_model_schema_hash(const kl_model *m)
+{
+    return m->schema;
+}
+size_t kl_model_note_count(const kl_model *m)
+{
+    return m->n_notes;
+}
 const char *kl_model_note(const kl_model *m, size_t i)
 {
     KL_ASSERT(i < m->n_notes);

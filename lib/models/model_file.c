@@ -122,8 +122,10 @@ int kl_model_load_buffer(const uint8_t *buf, size_t len, kl_model **out, kl_err 
         goto done;
     }
     if (!(m->algo = kl_algo_find(algo))) {
-        rc = kl_err_set(err, KL_EUNSUPPORTED, "model file uses algorithm '%s', which this keel "
-                        "does not have", algo);
+        rc = kl_err_set(err, KL_EUNSUPPORTED,
+                        "model file uses algorithm '%s', which this keel "
+                        "does not have",
+                        algo);
         goto done;
     }
     uint32_t task = kl_rbuf_u32(&r);

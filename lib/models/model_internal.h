@@ -18,9 +18,9 @@ struct kl_model {
     char *target;
     char **classes;
     size_t n_classes;
-    double pv[KL_MODEL_MAX_PARAMS];                     /* parsed, in table order */
+    double pv[KL_MODEL_MAX_PARAMS];                      /* parsed, in table order */
     char ptext[KL_MODEL_MAX_PARAMS][KL__PARAM_TEXT_MAX]; /* canonical text */
-    char **meta_key, **meta_val; /* sorted by key */
+    char **meta_key, **meta_val;                         /* sorted by key */
     size_t n_meta;
     uint8_t schema[32];
     kl_pipeline *pipe;

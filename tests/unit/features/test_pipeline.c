@@ -113,8 +113,8 @@ static void test_defaults_by_kind_and_columns_left_out(void **state)
     (void)state;
     kl_frame *f = mixed();
     const char *prot[] = {"sex"};
-    kl_pipeline_opts o = {.target = "y", .id_column = "id", .protected_columns = prot,
-                          .n_protected = 1};
+    kl_pipeline_opts o = {
+        .target = "y", .id_column = "id", .protected_columns = prot, .n_protected = 1};
     kl_pipeline *p = fit(&o, f);
     /* color: one-hot over blue, green, red (sorted); flag: 0/1 */
     assert_int_equal(kl_pipeline_n_outputs(p), 4);
@@ -143,8 +143,8 @@ static void test_unseen_category_gives_zeros_or_an_error(void **state)
 {
     (void)state;
     kl_frame *f = mixed();
-    kl_pipeline_opts o = {.target = "y", .exclude = (const char *[]){"id", "sex", "flag"},
-                          .n_exclude = 3};
+    kl_pipeline_opts o = {
+        .target = "y", .exclude = (const char *[]){"id", "sex", "flag"}, .n_exclude = 3};
     kl_pipeline *p = fit(&o, f);
     const char *c2[] = {"purple", "red"};
     double y2[] = {0, 0};
@@ -178,15 +178,21 @@ static void test_protected_column_named_in_features_is_refused(void **state)
     kl_frame *f = mixed();
     const char *prot[] = {"sex"}, *cols[] = {"sex"};
     kl_spec_transform tr[] = {{cols, 1, KL_TRANSFORM_OP_STANDARDIZE, NULL, 0}};
-    kl_pipeline_opts o = {.target = "y", .protected_columns = prot, .n_protected = 1,
-                          .transforms = tr, .n_transforms = 1};
+    kl_pipeline_opts o = {.target = "y",
+                          .protected_columns = prot,
+                          .n_protected = 1,
+                          .transforms = tr,
+                          .n_transforms = 1};
     kl_pipeline *p = NULL;
     kl_err err = {0};
     assert_int_equal(kl_pipeline_fit(&o, f, &p, &err), KL_EINVAL);
     assert_string_equal(err.msg, "column 'sex' is protected and cannot be a feature");
     assert_string_equal(err.ctx, "features.transforms[0]");
-    kl_pipeline_opts o2 = {.target = "y", .protected_columns = prot, .n_protected = 1,
-                           .include = cols, .n_include = 1};
+    kl_pipeline_opts o2 = {.target = "y",
+                           .protected_columns = prot,
+                           .n_protected = 1,
+                           .include = cols,
+                           .n_include = 1};
     assert_int_equal(kl_pipeline_fit(&o2, f, &p, &err), KL_EINVAL);
     assert_string_equal(err.ctx, "features.include[0]");
     assert_null(p);
@@ -206,7 +212,8 @@ static void test_bad_transforms_are_named(void **state)
     kl_pipeline *p = NULL;
     kl_err err = {0};
     assert_int_equal(kl_pipeline_fit(&o, f, &p, &err), KL_EINVAL);
-    assert_string_equal(err.msg, "unknown parameter 'stratgy' for op impute; did you mean 'strategy'?");
+    assert_string_equal(err.msg,
+                        "unknown parameter 'stratgy' for op impute; did you mean 'strategy'?");
     o.transforms = t2;
     assert_int_equal(kl_pipeline_fit(&o, f, &p, &err), KL_EINVAL);
     assert_string_equal(err.msg, "op onehot needs a categorical column; 'flag' is bool");
@@ -225,8 +232,8 @@ static void test_numeric_ops_chain_in_order(void **state)
     assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
     const char *c[] = {"x"};
     kl_spec_kv clip[] = {{"max", "7", 0}}, imp[] = {{"strategy", "constant", 0},
-                                                     {"fill_value", "-0.25", 0},
-                                                     {"add_indicator", "true", 0}};
+                                                    {"fill_value", "-0.25", 0},
+                                                    {"add_indicator", "true", 0}};
     kl_spec_transform tr[] = {{c, 1, KL_TRANSFORM_OP_CLIP, clip, 1},
                               {c, 1, KL_TRANSFORM_OP_LOG1P, NULL, 0},
                               {c, 1, KL_TRANSFORM_OP_IMPUTE, imp, 3},
@@ -393,17 +400,16 @@ static void test_saved_pipeline_transforms_identically_and_rejects_garbage(void 
 static void test_options_come_from_keel_yaml(void **state)
 {
     (void)state;
-    static const char yaml[] =
-        "version: 1\n"
-        "project: {name: p}\n"
-        "objective: {task: regression, target: y}\n"
-        "constraints: {protected: [sex]}\n"
-        "features:\n"
-        "  exclude: [flag]\n"
-        "  transforms:\n"
-        "    - {column: color, op: frequency}\n"
-        "    - {column: y, op: lag, lags: 1}\n"
-        "train: {seed: 7}\n";
+    static const char yaml[] = "version: 1\n"
+                               "project: {name: p}\n"
+                               "objective: {task: regression, target: y}\n"
+                               "constraints: {protected: [sex]}\n"
+                               "features:\n"
+                               "  exclude: [flag]\n"
+                               "  transforms:\n"
+                               "    - {column: color, op: frequency}\n"
+                               "    - {column: y, op: lag, lags: 1}\n"
+                               "train: {seed: 7}\n";
     kl_spec *spec = NULL;
     kl_err err = {0};
     int rc = kl_spec_load_buffer(yaml, sizeof yaml - 1, "keel.yaml", &spec, &err);

@@ -27,8 +27,8 @@ static kl_model *fit(const kl_frame *f, const char *algo, const char *target,
                      const kl_model_param *params, size_t n_params)
 {
     kl_pipeline_opts po = {.defaults = KL_PIPELINE_DEFAULTS_PLAIN};
-    kl_model_fit_opts o = {.algo = algo, .target = target, .params = params, .n_params = n_params,
-                           .pipeline = &po};
+    kl_model_fit_opts o = {
+        .algo = algo, .target = target, .params = params, .n_params = n_params, .pipeline = &po};
     kl_model *m = NULL;
     kl_err err = {0};
     int rc = kl_model_fit(f, &o, &m, &err);

@@ -27,8 +27,11 @@
 static kl_model *fit(const kl_frame *f, const char *target, const kl_model_param *params,
                      size_t n_params)
 {
-    kl_model_fit_opts o = {.algo = "logistic", .task = KL_TASK_CLASSIFICATION, .target = target,
-                           .params = params, .n_params = n_params};
+    kl_model_fit_opts o = {.algo = "logistic",
+                           .task = KL_TASK_CLASSIFICATION,
+                           .target = target,
+                           .params = params,
+                           .n_params = n_params};
     kl_model *m = NULL;
     kl_err err = {0};
     int rc = kl_model_fit(f, &o, &m, &err);

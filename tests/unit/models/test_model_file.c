@@ -26,8 +26,8 @@
 static kl_model *fit_opts(const kl_frame *f, const char *algo, enum kl_task task,
                           const char *target, const kl_pipeline_opts *po)
 {
-    kl_model_fit_opts o = {.algo = algo, .task = task, .target = target, .pipeline = po,
-                           .seed = 42};
+    kl_model_fit_opts o = {
+        .algo = algo, .task = task, .target = target, .pipeline = po, .seed = 42};
     kl_model *m = NULL;
     kl_err err = {0};
     int rc = kl_model_fit(f, &o, &m, &err);
@@ -99,8 +99,8 @@ static void test_pipeline_with_every_encoding_roundtrips(void **state)
     kl_frame *f = fx_csv("data/adult_2000.csv");
     const char *edu[] = {"education"}, *occ[] = {"occupation"}, *cg[] = {"capital_gain"},
                *age[] = {"age"}, *hrs[] = {"hours_per_week"};
-    kl_spec_kv te[] = {{"folds", "4", 0}}, imp[] = {{"strategy", "mean", 0},
-                                                      {"add_indicator", "true", 0}};
+    kl_spec_kv te[] = {{"folds", "4", 0}},
+               imp[] = {{"strategy", "mean", 0}, {"add_indicator", "true", 0}};
     kl_spec_kv clip[] = {{"min", "20", 0}, {"max", "60", 0}};
     kl_spec_transform tr[] = {
         {edu, 1, KL_TRANSFORM_OP_TARGET_ENCODE, te, 1},
@@ -111,8 +111,11 @@ static void test_pipeline_with_every_encoding_roundtrips(void **state)
         {hrs, 1, KL_TRANSFORM_OP_CLIP, clip, 2},
     };
     const char *prot[] = {"sex", "race"};
-    kl_pipeline_opts po = {.transforms = tr, .n_transforms = 6, .protected_columns = prot,
-                           .n_protected = 2, .seed = 3};
+    kl_pipeline_opts po = {.transforms = tr,
+                           .n_transforms = 6,
+                           .protected_columns = prot,
+                           .n_protected = 2,
+                           .seed = 3};
     kl_model *m = fit_opts(f, "logistic", KL_TASK_CLASSIFICATION, "income", &po);
     const kl_pipeline *p = kl_model_pipeline(m);
     for (size_t j = 0; j < kl_pipeline_n_outputs(p); j++) {
@@ -325,8 +328,7 @@ static void test_describe_names_coefficients_by_feature(void **state)
     const double *ic, *w;
     assert_int_equal(kl_model_linear_coef(m, &k, &p, &ic, &w, NULL), 0);
     assert_true(json_real_value(json_object_get(co, "petal_width_cm")) == w[2 * p + 3]);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "params"), "C")),
-                        "1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "params"), "C")), "1");
     assert_int_equal(json_array_size(json_object_get(d, "classes")), 3);
     assert_non_null(json_object_get(d, "pipeline"));
     json_decref(d);
