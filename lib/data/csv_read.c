@@ -576,15 +576,22 @@ static int set_names(reader *R, const kl__csv_chunk *h)
 
 /* ---- a chunk's index, in a thread's scratch buffers ---- */
 
+/*
+ * Tokenize chunk ci into sc's buffers. The tokenizer updates its counters on
+ * a private copy: neighbouring chunks' structs share cache lines, and two
+ * threads bumping row counts in one line would slow each other down.
+ */
 static int index_chunk(reader *R, size_t ci, scratch *sc)
 {
-    kl__csv_chunk *c = &R->chunks[ci];
-    c->ends = sc->ends;
-    c->cap_ends = sc->cap_ends;
-    c->gaps = sc->gaps;
-    c->cap_gaps = sc->cap_gaps;
+    kl__csv_chunk c = R->chunks[ci];
+    c.ends = sc->ends;
+    c.cap_ends = sc->cap_ends;
+    c.gaps = sc->gaps;
+    c.cap_gaps = sc->cap_gaps;
     kl__csv_tok tok = R->tok;
-    return kl__csv_tokenize(&tok, c);
+    int rc = kl__csv_tokenize(&tok, &c);
+    R->chunks[ci] = c;
+    return rc;
 }
 
 static void unindex_chunk(reader *R, size_t ci, scratch *sc)
@@ -686,7 +693,10 @@ static int classify_chunk(reader *R, size_t ci)
 {
     const kl__csv_chunk *c = &R->chunks[ci];
     const size_t nc = R->n_cols;
-    colstat *st = R->stats + ci * nc;
+    /* Counters live in a private array while the chunk runs (no false sharing). */
+    colstat *st = malloc(nc * sizeof *st);
+    if (!st)
+        return -1;
     size_t n_active = 0;
     for (size_t j = 0; j < nc; j++) {
         st[j] = (colstat){0, 0, 0, TF_ALL, 1, 1, 1, (uint8_t)R->cols[j].scan};
@@ -703,6 +713,7 @@ static int classify_chunk(reader *R, size_t ci)
     double **dst = malloc(nc * sizeof *dst);
     double *stage = malloc(nc * STAGE * sizeof *stage);
     if (!dst || !stage) {
+        free(st);
         free(dst);
         free(stage);
         return -1;
@@ -782,6 +793,8 @@ static int classify_chunk(reader *R, size_t ci)
 #endif
     free(stage);
     free(dst);
+    memcpy(R->stats + ci * nc, st, nc * sizeof *st);
+    free(st);
     return 0;
 }
 
