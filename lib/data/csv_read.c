@@ -520,19 +520,39 @@ static char *cell_dup(const cell *x)
     return s;
 }
 
-static int name_taken(const reader *R, size_t upto, const char *name)
+/* Index of name in the set of names so far, or -1. */
+static int32_t name_find(const dtab *t, const char *name)
 {
-    for (size_t k = 0; k < upto; k++)
-        if (strcmp(R->cols[k].name, name) == 0)
-            return 1;
-    return 0;
+    size_t n = strlen(name);
+    if (!t->slot)
+        return -1;
+    uint64_t h64 = str_hash((const uint8_t *)name, n);
+    uint32_t h = (uint32_t)h64 ^ (uint32_t)(h64 >> 32);
+    for (uint32_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        uint32_t s = t->slot[i];
+        if (!s)
+            return -1;
+        const dent *d = &t->e[s - 1];
+        if (d->h == h && d->n == n && memcmp(d->p, name, n) == 0)
+            return (int32_t)(s - 1);
+    }
 }
 
+/*
+ * Column names: from the header (or c1, c2, ...), empty ones named column_N,
+ * repeats given the first free suffix _2, _3, ... A hash set keeps this
+ * linear in the number of columns, and next[] remembers per name where the
+ * search for a free suffix resumes, so a thousand copies of one name are
+ * renamed in linear time too.
+ */
 static int set_names(reader *R, const kl__csv_chunk *h)
 {
     size_t nc = R->n_cols;
     size_t gi = 0;
-    for (size_t j = 0; j < nc; j++) {
+    dtab set = {0};
+    size_t *next = calloc(2 * nc + 1, sizeof *next);
+    int rc = next ? 0 : fail_nomem(R);
+    for (size_t j = 0; j < nc && rc == 0; j++) {
         char *name;
         if (R->o->no_header) {
             char tmp[32];
@@ -551,27 +571,37 @@ static int set_names(reader *R, const kl__csv_chunk *h)
                     warn(R, "column %zu has no name; named '%s'", j + 1, name);
             }
         }
-        if (!name)
-            return fail_nomem(R);
-        if (name_taken(R, j, name)) {
+        if (!name) {
+            rc = fail_nomem(R);
+            break;
+        }
+        int32_t base = name_find(&set, name);
+        if (base >= 0) {
             size_t len = strlen(name) + 24;
             char *alt = malloc(len);
             if (!alt) {
                 free(name);
-                return fail_nomem(R);
+                rc = fail_nomem(R);
+                break;
             }
-            for (size_t k = 2;; k++) {
+            size_t k = next[base] ? next[base] : 2;
+            for (;; k++) {
                 snprintf(alt, len, "%s_%zu", name, k);
-                if (!name_taken(R, j, alt))
+                if (name_find(&set, alt) < 0)
                     break;
             }
+            next[base] = k + 1;
             warn(R, "duplicate column name '%s' renamed to '%s'", name, alt);
             free(name);
             name = alt;
         }
         R->cols[j].name = name;
+        if (dtab_intern(&set, (const uint8_t *)name, strlen(name)) < 0)
+            rc = fail_nomem(R);
     }
-    return 0;
+    dtab_release(&set);
+    free(next);
+    return rc;
 }
 
 /* ---- a chunk's index, in a thread's scratch buffers ---- */

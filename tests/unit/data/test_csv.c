@@ -236,6 +236,34 @@ static void test_csv_duplicate_and_empty_names_are_made_unique(void **state)
     kl_csv_report_release(&rep);
 }
 
+static void test_csv_many_repeated_names_are_renamed_in_order(void **state)
+{
+    (void)state;
+    size_t n = 20000, cap = n * 4 + 64, o = 0;
+    char *s = malloc(cap);
+    for (size_t j = 0; j < n; j++)
+        o += (size_t)snprintf(s + o, cap - o, "%sa", j ? "," : "");
+    o += (size_t)snprintf(s + o, cap - o, ",a_3\n");
+    for (size_t j = 0; j <= n; j++)
+        o += (size_t)snprintf(s + o, cap - o, "%s1", j ? "," : "");
+    s[o++] = '\n';
+    s[o] = '\0';
+    kl_csv_report rep;
+    kl_frame *f = read_opts(s, NULL, &rep);
+    assert_int_equal(kl_frame_col_count(f), n + 1);
+    assert_string_equal(kl_frame_col_name(f, 0), "a");
+    assert_string_equal(kl_frame_col_name(f, 1), "a_2");
+    assert_string_equal(kl_frame_col_name(f, 2), "a_3");
+    assert_string_equal(kl_frame_col_name(f, n - 1), "a_20000");
+    /* The header's own a_3 comes last and is taken by then. */
+    assert_string_equal(kl_frame_col_name(f, n), "a_3_2");
+    assert_int_equal(rep.n_warnings, KL_CSV_MAX_WARNINGS);
+    assert_int_equal(rep.n_warnings_total, n);
+    kl_frame_free(f);
+    kl_csv_report_release(&rep);
+    free(s);
+}
+
 static void test_csv_no_header_names_columns(void **state)
 {
     (void)state;
@@ -1133,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_csv_delimiter_is_detected),
         cmocka_unit_test(test_csv_given_delimiter_is_used),
         cmocka_unit_test(test_csv_duplicate_and_empty_names_are_made_unique),
+        cmocka_unit_test(test_csv_many_repeated_names_are_renamed_in_order),
         cmocka_unit_test(test_csv_no_header_names_columns),
         cmocka_unit_test(test_csv_quoted_header_names_are_unquoted),
         cmocka_unit_test(test_csv_ragged_row_is_an_error_with_position),
