@@ -261,7 +261,8 @@ def main():
     doc.append("## Machine\n")
     doc.append(f"- CPU: {m.get('cpu', '?')}, {m.get('nproc', '?')} cores (nproc), "
                f"AVX-512: {'yes' if m.get('flags_avx512') == '1' else 'no'}, {m.get('mem_gib', '?')} GiB")
-    doc.append(f"- {m.get('os', '?')}, kernel {m.get('kernel', '?')}, gcc {m.get('gcc', '?')} (Release, -O2)")
+    werr = "" if m.get("werror", "on") == "on" else "; built without -Werror, as the -Werror build failed"
+    doc.append(f"- {m.get('os', '?')}, kernel {m.get('kernel', '?')}, gcc {m.get('gcc', '?')} (Release, -O2{werr})")
     doc.append(f"- pandas {m.get('pandas', '?')}, numpy {m.get('numpy', '?')} (Debian's, /usr/bin/python3)")
     doc.append(f"- keel threads: {m.get('keel_threads', '?')}; load average before the run "
                f"{m.get('load_before', '?')}, after {m.get('load_after', '?')}")
