@@ -542,13 +542,21 @@ size_t *kl__csv_split(const uint8_t *buf, size_t len, size_t start, size_t chunk
         parity[i] = acc;
         acc ^= q;
     }
+    /*
+     * Each cut searches only its own piece; a cut whose piece holds no
+     * newline at even parity takes the next cut's boundary (the first such
+     * newline after it is the next piece's), resolved from the end. So one
+     * long quoted field costs one pass, not one pass per chunk.
+     */
     bound[0] = start;
+    bound[k] = len;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && k > 1)
     for (long i = 1; i < kk; i++) {
         size_t p = start + (size_t)i * chunk_bytes;
+        size_t e = KL_MIN(p + chunk_bytes, len);
         size_t par = parity[i];
-        size_t cut = len;
-        for (; p < len; p++) {
+        size_t cut = SIZE_MAX;
+        for (; p < e; p++) {
             if (buf[p] == '"')
                 par ^= 1;
             else if (buf[p] == '\n' && !par) {
@@ -558,10 +566,9 @@ size_t *kl__csv_split(const uint8_t *buf, size_t len, size_t start, size_t chunk
         }
         bound[i] = cut;
     }
-    bound[k] = len;
-    for (size_t i = 1; i <= k; i++)
-        if (bound[i] < bound[i - 1])
-            bound[i] = bound[i - 1];
+    for (size_t i = k - 1; i >= 1; i--)
+        if (bound[i] == SIZE_MAX)
+            bound[i] = bound[i + 1];
     free(parity);
     *n_chunks = k;
     return bound;
