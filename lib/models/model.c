@@ -256,11 +256,8 @@ static int cmp_strp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+
+#define MAX_CLASSES 10000
 
 /*
  * Classes of the target over the kept rows (sorted as LabelEncoder does) and
@@ -309,23 +306,34 @@ static int classes_fit(kl_model *m, const kl_frame *f, size_t t, size_t row0, do
         if (bad)
             return kl_err_set(err, KL_ENOMEM, "out of memory");
     } else if (kind == KL_COL_KIND_BOOL || kind == KL_COL_KIND_NUMERIC) {
-        double *v = malloc((n ? n : 1) * sizeof(double));
+        /* distinct values kept sorted as they are met: O(n log K), K small */
+        double *v = malloc((MAX_CLASSES + 1) * sizeof(double));
         if (!v)
             return kl_err_set(err, KL_ENOMEM, "out of memory");
         const uint8_t *b = kind == KL_COL_KIND_BOOL ? kl_frame_col_bool(f, t) + row0 : NULL;
         const double *x = kind == KL_COL_KIND_NUMERIC ? kl_frame_col_f64(f, t) + row0 : NULL;
-        for (size_t i = 0; i < n; i++)
-            v[i] = b ? b[i] : x[i];
-        qsort(v, n, sizeof(double), cmp_dbl);
         size_t K = 0;
-        for (size_t i = 0; i < n; i++)
-            if (i == 0 || v[i] != v[i - 1])
-                v[K++] = v[i];
-        if (K > 10000) {
+        for (size_t i = 0; i < n && K <= MAX_CLASSES; i++) {
+            double key = b ? b[i] : x[i];
+            size_t lo = 0, hi = K;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (v[mid] < key)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < K && v[lo] == key)
+                continue;
+            memmove(v + lo + 1, v + lo, (K - lo) * sizeof(double));
+            v[lo] = key;
+            K++;
+        }
+        if (K > MAX_CLASSES) {
             free(v);
             return kl_err_set(err, KL_EINVAL,
-                              "the target '%s' has %zu distinct values; too many classes",
-                              m->target, K);
+                              "the target '%s' has more than %d distinct values; too many classes",
+                              m->target, MAX_CLASSES);
         }
         m->classes = calloc(K ? K : 1, sizeof(char *));
         int bad = !m->classes;

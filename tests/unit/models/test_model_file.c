@@ -336,6 +336,28 @@ static void test_describe_names_coefficients_by_feature(void **state)
     kl_frame_free(f);
 }
 
+static void test_registry_lists_linear_algorithms_and_refuses_duplicates(void **state)
+{
+    (void)state;
+    const char *want[] = {"ols", "ridge", "lasso", "elasticnet", "logistic"};
+    for (size_t i = 0; i < 5; i++) {
+        const kl_algo *a = kl_algo_find(want[i]);
+        assert_non_null(a);
+        assert_ptr_equal(kl_algo_at(i), a);
+    }
+    assert_null(kl_algo_find("ar"));
+    kl_err err = {0};
+    assert_int_equal(kl_algo_register(kl_algo_find("ridge"), &err), KL_EEXIST);
+    kl_frame *f = fx_csv("data/diabetes.csv");
+    kl_model *m = fit_opts(f, "ridge", KL_TASK_REGRESSION, "target", NULL);
+    double mean;
+    assert_int_equal(kl_model_forecast(m, 3, NULL, 0.95, &mean, NULL, NULL, &err),
+                     KL_EUNSUPPORTED);
+    assert_string_equal(err.msg, "algorithm 'ridge' does not forecast");
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_wrong_magic_and_future_version_are_named),
         cmocka_unit_test(test_save_file_and_load_file_roundtrip),
         cmocka_unit_test(test_describe_names_coefficients_by_feature),
+        cmocka_unit_test(test_registry_lists_linear_algorithms_and_refuses_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
