@@ -813,8 +813,9 @@ static int classify_chunk(reader *R, size_t ci)
         }
         if ((r & (STAGE - 1)) == STAGE - 1 || r + 1 == c->n_rows) {
             size_t r0 = r & ~(size_t)(STAGE - 1);
+            /* Only numbers and bools are kept; a date column's array is never touched. */
             for (size_t j = 0; j < nc; j++)
-                if (st[j].active)
+                if (st[j].active && (st[j].num_ok || st[j].bool_ok))
                     stream_copy(dst[j] + r0, stage + j * STAGE, r - r0 + 1);
         }
     }
