@@ -26,7 +26,11 @@
  *                require_terms (false), purpose,
  *                pii: {default (keep), columns: {COL: POLICY}, entities: {ENTITY: POLICY}},
  *                POLICY a word (keep drop redact mask hash fail) or {action, keep_last},
- *                protected (list of columns), min_group_share (0..1, 0.05)
+ *                protected (list of columns), min_group_share (0..1, 0.05),
+ *                proxy_threshold (0..1, 0.5: Cramér's V / correlation ratio),
+ *                proxy_auc (0.5..1, 0.8: one-feature model AUC),
+ *                expectations (list of {column, expect, parameters}: see
+ *                kl_spec_expectation)
  *   features:    include, exclude (lists of columns), transforms (list of
  *                {column | columns, op, any other scalar parameters}),
  *                budget (>= 0), costs ({COL: number >= 0})
@@ -200,6 +204,40 @@ typedef struct kl_spec_terms {
     const char *retention; /* e.g. "2 years" */
 } kl_spec_terms;
 
+/* constraints.expectations kinds, as written after `expect:`. */
+enum kl_expect_kind {
+    KL_EXPECT_KIND_RANGE = 0,     /* column values within [min, max] (either may be omitted) */
+    KL_EXPECT_KIND_VALUES = 1,    /* column values among values */
+    KL_EXPECT_KIND_UNIQUE = 2,    /* no value twice (missing values ignored) */
+    KL_EXPECT_KIND_REGEX = 3,     /* every value matches pattern (POSIX extended, whole value) */
+    KL_EXPECT_KIND_MISSING = 4,   /* share of missing values <= max_share (default 0) */
+    KL_EXPECT_KIND_ROWS = 5,      /* table: row count within [min, max]; no column */
+    KL_EXPECT_KIND_TYPE = 6,      /* column has logical type `type` (int float bool ...) */
+    KL_EXPECT_KIND_FRESHNESS = 7, /* newest time value at most max_age old (column default:
+                                     data.time_column) */
+};
+
+const char *kl_expect_kind_name(enum kl_expect_kind k);
+
+/*
+ * constraints.expectations entry: `- {column: age, expect: range, min: 17,
+ * max: 90}`. Only the keys of its kind are accepted; column is required
+ * except for rows (never) and freshness (data.time_column by default).
+ */
+typedef struct kl_spec_expectation {
+    const char *column; /* NULL for rows, and for freshness without a column */
+    enum kl_expect_kind kind;
+    int has_min, has_max; /* range: value bounds; rows: row-count bounds (at least one) */
+    double min, max;
+    const char **values; /* values: at least one, as written */
+    size_t n_values;
+    const char *pattern;   /* regex: checked with regcomp when loading */
+    double max_share;      /* missing: 0..1, default 0 */
+    int type;              /* type: an enum kl_type */
+    const char *max_age;   /* freshness: "<N>s", "<N>m", "<N>h", "<N>d" or "<N>w" as written */
+    int64_t max_age_secs;  /* freshness: max_age in seconds */
+} kl_spec_expectation;
+
 /* features.transforms entry. */
 typedef struct kl_spec_transform {
     const char **columns; /* from `column: X` (one) or `columns: [..]` (at least one) */
@@ -305,6 +343,10 @@ typedef struct kl_spec {
         const char **protected_columns;
         size_t n_protected_columns;
         double min_group_share; /* default 0.05 */
+        double proxy_threshold; /* default 0.5: Cramér's V and correlation ratio */
+        double proxy_auc;       /* default 0.8: validation AUC of a one-feature model */
+        kl_spec_expectation *expectations;
+        size_t n_expectations;
     } constraints;
 
     struct {

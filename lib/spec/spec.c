@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -65,6 +66,13 @@ static const char *const type_names[] = {"int",      "float",       "bool", "dat
 const char *kl_task_name(enum kl_task t)
 {
     return NAME_OF(task_names, t);
+}
+static const char *const expect_kind_names[] = {"range",   "values", "unique", "regex",
+                                                "missing", "rows",   "type",   "freshness"};
+
+const char *kl_expect_kind_name(enum kl_expect_kind k)
+{
+    return NAME_OF(expect_kind_names, k);
 }
 const char *kl_pii_action_name(enum kl_pii_action a)
 {
@@ -957,9 +965,132 @@ static int parse_terms(chk *c, const kl__node *m, void *dst)
     return 0;
 }
 
+/*
+ * "<N>s|m|h|d|w" in seconds; -1 when malformed. Shared in spirit with
+ * drift.window.period, which takes h, d and w only.
+ */
+static int64_t age_secs(const char *t)
+{
+    char *end;
+    if (!*t || *t < '0' || *t > '9')
+        return -1;
+    errno = 0;
+    long long n = strtoll(t, &end, 10);
+    if (errno || n <= 0 || end[0] == '\0' || end[1] != '\0')
+        return -1;
+    static const char units[] = "smhdw";
+    static const int64_t secs[] = {1, 60, 3600, 86400, 604800};
+    const char *u = strchr(units, end[0]);
+    if (!u || n > INT64_MAX / secs[u - units])
+        return -1;
+    return (int64_t)n * secs[u - units];
+}
+
+/* The keys each expectation kind takes besides column and expect. */
+static const char *const expect_params[][3] = {
+    [KL_EXPECT_KIND_RANGE] = {"min", "max", NULL},
+    [KL_EXPECT_KIND_VALUES] = {"values", NULL, NULL},
+    [KL_EXPECT_KIND_UNIQUE] = {NULL, NULL, NULL},
+    [KL_EXPECT_KIND_REGEX] = {"pattern", NULL, NULL},
+    [KL_EXPECT_KIND_MISSING] = {"max_share", NULL, NULL},
+    [KL_EXPECT_KIND_ROWS] = {"min", "max", NULL},
+    [KL_EXPECT_KIND_TYPE] = {"type", NULL, NULL},
+    [KL_EXPECT_KIND_FRESHNESS] = {"max_age", NULL, NULL},
+};
+
+static int parse_expectation(chk *c, const kl__node *m, void *dst)
+{
+    KEYS("column", "expect", "min", "max", "values", "pattern", "max_share", "type", "max_age");
+    kl_spec_expectation *e = dst;
+    int got, kind = 0;
+    TRY(got = f_enum(c, m, "expect", expect_kind_names, KL_ARRAY_LEN(expect_kind_names), &kind));
+    if (!got)
+        return missing(c, m, "expect");
+    e->kind = (enum kl_expect_kind)kind;
+    for (const kl__node *k = m->child; k; k = k->next->next) {
+        if (!strcmp(k->text, "column") || !strcmp(k->text, "expect"))
+            continue;
+        size_t i = 0;
+        while (i < 3 && expect_params[kind][i] && strcmp(expect_params[kind][i], k->text))
+            i++;
+        if (i == 3 || !expect_params[kind][i])
+            return fail(c, k, "'%s.%s' does not apply to 'expect: %s'", c->path, k->text,
+                        expect_kind_names[kind]);
+    }
+    TRY(got = f_name(c, m, "column", &e->column));
+    if (got && kind == KL_EXPECT_KIND_ROWS)
+        return fail(c, lookup(m, "column"),
+                    "'%s.column' does not apply to 'expect: rows' (a table-level expectation)",
+                    c->path);
+    if (!got && kind != KL_EXPECT_KIND_ROWS && kind != KL_EXPECT_KIND_FRESHNESS)
+        return missing(c, m, "column");
+    switch (e->kind) {
+    case KL_EXPECT_KIND_RANGE:
+    case KL_EXPECT_KIND_ROWS: {
+        double lo = kind == KL_EXPECT_KIND_ROWS ? 0 : -HUGE_VAL;
+        TRY(e->has_min = f_num(c, m, "min", lo, HUGE_VAL, &e->min));
+        TRY(e->has_max = f_num(c, m, "max", lo, HUGE_VAL, &e->max));
+        if (!e->has_min && !e->has_max)
+            return fail(c, m, "'%s' needs 'min', 'max' or both", c->path);
+        if (e->has_min && e->has_max && e->min > e->max)
+            return fail(c, lookup(m, "max"), "'%s.max' (%g) is below its min (%g)", c->path,
+                        e->max, e->min);
+        break;
+    }
+    case KL_EXPECT_KIND_VALUES:
+        TRY(got = f_strlist(c, m, "values", 1, &e->values, &e->n_values));
+        if (!got)
+            return missing(c, m, "values");
+        if (!e->n_values)
+            return fail(c, lookup(m, "values"), "'%s.values' must not be empty", c->path);
+        break;
+    case KL_EXPECT_KIND_REGEX: {
+        TRY(got = f_str(c, m, "pattern", &e->pattern));
+        if (!got)
+            return missing(c, m, "pattern");
+        regex_t re;
+        int rc = regcomp(&re, e->pattern, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char why[128];
+            regerror(rc, &re, why, sizeof why);
+            return fail(c, lookup(m, "pattern"), "'%s.pattern' is not a valid regular expression: %s",
+                        c->path, why);
+        }
+        regfree(&re);
+        break;
+    }
+    case KL_EXPECT_KIND_MISSING: TRY(f_num(c, m, "max_share", 0, 1, &e->max_share)); break;
+    case KL_EXPECT_KIND_TYPE: {
+        TRY(got = f_enum(c, m, "type", type_names, KL_ARRAY_LEN(type_names), &e->type));
+        if (!got)
+            return missing(c, m, "type");
+        e->type = kl_type_parse(type_names[e->type]);
+        break;
+    }
+    case KL_EXPECT_KIND_FRESHNESS:
+        TRY(got = f_name(c, m, "max_age", &e->max_age));
+        if (!got)
+            return missing(c, m, "max_age");
+        e->max_age_secs = age_secs(e->max_age);
+        if (e->max_age_secs < 0)
+            return fail(c, lookup(m, "max_age"),
+                        "'%s.max_age' must be a positive number followed by s, m, h, d or w "
+                        "(such as 30d), not '%s'",
+                        c->path, e->max_age);
+        if (!e->column && !c->s->data.time_column)
+            return fail(c, m,
+                        "'%s' needs a 'column' (a time column), as data.time_column is not set",
+                        c->path);
+        break;
+    case KL_EXPECT_KIND_UNIQUE: break;
+    }
+    return 0;
+}
+
 static int parse_constraints(chk *c, const kl__node *m)
 {
-    KEYS("terms", "require_terms", "purpose", "pii", "protected", "min_group_share");
+    KEYS("terms", "require_terms", "purpose", "pii", "protected", "min_group_share",
+         "proxy_threshold", "proxy_auc", "expectations");
     kl_spec *s = c->s;
     const kl__node *v;
     size_t saved;
@@ -981,6 +1112,20 @@ static int parse_constraints(chk *c, const kl__node *m)
     TRY(f_strlist(c, m, "protected", 0, &s->constraints.protected_columns,
                   &s->constraints.n_protected_columns));
     TRY(f_num(c, m, "min_group_share", 0, 1, &s->constraints.min_group_share));
+    TRY(f_num(c, m, "proxy_threshold", 0, 1, &s->constraints.proxy_threshold));
+    TRY(f_num(c, m, "proxy_auc", 0.5, 1, &s->constraints.proxy_auc));
+    TRY(got = enter(c, m, "expectations", &v, &saved));
+    if (got) {
+        if (v->kind != KL__NODE_SEQ)
+            return fail(c, v, "'%s' must be a list, not %s", c->path, SHOWN(v));
+        s->constraints.expectations = alloc_items(c, v->n, sizeof(kl_spec_expectation));
+        if (!s->constraints.expectations)
+            return oom(c);
+        s->constraints.n_expectations = v->n;
+        TRY(each_item(c, v, s->constraints.expectations, sizeof(kl_spec_expectation),
+                      parse_expectation));
+        path_pop(c, saved);
+    }
     for (size_t i = 0; i < s->constraints.n_protected_columns; i++) {
         if (!strcmp(s->constraints.protected_columns[i], s->objective.target)) {
             const kl__node *p = lookup(m, "protected");
@@ -1656,6 +1801,8 @@ static void fill_defaults(kl_spec *s)
     s->data.n_missing_tokens = KL_ARRAY_LEN(default_missing);
     s->constraints.pii_default = (kl_pii_policy){KL_PII_ACTION_KEEP, 0};
     s->constraints.min_group_share = 0.05;
+    s->constraints.proxy_threshold = 0.5;
+    s->constraints.proxy_auc = 0.8;
     s->train.seed = 42;
     s->train.validation.test_size = 0.2;
     s->train.validation.folds = 5;

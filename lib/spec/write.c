@@ -330,6 +330,35 @@ static void write_constraints(w *o, const kl_spec *s)
     map_end(o);
     kv_list(o, "protected", s->constraints.protected_columns, s->constraints.n_protected_columns);
     kv_num(o, "min_group_share", s->constraints.min_group_share);
+    kv_num(o, "proxy_threshold", s->constraints.proxy_threshold);
+    kv_num(o, "proxy_auc", s->constraints.proxy_auc);
+    if (s->constraints.n_expectations) {
+        key(o, "expectations");
+        seq_begin(o);
+        for (size_t i = 0; i < s->constraints.n_expectations; i++) {
+            const kl_spec_expectation *e = &s->constraints.expectations[i];
+            map_begin(o);
+            kv_str(o, "column", e->column);
+            kv_str(o, "expect", kl_expect_kind_name(e->kind));
+            switch (e->kind) {
+            case KL_EXPECT_KIND_RANGE:
+            case KL_EXPECT_KIND_ROWS:
+                if (e->has_min)
+                    kv_num(o, "min", e->min);
+                if (e->has_max)
+                    kv_num(o, "max", e->max);
+                break;
+            case KL_EXPECT_KIND_VALUES: kv_list(o, "values", e->values, e->n_values); break;
+            case KL_EXPECT_KIND_REGEX: kv_str(o, "pattern", e->pattern); break;
+            case KL_EXPECT_KIND_MISSING: kv_num(o, "max_share", e->max_share); break;
+            case KL_EXPECT_KIND_TYPE: kv_str(o, "type", kl_type_name((enum kl_type)e->type)); break;
+            case KL_EXPECT_KIND_FRESHNESS: kv_str(o, "max_age", e->max_age); break;
+            case KL_EXPECT_KIND_UNIQUE: break;
+            }
+            map_end(o);
+        }
+        seq_end(o);
+    }
     map_end(o);
 }
 

@@ -913,6 +913,87 @@ static void test_spec_metric_and_kpi_name_tables(void **state)
     assert_string_equal(kl_task_name((enum kl_task)7), "?");
 }
 
+/* ---- constraints.expectations, proxy thresholds ---- */
+
+static void test_spec_expectations_parse_each_kind(void **state)
+{
+    (void)state;
+    char *yaml = with_head("data: {source: d.csv, time_column: ts}\n"
+                           "constraints:\n"
+                           "  proxy_threshold: 0.3\n"
+                           "  expectations:\n"
+                           "    - {column: age, expect: range, min: 17, max: 90}\n"
+                           "    - {column: sex, expect: values, values: [Male, Female]}\n"
+                           "    - {column: id, expect: unique}\n"
+                           "    - {column: zip, expect: regex, pattern: '^[0-9]{5}$'}\n"
+                           "    - {column: y, expect: missing, max_share: 0.1}\n"
+                           "    - {expect: rows, min: 100}\n"
+                           "    - {column: age, expect: type, type: int}\n"
+                           "    - {expect: freshness, max_age: 30d}\n");
+    kl_spec *s = load(yaml);
+    free(yaml);
+    assert_true(s->constraints.proxy_threshold == 0.3);
+    assert_true(s->constraints.proxy_auc == 0.8); /* default */
+    assert_int_equal(s->constraints.n_expectations, 8);
+    const kl_spec_expectation *e = s->constraints.expectations;
+    assert_int_equal(e[0].kind, KL_EXPECT_KIND_RANGE);
+    assert_true(e[0].has_min && e[0].has_max && e[0].min == 17 && e[0].max == 90);
+    assert_int_equal(e[1].n_values, 2);
+    assert_string_equal(e[1].values[1], "Female");
+    assert_int_equal(e[2].kind, KL_EXPECT_KIND_UNIQUE);
+    assert_string_equal(e[3].pattern, "^[0-9]{5}$");
+    assert_true(e[4].max_share == 0.1);
+    assert_null(e[5].column);
+    assert_true(e[5].has_min && !e[5].has_max && e[5].min == 100);
+    assert_int_equal(e[6].type, KL_TYPE_INT);
+    assert_null(e[7].column);
+    assert_int_equal(e[7].max_age_secs, 30 * 86400);
+    char *out = to_yaml(s);
+    kl_spec *back = load(out);
+    assert_int_equal(back->constraints.n_expectations, 8);
+    assert_int_equal(back->constraints.expectations[7].max_age_secs, 30 * 86400);
+    assert_string_equal(back->constraints.expectations[3].pattern, "^[0-9]{5}$");
+    assert_true(back->constraints.proxy_threshold == 0.3);
+    free(out);
+    kl_spec_free(back);
+    kl_spec_free(s);
+}
+
+static void test_spec_expectations_reject_bad_entries(void **state)
+{
+    (void)state;
+    expect_error_after_head("constraints: {expectations: [{column: a, expect: rnage}]}\n",
+                            "'constraints.expectations[0].expect' must be one of range, values, "
+                            "unique, regex, missing, rows, type, freshness, not 'rnage'; did you "
+                            "mean 'range'?",
+                            "keel.yaml:3:50");
+    expect_error_after_head("constraints: {expectations: [{column: a, expect: range, pattern: x}]}\n",
+                            "'constraints.expectations[0].pattern' does not apply to 'expect: range'",
+                            "keel.yaml:3:57");
+    expect_error_after_head("constraints: {expectations: [{column: a, expect: range}]}\n",
+                            "'constraints.expectations[0]' needs 'min', 'max' or both",
+                            "keel.yaml:3:30");
+    expect_error_after_head("constraints: {expectations: [{expect: unique}]}\n",
+                            "missing required key 'column' in 'constraints.expectations[0]'",
+                            "keel.yaml:3:30");
+    expect_error_after_head("constraints: {expectations: [{column: a, expect: regex, pattern: 'a('}]}\n",
+                            "'constraints.expectations[0].pattern' is not a valid regular "
+                            "expression: Unmatched ( or \\(",
+                            "keel.yaml:3:66");
+    expect_error_after_head("data: {source: d.csv, time_column: t}\n"
+                            "constraints: {expectations: [{expect: freshness, max_age: 3x}]}\n",
+                            "'constraints.expectations[0].max_age' must be a positive number "
+                            "followed by s, m, h, d or w (such as 30d), not '3x'",
+                            "keel.yaml:4:59");
+    expect_error_after_head("constraints: {expectations: [{expect: freshness, max_age: 3d}]}\n",
+                            "'constraints.expectations[0]' needs a 'column' (a time column), as "
+                            "data.time_column is not set",
+                            "keel.yaml:3:30");
+    expect_error_after_head("constraints: {proxy_auc: 0.4}\n",
+                            "'constraints.proxy_auc' must be between 0.5 and 1, not '0.4'",
+                            "keel.yaml:3:26");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -951,6 +1032,8 @@ int main(void)
         cmocka_unit_test(test_spec_where_points_into_the_file),
         cmocka_unit_test(test_spec_column_types_agree_with_frame_type_names),
         cmocka_unit_test(test_spec_metric_and_kpi_name_tables),
+        cmocka_unit_test(test_spec_expectations_parse_each_kind),
+        cmocka_unit_test(test_spec_expectations_reject_bad_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
