@@ -272,7 +272,9 @@ typedef struct colstat {
     size_t missing; /* unquoted missing tokens */
     size_t qempty;  /* quoted empty strings */
     unsigned tf;    /* date forms every value fits */
+    unsigned pform; /* the form dates were parsed with in phase B (0: none parsed) */
     uint8_t num_ok, int_ok, bool_ok, active;
+    uint8_t pmixed; /* dates of this chunk were parsed with more than one form */
 } colstat;
 
 enum col_plan {
@@ -674,17 +676,19 @@ static int save_cells(reader *R, size_t ci, int (*want)(const reader *, size_t, 
     return 0;
 }
 
-/* Columns a chunk keeps cells of: not numbers in it, and not already coded as strings. */
-static int want_non_numeric(const reader *R, size_t ci, size_t j)
+/* Whether phase B parsed column j's dates of chunk ci with the form inference chose. */
+static int times_done(const reader *R, size_t ci, size_t j)
 {
-    return !R->cs[ci].built[j] && !R->stats[ci * R->n_cols + j].num_ok;
+    const colstat *t = &R->stats[ci * R->n_cols + j];
+    return !t->pmixed && (t->present == 0 || t->pform == R->cols[j].form);
 }
 
 /* Columns phase D converts from text, where phase B did not. */
 static int want_text(const reader *R, size_t ci, size_t j)
 {
-    return R->cols[j].plan == PLAN_TIME ||
-           (R->cols[j].plan == PLAN_STRING && !R->cs[ci].built[j]);
+    if (R->cols[j].plan == PLAN_TIME)
+        return !times_done(R, ci, j);
+    return R->cols[j].plan == PLAN_STRING && !R->cs[ci].built[j];
 }
 
 /* ---- phase B: classify ---- */
@@ -729,7 +733,11 @@ static int classify_chunk(reader *R, size_t ci)
         return -1;
     size_t n_active = 0;
     for (size_t j = 0; j < nc; j++) {
-        st[j] = (colstat){0, 0, 0, TF_ALL, 1, 1, 1, (uint8_t)R->cols[j].scan};
+        st[j] = (colstat){.tf = TF_ALL,
+                          .num_ok = 1,
+                          .int_ok = 1,
+                          .bool_ok = 1,
+                          .active = (uint8_t)R->cols[j].scan};
         n_active += st[j].active;
     }
     const uint8_t *cb = R->buf + c->begin;
@@ -809,13 +817,27 @@ static int classify_chunk(reader *R, size_t ci)
             if (!t->num_ok && !t->bool_ok && !t->tf) {
                 t->active = 0;
                 n_active--;
+            } else if (!t->num_ok && !t->bool_ok) {
+                /*
+                 * A date column, so far: parse the value now, while it is in
+                 * cache, with the first form that still fits every value. If
+                 * inference later picks another form, phase D parses the chunk
+                 * again.
+                 */
+                unsigned form = t->tf & (~t->tf + 1);
+                int64_t us = 0;
+                if (t->pform && t->pform != form)
+                    t->pmixed = 1;
+                t->pform = form;
+                if (!kl__time_parse((const char *)p, n, form, &us))
+                    t->pmixed = 1;
+                memcpy(slot, &us, sizeof us);
             }
         }
         if ((r & (STAGE - 1)) == STAGE - 1 || r + 1 == c->n_rows) {
             size_t r0 = r & ~(size_t)(STAGE - 1);
-            /* Only numbers and bools are kept; a date column's array is never touched. */
             for (size_t j = 0; j < nc; j++)
-                if (st[j].active && (st[j].num_ok || st[j].bool_ok))
+                if (st[j].active)
                     stream_copy(dst[j] + r0, stage + j * STAGE, r - r0 + 1);
         }
     }
@@ -841,8 +863,7 @@ static void main_chunk(reader *R, size_t ci, scratch *sc)
     if (index_chunk(R, ci, sc) == 0) {
         if (c->n_rows > R->pred[ci]) {
             c->fault = KL__CSV_MISCOUNT;
-        } else if (classify_chunk(R, ci) < 0 || strings_from_index(R, ci) < 0 ||
-                   save_cells(R, ci, want_non_numeric) < 0) {
+        } else if (classify_chunk(R, ci) < 0 || strings_from_index(R, ci) < 0) {
             c->fault = KL__CSV_NOMEM;
         }
     }
@@ -950,7 +971,7 @@ static int decide(reader *R)
 {
     for (size_t j = 0; j < R->n_cols; j++) {
         colinfo *ci = &R->cols[j];
-        colstat m = {0, 0, 0, TF_ALL, 1, 1, 1, 1};
+        colstat m = {.tf = TF_ALL, .num_ok = 1, .int_ok = 1, .bool_ok = 1, .active = 1};
         for (size_t k = 0; k < R->n_chunks; k++) {
             const colstat *t = &R->stats[k * R->n_cols + j];
             m.present += t->present;
@@ -1050,8 +1071,23 @@ static void times_chunk(reader *R, size_t ci, time_fail *tfail)
         colinfo *col = &R->cols[j];
         if (col->plan != PLAN_TIME)
             continue;
-        const uint32_t *cl = R->saved[ci * nc + j];
         int64_t *out = col->times + R->row0[ci];
+        if (times_done(R, ci, j)) {
+            /*
+             * Parsed in phase B; missing values still hold the NaN written
+             * there. Its bits, 0x7ff8000000000000 as an integer, lie far past
+             * year 9999, so no date can look like it (a date before 1970 can
+             * look like some other NaN, hence the exact comparison).
+             */
+            const double nan_v = NAN;
+            int64_t nan_bits;
+            memcpy(&nan_bits, &nan_v, sizeof nan_bits);
+            for (size_t r = 0; r < c->n_rows; r++)
+                if (out[r] == nan_bits)
+                    out[r] = KL_TIME_MISSING;
+            continue;
+        }
+        const uint32_t *cl = R->saved[ci * nc + j];
         for (size_t r = 0; r < c->n_rows; r++) {
             cell x = make_cell(R, c, cl[2 * r], cl[2 * r + 1], j == nc - 1);
             if ((!x.quoted && is_missing(&R->miss, x.p, x.n)) || (x.quoted && x.n == 0)) {
@@ -1663,11 +1699,9 @@ static int read_csv(reader *R, kl_frame **out)
             free(col->num);
             col->num = NULL;
         } else if (col->plan == PLAN_TIME) {
-            free(col->num);
+            /* Phase B parsed the dates into the column's 8-byte slots: keep them. */
+            col->times = (int64_t *)(void *)col->num;
             col->num = NULL;
-            col->times = kl__csv_big_alloc(R->n_rows * sizeof *col->times);
-            if (!col->times)
-                return fail_nomem(R);
             any_time = 1;
         }
     }
