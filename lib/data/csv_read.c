@@ -11,15 +11,17 @@
  *      numbers are parsed straight into their column at their global row,
  *      and the facts inference needs are kept per chunk and column (all
  *      numbers? all integers? all booleans? which date forms fit every
- *      value?). Columns that are plainly strings in the chunk get their
- *      chunk dictionary and codes at once; cells of other non-numeric
- *      columns are kept as (start, end) pairs;
+ *      value?). Booleans are stored as 0/1, dates are parsed into the same
+ *      8-byte slots with the first form that still fits the chunk's values,
+ *      and columns that are plainly strings in the chunk get their chunk
+ *      dictionary and codes at once;
  *   C  merge the facts in chunk order and decide each column's type;
- *   D  convert what is not a number: booleans from the parsed values, times
- *      and the remaining strings from the kept cells (a chunk that kept none
- *      for a column, because the column was numeric there, is tokenized
- *      again); chunk dictionaries are merged in chunk order, so category
- *      codes follow first appearance as a serial read would.
+ *   D  finish what is not a number: booleans from their slots, dates kept
+ *      when the chosen form is the one phase B used, and otherwise (and for
+ *      string columns a chunk held only numbers of) tokenize the chunk again
+ *      and convert from its cells; chunk dictionaries are merged in chunk
+ *      order, so category codes follow first appearance as a serial read
+ *      would.
  * Rows dropped by skip mode leave holes in the columns, closed by moving
  * each chunk's values down. Every merge is in chunk order and every fact is
  * an AND or a sum, so the frame does not depend on the thread count or on
