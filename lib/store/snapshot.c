@@ -1,0 +1,703 @@
+/*
+ * Data snapshots: store a frame with its schema and drift summaries under a
+ * content id (include/keel/snapshot.h; byte formats in docs/STORE.md).
+ *
+ * Invariants: the three objects are published before the snapshots row, so
+ * a snapshot row never names a missing object; the manifest holds only what
+ * the id determines (no name, time or source hash: those live in the row), so
+ * adding the same content twice writes byte-identical objects, which the
+ * content-addressed store turns into no-ops.
+ *
+ * Why this design: the table is stored as the CSV writer's output because
+ * that format is documented, streams (fopencookie into a store writer, never
+ * the whole text in memory) and reads back exactly when every column's type
+ * is given; kl_snapshot_load proves it on each load by comparing
+ * kl_frame_hash. Numeric columns are sorted with an LSD radix sort on the
+ * order-preserving bit pattern (4 passes of 16 bits), columns in parallel,
+ * a batch of kl_threads() columns at a time so memory stays bounded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "keel/csv.h"
+#include "keel/frame.h"
+#include "keel/hash.h"
+#include "keel/parallel.h"
+#include "keel/snapshot.h"
+#include "keel/store.h"
+#include "core/common.h"
+
+#define VALUES_MAGIC "KLSV"
+
+/* ---- CSV text streamed into an object ---- */
+
+struct sink {
+    kl_store_writer *w;
+    kl_err err;
+    int failed;
+};
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t n)
+{
+    struct sink *k = cookie;
+    if (k->failed)
+        return -1;
+    if (kl_store_put_write(k->w, buf, n, &k->err) < 0) {
+        k->failed = 1;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+static int put_table(kl_store *s, const kl_frame *f, char id[KL_ID_LEN], kl_err *err)
+{
+    struct sink k = {0};
+    int rc = kl_store_put_begin(s, &k.w, err);
+    if (rc < 0)
+        return rc;
+    cookie_io_functions_t io = {.write = sink_write};
+    FILE *fp = fopencookie(&k, "w", io);
+    if (!fp) {
+        kl_store_put_abort(k.w);
+        return kl_err_set(err, KL_ENOMEM, "out of memory writing a snapshot table");
+    }
+    setvbuf(fp, NULL, _IOFBF, 1 << 20);
+    kl_csv_write_opts wo = {',', 0};
+    rc = kl_csv_write_stream(f, fp, &wo, err);
+    if (fclose(fp) != 0 && rc == 0)
+        rc = k.failed ? kl_err_set(err, k.err.code ? k.err.code : KL_EIO, "%s", k.err.msg)
+                      : kl_err_set(err, KL_EIO, "cannot write the snapshot table");
+    if (rc == 0 && k.failed)
+        rc = kl_err_set(err, k.err.code ? k.err.code : KL_EIO, "%s", k.err.msg);
+    if (rc < 0) {
+        kl_store_put_abort(k.w);
+        return rc;
+    }
+    return kl_store_put_commit(k.w, id, err);
+}
+
+/* ---- numeric summaries ---- */
+
+static uint64_t key_of(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return (b >> 63) ? ~b : b ^ (UINT64_C(1) << 63);
+}
+
+static double value_of(uint64_t k)
+{
+    uint64_t b = (k >> 63) ? k ^ (UINT64_C(1) << 63) : ~k;
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+/* LSD radix sort of keys[0..n) using tmp (n items); counts has 4 * 65536 slots. */
+static void radix_sort(uint64_t *keys, uint64_t *tmp, size_t n, size_t *counts)
+{
+    memset(counts, 0, 4 * 65536 * sizeof *counts);
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 4; d++)
+            counts[d * 65536 + ((keys[i] >> (16 * d)) & 0xffff)]++;
+    uint64_t *src = keys, *dst = tmp;
+    for (int d = 0; d < 4; d++) {
+        size_t *c = counts + d * 65536, sum = 0;
+        if (c[(src[0] >> (16 * d)) & 0xffff] == n)
+            continue; /* every key has this digit: the pass would not move anything */
+        for (size_t b = 0; b < 65536; b++) {
+            size_t x = c[b];
+            c[b] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i] >> (16 * d)) & 0xffff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != keys)
+        memcpy(keys, src, n * sizeof *keys);
+}
+
+struct numsum {
+    size_t col;
+    size_t present, distinct;
+    double *values;   /* distinct, ascending */
+    uint64_t *counts; /* of each */
+    double mean, sd, skew, kurt, min, max;
+    double deciles[11];
+    int oom;
+};
+
+struct numjob {
+    const kl_frame *f;
+    struct numsum *sums;
+};
+
+static void num_task(void *ctx, size_t t)
+{
+    struct numjob *job = ctx;
+    struct numsum *x = &job->sums[t];
+    const double *v = kl_frame_col_f64(job->f, x->col);
+    size_t n = kl_frame_row_count(job->f);
+    uint64_t *keys = malloc((n ? n : 1) * sizeof *keys);
+    uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t *counts = malloc(4 * 65536 * sizeof *counts);
+    if (!keys || !tmp || !counts) {
+        x->oom = 1;
+        goto done;
+    }
+    size_t m = 0;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == v[i]) {
+            keys[m++] = key_of(v[i]);
+            sum += v[i];
+        }
+    x->present = m;
+    if (m == 0)
+        goto done;
+    radix_sort(keys, tmp, m, counts);
+    x->mean = sum / (double)m;
+    double m2 = 0, m3 = 0, m4 = 0;
+    for (size_t i = 0; i < m; i++) {
+        double d = value_of(keys[i]) - x->mean, d2 = d * d;
+        m2 += d2;
+        m3 += d2 * d;
+        m4 += d2 * d2;
+    }
+    x->min = value_of(keys[0]);
+    x->max = value_of(keys[m - 1]);
+    x->sd = m > 1 ? sqrt(m2 / (double)(m - 1)) : 0;
+    m2 /= (double)m;
+    m3 /= (double)m;
+    m4 /= (double)m;
+    x->skew = m2 > 0 ? m3 / pow(m2, 1.5) : 0;
+    x->kurt = m2 > 0 ? m4 / (m2 * m2) - 3 : 0;
+    /* Decile edges: linear interpolation between order statistics (type 7). */
+    for (int q = 0; q <= 10; q++) {
+        double pos = (double)(m - 1) * q / 10.0;
+        size_t lo = (size_t)floor(pos), hi = lo + 1 < m ? lo + 1 : lo;
+        double a = value_of(keys[lo]), b = value_of(keys[hi]), w = pos - (double)lo;
+        x->deciles[q] = w == 0 ? a : a + (b - a) * w;
+    }
+    /* Distinct values with counts, written over tmp (values) and the counts table. */
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (i == 0 || keys[i] != keys[i - 1])
+            k++;
+    x->values = malloc(k * sizeof *x->values);
+    x->counts = malloc(k * sizeof *x->counts);
+    if (!x->values || !x->counts) {
+        x->oom = 1;
+        goto done;
+    }
+    k = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (i == 0 || keys[i] != keys[i - 1]) {
+            x->values[k] = value_of(keys[i]);
+            x->counts[k++] = 0;
+        }
+        x->counts[k - 1]++;
+    }
+    x->distinct = k;
+done:
+    free(keys);
+    free(tmp);
+    free(counts);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)get_le64((const uint8_t[8]){p[0], p[1], p[2], p[3], 0, 0, 0, 0});
+}
+
+/* A JSON real, or null for a value JSON cannot hold. */
+static json_t *real(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *numeric_json(const struct numsum *x)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "present", json_integer((json_int_t)x->present));
+    json_object_set_new(o, "distinct", json_integer((json_int_t)x->distinct));
+    if (x->present) {
+        json_object_set_new(o, "min", real(x->min));
+        json_object_set_new(o, "max", real(x->max));
+        json_object_set_new(o, "mean", real(x->mean));
+        json_object_set_new(o, "sd", real(x->sd));
+        json_object_set_new(o, "skewness", real(x->skew));
+        json_object_set_new(o, "kurtosis", real(x->kurt));
+        json_t *d = json_array();
+        for (int q = 0; q <= 10; q++)
+            json_array_append_new(d, real(x->deciles[q]));
+        json_object_set_new(o, "deciles", d);
+    }
+    return o;
+}
+
+/* Category counts keyed by category (JSON objects dump sorted); unused entries left out. */
+static json_t *categorical_json(const kl_frame *f, size_t j)
+{
+    size_t nd = 0, n = kl_frame_row_count(f);
+    const char *const *dict = kl_frame_col_dict(f, j, &nd);
+    const int32_t *codes = kl_frame_col_codes(f, j);
+    uint64_t *c = calloc(nd ? nd : 1, sizeof *c);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (codes[i] >= 0 && (size_t)codes[i] < nd)
+            c[codes[i]]++;
+    json_t *counts = json_object();
+    for (size_t k = 0; k < nd; k++)
+        if (c[k])
+            json_object_set_new(counts, dict[k], json_integer((json_int_t)c[k]));
+    free(c);
+    return json_pack("{s:I, s:o}", "distinct", (json_int_t)json_object_size(counts), "counts",
+                     counts);
+}
+
+static json_t *bool_json(const kl_frame *f, size_t j)
+{
+    const uint8_t *b = kl_frame_col_bool(f, j);
+    size_t n = kl_frame_row_count(f), t = 0, fa = 0;
+    for (size_t i = 0; i < n; i++) {
+        t += b[i] == 1;
+        fa += b[i] == 0;
+    }
+    return json_pack("{s:{s:I, s:I}}", "counts", "true", (json_int_t)t, "false", (json_int_t)fa);
+}
+
+static json_t *time_json(const kl_frame *f, size_t j)
+{
+    const int64_t *t = kl_frame_col_time(f, j);
+    size_t n = kl_frame_row_count(f), m = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] != KL_TIME_MISSING) {
+            m++;
+            lo = t[i] < lo ? t[i] : lo;
+            hi = t[i] > hi ? t[i] : hi;
+        }
+    json_t *o = json_pack("{s:I}", "present", (json_int_t)m);
+    if (m) {
+        json_object_set_new(o, "min", json_integer((json_int_t)lo));
+        json_object_set_new(o, "max", json_integer((json_int_t)hi));
+    }
+    return o;
+}
+
+static json_t *schema_json(const kl_frame *f)
+{
+    json_t *cols = json_array();
+    for (size_t j = 0; j < kl_frame_col_count(f); j++) {
+        json_t *c = json_pack("{s:s, s:s, s:s, s:I}", "name", kl_frame_col_name(f, j), "type",
+                              kl_type_name(kl_frame_col_type(f, j)), "kind",
+                              kl_col_kind_name(kl_frame_col_kind(f, j)), "missing",
+                              (json_int_t)kl_frame_col_missing(f, j));
+        const char *fmt = kl_frame_col_time_format(f, j);
+        if (fmt)
+            json_object_set_new(c, "format", json_string(fmt));
+        json_array_append_new(cols, c);
+    }
+    return cols;
+}
+
+/*
+ * Summaries of every column into stats (one object per column, in order) and
+ * the values object (numeric columns' distinct values) into values_id.
+ */
+static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char values_id[KL_ID_LEN],
+                         kl_err *err)
+{
+    size_t nc = kl_frame_col_count(f), n_num = 0;
+    for (size_t j = 0; j < nc; j++)
+        n_num += kl_frame_col_kind(f, j) == KL_COL_KIND_NUMERIC;
+    kl_store_writer *w = NULL;
+    int rc = kl_store_put_begin(s, &w, err);
+    if (rc < 0)
+        return rc;
+    uint8_t head[12];
+    memcpy(head, VALUES_MAGIC, 4);
+    head[4] = KL_SNAPSHOT_FORMAT;
+    head[5] = head[6] = head[7] = 0;
+    put_le32(head + 8, (uint32_t)n_num);
+    rc = kl_store_put_write(w, head, sizeof head, err);
+
+    size_t batch = (size_t)(kl_threads() > 0 ? kl_threads() : 1);
+    struct numsum *sums = calloc(batch, sizeof *sums);
+    if (!sums && rc == 0)
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory summarising a snapshot");
+    size_t j = 0;
+    while (rc == 0 && j < nc) {
+        /* Next batch of numeric columns, with the other columns up to there summarised inline. */
+        size_t nb = 0;
+        while (j < nc && nb < batch) {
+            enum kl_col_kind kind = kl_frame_col_kind(f, j);
+            json_t *c = NULL;
+            if (kind == KL_COL_KIND_NUMERIC) {
+                memset(&sums[nb], 0, sizeof sums[nb]);
+                sums[nb++].col = j;
+                c = json_object(); /* filled after the batch */
+            } else if (kind == KL_COL_KIND_CATEGORICAL) {
+                c = categorical_json(f, j);
+            } else if (kind == KL_COL_KIND_BOOL) {
+                c = bool_json(f, j);
+            } else if (kind == KL_COL_KIND_TIME) {
+                c = time_json(f, j);
+            } else {
+                c = json_object();
+            }
+            if (!c || json_array_append_new(stats, c) < 0) {
+                rc = kl_err_set(err, KL_ENOMEM, "out of memory summarising a snapshot");
+                break;
+            }
+            j++;
+        }
+        if (rc < 0 || nb == 0)
+            break;
+        struct numjob job = {f, sums};
+        kl_parallel_for(nb, num_task, &job);
+        for (size_t b = 0; b < nb; b++) {
+            struct numsum *x = &sums[b];
+            if (rc == 0 && x->oom)
+                rc = kl_err_set(err, KL_ENOMEM, "out of memory summarising column '%s'",
+                                kl_frame_col_name(f, x->col));
+            if (rc == 0) {
+                json_t *o = numeric_json(x);
+                json_object_update(json_array_get(stats, x->col), o);
+                json_decref(o);
+                uint8_t ch[12];
+                put_le32(ch, (uint32_t)x->col);
+                put_le64(ch + 4, (uint64_t)x->distinct);
+                rc = kl_store_put_write(w, ch, sizeof ch, err);
+                uint8_t buf[16 * 512];
+                for (size_t i = 0; rc == 0 && i < x->distinct; i += 512) {
+                    size_t m = x->distinct - i < 512 ? x->distinct - i : 512;
+                    for (size_t k = 0; k < m; k++) {
+                        uint64_t bits;
+                        memcpy(&bits, &x->values[i + k], sizeof bits);
+                        put_le64(buf + 16 * k, bits);
+                        put_le64(buf + 16 * k + 8, x->counts[i + k]);
+                    }
+                    rc = kl_store_put_write(w, buf, 16 * m, err);
+                }
+            }
+            free(x->values);
+            free(x->counts);
+            x->values = NULL;
+            x->counts = NULL;
+        }
+    }
+    free(sums);
+    if (rc < 0) {
+        kl_store_put_abort(w);
+        return rc;
+    }
+    return kl_store_put_commit(w, values_id, err);
+}
+
+int kl_file_sha256(const char *path, char hex[KL_ID_LEN], kl_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return kl_err_set(err, KL_EIO, "cannot open '%s': %s", path, strerror(errno));
+    kl_sha256_ctx h;
+    if (kl_sha256_init(&h) < 0) {
+        close(fd);
+        return kl_err_set(err, KL_ENOMEM, "out of memory hashing '%s'", path);
+    }
+    static __thread uint8_t buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            uint8_t d[KL_SHA256_LEN];
+            kl_sha256_final(&h, d);
+            close(fd);
+            return kl_err_set(err, KL_EIO, "cannot read '%s': %s", path, strerror(e));
+        }
+        if (r == 0)
+            break;
+        kl_sha256_update(&h, buf, (size_t)r);
+    }
+    close(fd);
+    uint8_t d[KL_SHA256_LEN];
+    kl_sha256_final(&h, d);
+    kl_hex(d, sizeof d, hex);
+    return 0;
+}
+
+int kl_snapshot_create(kl_store *s, const kl_frame *f, const kl_snapshot_opts *o,
+                       char id[KL_ID_LEN], int *created, kl_err *err)
+{
+    if (created)
+        *created = 0;
+    if (!o || !o->source_hash || !kl_frame_col_count(f))
+        return kl_err_set(err, KL_EINVAL, "a snapshot needs a frame with columns and a source hash");
+    const char *policy = o->policy ? o->policy : "keep";
+    uint8_t th[KL_SHA256_LEN], sh[KL_SHA256_LEN], d[KL_SHA256_LEN];
+    char table_hex[KL_ID_LEN], schema_hex[KL_ID_LEN], ver[24];
+    if (kl_frame_hash(f, th) < 0 || kl_frame_schema_hash(f, sh) < 0)
+        return kl_err_set(err, KL_ENOMEM, "out of memory hashing a frame");
+    kl_hex(th, sizeof th, table_hex);
+    kl_hex(sh, sizeof sh, schema_hex);
+    unsigned iv = kl_frame_infer_version(f);
+    snprintf(ver, sizeof ver, "%u", iv);
+    kl_sha256_ctx h;
+    if (kl_sha256_init(&h) < 0)
+        return kl_err_set(err, KL_ENOMEM, "out of memory hashing a snapshot");
+    kl_sha256_update(&h, "keel-snapshot-v1", 17);
+    kl_sha256_update(&h, th, sizeof th);
+    kl_sha256_update(&h, sh, sizeof sh);
+    kl_sha256_update(&h, policy, strlen(policy) + 1);
+    kl_sha256_update(&h, ver, strlen(ver) + 1);
+    kl_sha256_final(&h, d);
+    kl_hex(d, sizeof d, id);
+
+    kl_snapshot_list have = {0};
+    int rc = kl_store_snapshot_list(s, id, &have, err);
+    kl_snapshot_list_release(&have);
+    if (rc == 0)
+        return 0; /* same content under the same rules: nothing new */
+    if (rc != KL_ENOTFOUND)
+        return rc;
+    kl_err_clear(err);
+
+    char table_id[KL_ID_LEN], values_id[KL_ID_LEN], manifest_id[KL_ID_LEN];
+    json_t *stats = json_array();
+    if (!stats)
+        return kl_err_set(err, KL_ENOMEM, "out of memory summarising a snapshot");
+    if ((rc = put_table(s, f, table_id, err)) < 0 ||
+        (rc = put_summaries(s, f, stats, values_id, err)) < 0) {
+        json_decref(stats);
+        return rc;
+    }
+    json_t *m = json_pack("{s:s, s:i, s:s, s:{s:s, s:s, s:s, s:I, s:I}, s:{s:s, s:i, s:o}, "
+                          "s:s, s:o, s:{s:s, s:s}, s:o}",
+                          "format", "keel-snapshot", "version", KL_SNAPSHOT_FORMAT, "id", id,
+                          "table", "object", table_id, "encoding", "csv", "hash", table_hex,
+                          "rows", (json_int_t)kl_frame_row_count(f), "columns",
+                          (json_int_t)kl_frame_col_count(f), "schema", "hash", schema_hex,
+                          "infer_version", (int)iv, "columns", schema_json(f), "policy", policy,
+                          "pii_log", o->pii_log ? json_deep_copy(o->pii_log) : json_array(),
+                          "values", "object", values_id, "encoding", "keel-values-v1", "stats",
+                          stats);
+    char *text = m ? json_dumps(m, JSON_SORT_KEYS | JSON_INDENT(1)) : NULL;
+    json_decref(m);
+    if (!text)
+        return kl_err_set(err, KL_ENOMEM, "out of memory writing a snapshot manifest");
+    rc = kl_store_put(s, text, strlen(text), manifest_id, err);
+    free(text);
+    if (rc < 0)
+        return rc;
+    kl_snapshot_rec rec = {0};
+    memcpy(rec.id, id, KL_ID_LEN);
+    rec.name = o->name;
+    rec.source_hash = o->source_hash;
+    rec.n_rows = (int64_t)kl_frame_row_count(f);
+    rec.n_cols = (int64_t)kl_frame_col_count(f);
+    rec.schema_hash = schema_hex;
+    rec.infer_version = iv;
+    rec.manifest = manifest_id;
+    if ((rc = kl_store_snapshot_add(s, &rec, err)) < 0)
+        return rc;
+    if (created)
+        *created = 1;
+    return 0;
+}
+
+int kl_snapshot_manifest(kl_store *s, const char *id, json_t **out, kl_err *err)
+{
+    *out = NULL;
+    kl_snapshot_list l = {0};
+    int rc = kl_store_snapshot_list(s, id, &l, err);
+    if (rc < 0)
+        return rc;
+    void *data = NULL;
+    size_t n = 0;
+    rc = kl_store_get(s, l.items[0].manifest, 64u << 20, &data, &n, err);
+    kl_snapshot_list_release(&l);
+    if (rc < 0)
+        return rc;
+    json_error_t je;
+    json_t *m = json_loadb(data, n, 0, &je);
+    free(data);
+    if (!m || !json_is_object(m)) {
+        json_decref(m);
+        return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: manifest is not JSON: %s", id,
+                          je.text);
+    }
+    *out = m;
+    return 0;
+}
+
+int kl_snapshot_load(kl_store *s, const char *id, kl_frame **out, kl_err *err)
+{
+    *out = NULL;
+    json_t *m = NULL;
+    int rc = kl_snapshot_manifest(s, id, &m, err);
+    if (rc < 0)
+        return rc;
+    const char *table = json_string_value(json_object_get(json_object_get(m, "table"), "object"));
+    const char *hash = json_string_value(json_object_get(json_object_get(m, "table"), "hash"));
+    json_t *cols = json_object_get(json_object_get(m, "schema"), "columns");
+    json_int_t iv = json_integer_value(json_object_get(json_object_get(m, "schema"),
+                                                       "infer_version"));
+    size_t nc = json_array_size(cols);
+    if (!table || !hash || nc == 0) {
+        json_decref(m);
+        return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: manifest lacks its table", id);
+    }
+    kl_csv_override *ov = calloc(nc, sizeof *ov);
+    if (!ov) {
+        json_decref(m);
+        return kl_err_set(err, KL_ENOMEM, "out of memory loading a snapshot");
+    }
+    for (size_t j = 0; j < nc; j++) {
+        json_t *c = json_array_get(cols, j);
+        int t = kl_type_parse(json_string_value(json_object_get(c, "type")));
+        ov[j].column = json_string_value(json_object_get(c, "name"));
+        ov[j].type = (enum kl_type)(t < 0 ? KL_TYPE_TEXT : t);
+        ov[j].time_format = json_string_value(json_object_get(c, "format"));
+        if (t < 0 || !ov[j].column) {
+            free(ov);
+            json_decref(m);
+            return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: bad column %zu in manifest", id,
+                              j);
+        }
+    }
+    void *data = NULL;
+    size_t n = 0;
+    rc = kl_store_get(s, table, 0, &data, &n, err);
+    kl_frame *f = NULL;
+    if (rc == 0) {
+        kl_csv_read_opts ro = {0};
+        ro.delimiter = ',';
+        ro.overrides = ov;
+        ro.n_overrides = nc;
+        ro.display_name = "snapshot table";
+        rc = kl_csv_read_buffer(data, n, "snapshot table", &ro, &f, NULL, err);
+        free(data);
+    }
+    if (rc == 0) {
+        kl_frame_set_infer_version(f, (unsigned)iv);
+        uint8_t h[KL_SHA256_LEN];
+        char hex[KL_ID_LEN];
+        kl_frame_hash(f, h);
+        kl_hex(h, sizeof h, hex);
+        if (strcmp(hex, hash) != 0) {
+            rc = kl_err_set(err, KL_ECORRUPT,
+                            "snapshot %.12s: the stored table reads back with hash %.12s, not "
+                            "%.12s",
+                            id, hex, hash);
+            kl_frame_free(f);
+            f = NULL;
+        }
+    }
+    free(ov);
+    json_decref(m);
+    *out = f;
+    return rc;
+}
+
+int kl_snapshot_values(kl_store *s, const char *id, const char *col, double **values,
+                       uint64_t **counts, size_t *n, kl_err *err)
+{
+    *values = NULL;
+    *counts = NULL;
+    *n = 0;
+    json_t *m = NULL;
+    int rc = kl_snapshot_manifest(s, id, &m, err);
+    if (rc < 0)
+        return rc;
+    json_t *cols = json_object_get(json_object_get(m, "schema"), "columns");
+    long want = -1;
+    for (size_t j = 0; j < json_array_size(cols); j++) {
+        json_t *c = json_array_get(cols, j);
+        if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", col) == 0 &&
+            strcmp(json_string_value(json_object_get(c, "kind")) ?: "", "numeric") == 0)
+            want = (long)j;
+    }
+    const char *obj = json_string_value(json_object_get(json_object_get(m, "values"), "object"));
+    if (want < 0 || !obj) {
+        json_decref(m);
+        return kl_err_set(err, KL_ENOTFOUND, "snapshot %.12s has no numeric column '%s'", id, col);
+    }
+    void *data = NULL;
+    size_t len = 0;
+    rc = kl_store_get(s, obj, 0, &data, &len, err);
+    json_decref(m);
+    if (rc < 0)
+        return rc;
+    const uint8_t *p = data, *end = p + len;
+    if (len < 12 || memcmp(p, VALUES_MAGIC, 4) != 0) {
+        free(data);
+        return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: bad values object", id);
+    }
+    uint32_t nn = get_le32(p + 8);
+    p += 12;
+    for (uint32_t k = 0; k < nn && end - p >= 12; k++) {
+        uint32_t c = get_le32(p);
+        uint64_t nd = get_le64(p + 4);
+        p += 12;
+        if (nd > (uint64_t)(end - p) / 16)
+            break;
+        if (c == (uint32_t)want) {
+            *values = malloc((nd ? nd : 1) * sizeof **values);
+            *counts = malloc((nd ? nd : 1) * sizeof **counts);
+            if (!*values || !*counts) {
+                free(*values);
+                free(*counts);
+                *values = NULL;
+                *counts = NULL;
+                free(data);
+                return kl_err_set(err, KL_ENOMEM, "out of memory reading values");
+            }
+            for (uint64_t i = 0; i < nd; i++) {
+                uint64_t bits = get_le64(p + 16 * i);
+                memcpy(&(*values)[i], &bits, sizeof bits);
+                (*counts)[i] = get_le64(p + 16 * i + 8);
+            }
+            *n = (size_t)nd;
+            free(data);
+            return 0;
+        }
+        p += 16 * nd;
+    }
+    free(data);
+    return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: values of '%s' missing", id, col);
+}
