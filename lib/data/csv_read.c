@@ -1170,14 +1170,28 @@ static int strings_from_index(reader *R, size_t ci)
             return -1;
         int32_t *out = codes + R->row0[ci];
         size_t gi = 0, present = 0;
+        /* The previous unquoted value and its code: runs of one category skip the hash. */
+        const uint8_t *last = NULL;
+        size_t last_n = 0;
+        int32_t last_code = 0;
         for (size_t r = 0; r < c->n_rows; r++) {
             size_t s0 = row_start(c, r, nc, &gi);
             size_t s = j ? c->ends[r * nc + j - 1] + 1 : s0;
             cell x = make_cell(R, c, s, c->ends[r * nc + j], j == nc - 1);
+            if (last && !x.quoted && x.n == last_n && memcmp(x.p, last, last_n) == 0) {
+                present++;
+                out[r] = last_code;
+                continue;
+            }
             int32_t code = intern_cell(R, cs, &cs->tabs[j], &x, &present);
             if (code == -2)
                 return -1;
             out[r] = code;
+            if (code >= 0 && !x.quoted) {
+                last = x.p;
+                last_n = x.n;
+                last_code = code;
+            }
         }
         cs->present[j] = present;
         cs->built[j] = 1;
