@@ -347,6 +347,16 @@ typedef struct kl_spec {
         double proxy_auc;       /* default 0.8: validation AUC of a one-feature model */
         kl_spec_expectation *expectations;
         size_t n_expectations;
+        /* constraints.alerts: `keel profile` alert thresholds, defaults filled (docs/PROFILE.md) */
+        struct {
+            double missing, zeros, infinite, duplicates; /* shares, default 0.01 */
+            double skewed;                               /* |skewness|, default 20 */
+            double high_cardinality;                     /* distinct values, default 50 */
+            double imbalance;                            /* default 0.5 */
+            double high_correlation;                     /* default 0.9 */
+            double leakage;                              /* default 0.98 */
+            double date_like;                            /* default 0.9 */
+        } alerts;
     } constraints;
 
     struct {

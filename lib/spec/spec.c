@@ -1087,10 +1087,29 @@ static int parse_expectation(chk *c, const kl__node *m, void *dst)
     return 0;
 }
 
+/* constraints.alerts: the thresholds of `keel profile`'s alerts. */
+static int parse_alerts(chk *c, const kl__node *m)
+{
+    KEYS("missing", "zeros", "infinite", "duplicates", "skewed", "high_cardinality", "imbalance",
+         "high_correlation", "leakage", "date_like");
+    kl_spec *s = c->s;
+    TRY(f_num(c, m, "missing", 0, 1, &s->constraints.alerts.missing));
+    TRY(f_num(c, m, "zeros", 0, 1, &s->constraints.alerts.zeros));
+    TRY(f_num(c, m, "infinite", 0, 1, &s->constraints.alerts.infinite));
+    TRY(f_num(c, m, "duplicates", 0, 1, &s->constraints.alerts.duplicates));
+    TRY(f_num(c, m, "skewed", 0, 1e300, &s->constraints.alerts.skewed));
+    TRY(f_num(c, m, "high_cardinality", 1, 1e300, &s->constraints.alerts.high_cardinality));
+    TRY(f_num(c, m, "imbalance", 0, 1, &s->constraints.alerts.imbalance));
+    TRY(f_num(c, m, "high_correlation", 0, 1, &s->constraints.alerts.high_correlation));
+    TRY(f_num(c, m, "leakage", 0, 1, &s->constraints.alerts.leakage));
+    TRY(f_num(c, m, "date_like", 0, 1, &s->constraints.alerts.date_like));
+    return 0;
+}
+
 static int parse_constraints(chk *c, const kl__node *m)
 {
     KEYS("terms", "require_terms", "purpose", "pii", "protected", "min_group_share",
-         "proxy_threshold", "proxy_auc", "expectations");
+         "proxy_threshold", "proxy_auc", "expectations", "alerts");
     kl_spec *s = c->s;
     const kl__node *v;
     size_t saved;
@@ -1114,6 +1133,7 @@ static int parse_constraints(chk *c, const kl__node *m)
     TRY(f_num(c, m, "min_group_share", 0, 1, &s->constraints.min_group_share));
     TRY(f_num(c, m, "proxy_threshold", 0, 1, &s->constraints.proxy_threshold));
     TRY(f_num(c, m, "proxy_auc", 0.5, 1, &s->constraints.proxy_auc));
+    TRY(section(c, m, "alerts", parse_alerts));
     TRY(got = enter(c, m, "expectations", &v, &saved));
     if (got) {
         if (v->kind != KL__NODE_SEQ)
@@ -1803,6 +1823,14 @@ static void fill_defaults(kl_spec *s)
     s->constraints.min_group_share = 0.05;
     s->constraints.proxy_threshold = 0.5;
     s->constraints.proxy_auc = 0.8;
+    s->constraints.alerts.missing = s->constraints.alerts.zeros = 0.01;
+    s->constraints.alerts.infinite = s->constraints.alerts.duplicates = 0.01;
+    s->constraints.alerts.skewed = 20;
+    s->constraints.alerts.high_cardinality = 50;
+    s->constraints.alerts.imbalance = 0.5;
+    s->constraints.alerts.high_correlation = 0.9;
+    s->constraints.alerts.leakage = 0.98;
+    s->constraints.alerts.date_like = 0.9;
     s->train.seed = 42;
     s->train.validation.test_size = 0.2;
     s->train.validation.folds = 5;

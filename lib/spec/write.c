@@ -332,6 +332,19 @@ static void write_constraints(w *o, const kl_spec *s)
     kv_num(o, "min_group_share", s->constraints.min_group_share);
     kv_num(o, "proxy_threshold", s->constraints.proxy_threshold);
     kv_num(o, "proxy_auc", s->constraints.proxy_auc);
+    key(o, "alerts");
+    map_begin(o);
+    kv_num(o, "missing", s->constraints.alerts.missing);
+    kv_num(o, "zeros", s->constraints.alerts.zeros);
+    kv_num(o, "infinite", s->constraints.alerts.infinite);
+    kv_num(o, "duplicates", s->constraints.alerts.duplicates);
+    kv_num(o, "skewed", s->constraints.alerts.skewed);
+    kv_num(o, "high_cardinality", s->constraints.alerts.high_cardinality);
+    kv_num(o, "imbalance", s->constraints.alerts.imbalance);
+    kv_num(o, "high_correlation", s->constraints.alerts.high_correlation);
+    kv_num(o, "leakage", s->constraints.alerts.leakage);
+    kv_num(o, "date_like", s->constraints.alerts.date_like);
+    map_end(o);
     if (s->constraints.n_expectations) {
         key(o, "expectations");
         seq_begin(o);
