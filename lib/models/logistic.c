@@ -45,11 +45,6 @@ typedef struct prob {
     const double *theta;
 } prob;
 
-static double log1pexp(double z)
-{
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 static void block_eval(void *ctx, size_t t)
 {
     prob *q = ctx;
@@ -60,7 +55,10 @@ static void block_eval(void *ctx, size_t t)
     for (size_t o = 0; o < k; o++)
         for (size_t i = 0; i < nb; i++)
             Z[o * nb + i] = b[o];
-    if (p)
+    if (p && k == 1) /* dgemv: no packing copies for a single output */
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)nb, (int)p, 1.0, X, (int)q->ld, W, 1, 1.0, Z,
+                    1);
+    else if (p)
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)k, (int)p, 1.0, X,
                     (int)q->ld, W, (int)p, 1.0, Z, (int)nb);
     /* Z becomes the residual P - Y; loss summed in row order */
@@ -68,9 +66,9 @@ static void block_eval(void *ctx, size_t t)
     const double *y = q->y + r0;
     if (k == 1) {
         for (size_t i = 0; i < nb; i++) {
-            double z = Z[i], yi = y[i];
-            loss += log1pexp(z) - yi * z;
-            Z[i] = (z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z))) - yi;
+            double z = Z[i], yi = y[i], e = exp(-fabs(z));
+            loss += (z > 0 ? z : 0.0) + log1p(e) - yi * z;
+            Z[i] = (z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - yi;
         }
     } else {
         for (size_t i = 0; i < nb; i++) {
@@ -86,7 +84,10 @@ static void block_eval(void *ctx, size_t t)
         }
     }
     /* gradient: W part (k x p, output-major) = R^T X, i.e. g[o*p + j] */
-    if (p)
+    if (p && k == 1)
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)nb, (int)p, 1.0, X, (int)q->ld, Z, 1, 0.0, g,
+                    1);
+    else if (p)
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)k, (int)p, (int)nb, 1.0, Z,
                     (int)nb, X, (int)q->ld, 0.0, g, (int)k);
     for (size_t o = 0; o < k; o++) {
@@ -367,15 +368,17 @@ static int logistic_predict(const void *state, const double *X, size_t n, size_t
     for (size_t i = 0; i < n; i++)
         for (size_t o = 0; o < k; o++)
             out[i * K + (k == 1 ? 1 : o)] = s->intercept[o];
-    if (p && n)
+    if (p && n && k == 1)
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)p, 1.0, X, (int)ld, s->coef, 1, 1.0,
+                    out + 1, 2);
+    else if (p && n)
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)n, (int)k, (int)p, 1.0, X, (int)ld,
-                    s->coef, (int)p, 1.0, out + (k == 1 ? 1 : 0), (int)K);
-    (void)0;
+                    s->coef, (int)p, 1.0, out, (int)K);
     for (size_t i = 0; i < n; i++) {
         double *r = out + i * K;
         if (k == 1) {
-            double z = r[1];
-            r[1] = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+            double z = r[1], e = exp(-fabs(z));
+            r[1] = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
             r[0] = 1.0 - r[1];
         } else {
             double mx = -INFINITY, se = 0;
