@@ -203,6 +203,25 @@ int kl_store_metric_history(kl_store *s, const char *id, const char *key, kl_met
                             kl_err *err);
 void kl_metric_series_release(kl_metric_series *m);
 
+/* ---- import (keel import) ---- */
+
+/*
+ * Insert a run recorded elsewhere exactly as it was: info's id, name,
+ * status, start and end times and attributes (keel_version included). The
+ * handle adds the run's parameters, tags, artifacts and metric values
+ * (kl_run_log_metric_at keeps their original times) and is finished with
+ * kl_run_import_end, which flushes and frees it without touching the status
+ * or times. Lineage edges are the importer's to add (kl_store_link). Returns
+ * 0; KL_EEXIST when the run exists already (nothing is written);
+ * KL_ENOTFOUND when its parent run or snapshot is not in the store.
+ */
+int kl_run_import_begin(kl_store *s, const kl_run_info *info, kl_run **out, kl_err *err);
+/* kl_run_log_metric with the value's original timestamp (ms since the epoch). */
+int kl_run_log_metric_at(kl_run *r, const char *key, double value, int64_t step,
+                         int64_t timestamp_ms, kl_err *err);
+/* Flush and free an imported run (always frees r). */
+int kl_run_import_end(kl_run *r, kl_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -419,7 +419,9 @@ int kl_run_flush(kl_run *r, kl_err *err)
     return 0;
 }
 
-int kl_run_log_metric(kl_run *r, const char *key, double value, int64_t step, kl_err *err)
+/* Buffer one value; ts < 0 stamps it now (import passes the original time). */
+static int log_value(kl_run *r, const char *key, double value, int64_t step, int64_t ts,
+                     kl_err *err)
 {
     if (!key || !key[0])
         return kl_err_set(err, KL_EINVAL, "a metric needs a key");
@@ -434,25 +436,38 @@ int kl_run_log_metric(kl_run *r, const char *key, double value, int64_t step, kl
         x->buf = b;
         x->cap = cap;
     }
-    int64_t now = kl__now_ms();
+    int64_t now = kl__now_ms(), stamp = ts < 0 ? now : ts;
     uint64_t bits;
     memcpy(&bits, &value, sizeof bits);
     uint8_t *p = x->buf + x->len;
     size_t k = put_varint(p, (int64_t)((uint64_t)step - (uint64_t)x->prev_step));
     put_le64(p + k, bits);
     k += 8;
-    k += put_varint(p + k, (int64_t)((uint64_t)now - (uint64_t)x->prev_ts));
+    k += put_varint(p + k, (int64_t)((uint64_t)stamp - (uint64_t)x->prev_ts));
     x->len += k;
     x->prev_step = step;
-    x->prev_ts = now;
+    x->prev_ts = stamp;
     x->n++;
     x->last_value = value;
     x->last_step = step;
-    x->last_ts = now;
+    x->last_ts = stamp;
     r->buffered++;
     if (r->buffered >= KL_RUN_FLUSH_VALUES || now - r->last_flush_ms >= FLUSH_INTERVAL_MS)
         return kl_run_flush(r, err);
     return 0;
+}
+
+int kl_run_log_metric(kl_run *r, const char *key, double value, int64_t step, kl_err *err)
+{
+    return log_value(r, key, value, step, -1, err);
+}
+
+int kl_run_log_metric_at(kl_run *r, const char *key, double value, int64_t step,
+                         int64_t timestamp_ms, kl_err *err)
+{
+    if (timestamp_ms < 0)
+        return kl_err_set(err, KL_EINVAL, "a metric timestamp cannot be negative");
+    return log_value(r, key, value, step, timestamp_ms, err);
 }
 
 static void run_free(kl_run *r)
@@ -489,6 +504,89 @@ int kl_run_end(kl_run *r, enum kl_run_status status, kl_err *err)
             vt->finalize(st);
         }
     }
+    run_free(r);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- import ---- */
+
+int kl_run_import_begin(kl_store *s, const kl_run_info *info, kl_run **out, kl_err *err)
+{
+    *out = NULL;
+    if (!kl__is_full_id(info->id))
+        return kl_err_set(err, KL_EINVAL, "run id '%s' is not a full id", info->id);
+    int rc = row_exists(s, "SELECT 1 FROM runs WHERE id = ?", info->id, err);
+    if (rc != 0)
+        return rc < 0 ? rc : kl_err_set(err, KL_EEXIST, "run %.12s exists already", info->id);
+    if (info->parent &&
+        (rc = row_exists(s, "SELECT 1 FROM runs WHERE id = ?", info->parent, err)) <= 0)
+        return rc < 0 ? rc : kl_err_set(err, KL_ENOTFOUND, "no parent run '%s'", info->parent);
+    if (info->snapshot &&
+        (rc = row_exists(s, "SELECT 1 FROM snapshots WHERE id = ?", info->snapshot, err)) <= 0)
+        return rc < 0 ? rc
+                      : kl_err_set(err, KL_ENOTFOUND, "no snapshot '%s'", info->snapshot);
+    if ((unsigned)info->status >= KL_ARRAY_LEN(status_names))
+        return kl_err_set(err, KL_EINVAL, "run %.12s has an unknown status", info->id);
+    kl_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return kl_err_set(err, KL_ENOMEM, "out of memory importing a run");
+    r->s = s;
+    r->last_flush_ms = kl__now_ms();
+    memcpy(r->id, info->id, KL_ID_LEN);
+    const kl__db_vt *vt = s->db->vt;
+    if ((rc = vt->begin(s->db, KL__TX_WRITE, err)) < 0) {
+        free(r);
+        return rc;
+    }
+    kl__stmt *st;
+    rc = vt->prepare(s->db,
+                     "INSERT INTO runs (id, name, status, started_ms, ended_ms, parent_run, "
+                     "spec_hash, snapshot, keel_version, git_commit, git_dirty, seed, host) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     0, &st, err);
+    if (rc == 0) {
+        vt->bind_text(st, 1, info->id);
+        vt->bind_text(st, 2, info->name);
+        vt->bind_text(st, 3, kl_run_status_name(info->status));
+        vt->bind_i64(st, 4, info->started_ms);
+        if (info->ended_ms)
+            vt->bind_i64(st, 5, info->ended_ms);
+        else
+            vt->bind_null(st, 5);
+        vt->bind_text(st, 6, info->parent);
+        vt->bind_text(st, 7, info->spec_hash);
+        vt->bind_text(st, 8, info->snapshot);
+        vt->bind_text(st, 9, info->keel_version);
+        vt->bind_text(st, 10, info->git_commit);
+        if (info->git_dirty >= 0)
+            vt->bind_i64(st, 11, info->git_dirty ? 1 : 0);
+        else
+            vt->bind_null(st, 11);
+        if (info->has_seed)
+            vt->bind_i64(st, 12, (int64_t)info->seed);
+        else
+            vt->bind_null(st, 12);
+        vt->bind_text(st, 13, info->host);
+        rc = vt->step(st, err);
+        vt->finalize(st);
+    }
+    if (rc >= 0)
+        rc = vt->commit(s->db, err);
+    if (rc < 0) {
+        vt->rollback(s->db);
+        free(r);
+        return rc;
+    }
+    s->open_runs++;
+    *out = r;
+    return 0;
+}
+
+int kl_run_import_end(kl_run *r, kl_err *err)
+{
+    if (!r)
+        return 0;
+    int rc = kl_run_flush(r, err);
     run_free(r);
     return rc < 0 ? rc : 0;
 }
