@@ -106,8 +106,8 @@ static void print_sla_cell(const kl_train_result *r, const char *metric, char *b
 
 static void print_text(const kl_train_result *r, const char *run_id, const kl_curve *lc)
 {
-    printf("%s %s on '%s' (%s), %zu rows\n", r->algo, kl_task_name(r->task), r->target,
-           run_id[0] ? run_id : "not recorded", r->n_rows);
+    printf("run %.12s: %s %s on '%s', %zu rows\n", run_id[0] ? run_id : "(not recorded)", r->algo,
+           kl_task_name(r->task), r->target, r->n_rows);
     if (!strcmp(r->split, "given"))
         printf("validation: the --valid file\n");
     else

@@ -33,8 +33,10 @@
  *      validation predictions (kl_threshold_choose): "cost" maximises (or
  *      minimises, by its direction) the first kpi whose value formula uses tp,
  *      fp, tn or fn; "f1"; or a fixed number; default "cost" when such a kpi
- *      exists, else fixed 0.5. Label metrics are measured at that threshold
- *      and it is stored in the model (meta "threshold", "threshold_method");
+ *      exists, else fixed 0.5. It is stored in the model (meta "threshold",
+ *      "threshold_method", "positive_class"). Per-fold label metrics are
+ *      measured at 0.5 (measuring them at a threshold tuned on the same rows
+ *      would flatter the model); the pooled evaluation uses the threshold;
  *   6. KPIs on the pooled validation predictions; validation SLAs on the
  *      aggregated metrics;
  *   7. the final model: refit on every row of the frame (never on opts.valid).
@@ -123,7 +125,10 @@ void kl_train_result_release(kl_train_result *r);
  */
 int kl_train_target_values(const kl_model *m, const kl_frame *f, double *y, kl_err *err);
 
-/* The binary positive class of m: objective.positive_class (spec may be NULL) or index 1. */
+/*
+ * The binary positive class of m: objective.positive_class (spec may be
+ * NULL), else the model's meta "positive_class", else index 1.
+ */
 int kl_train_positive_class(const kl_model *m, const kl_spec *spec, size_t *pos, kl_err *err);
 
 /*
@@ -132,6 +137,15 @@ int kl_train_positive_class(const kl_model *m, const kl_spec *spec, size_t *pos,
  */
 int kl_train_evaluate(const kl_model *m, const kl_spec *spec, const kl_frame *f,
                       kl_eval_result *out, size_t *n_used, kl_err *err);
+
+/*
+ * Predictions of m for every row of f as a new frame: classification gives
+ * "prediction" (the class label; binary at the model's stored threshold for
+ * its positive class, else argmax) and "proba_<class>" per class;
+ * regression and forecast give "prediction". Rows in the pipeline's warm-up
+ * are missing. KL_ENOMEM and kl_model_predict's errors.
+ */
+int kl_train_predict_frame(const kl_model *m, const kl_frame *f, kl_frame **out, kl_err *err);
 
 /* ---- recording ---- */
 
@@ -157,7 +171,7 @@ int kl_train_record(kl_store *s, const kl_train_result *r, const kl_train_record
                     char run_id[KL_ID_LEN], kl_err *err);
 
 /*
- * Open a model by text: a model file path if one exists, else a run id
+ * Open a model by text: a model file path (relative to project_dir) if one exists, else a run id
  * prefix, name or tag in the store of project_dir (its "model" artifact).
  * run_id (may be NULL) receives the run's id, or "" for a file.
  */

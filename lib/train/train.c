@@ -14,10 +14,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "keel/ar.h"
 #include "keel/metrics.h"
 #include "keel/pipeline.h"
 #include "keel/split.h"
 #include "keel/train.h"
+#include "train/train_internal.h"
 #include "core/common.h"
 
 static double now_s(void)
@@ -25,6 +27,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void kl__train_register_algos(void)
+{
+    if (!kl_algo_find(kl_algo_ar.name)) {
+        kl_err ignored = {0};
+        kl_algo_register(&kl_algo_ar, &ignored);
+    }
 }
 
 /* ---- targets ---- */
@@ -77,6 +87,8 @@ int kl_train_positive_class(const kl_model *m, const kl_spec *spec, size_t *pos,
     const char *want = spec && spec->objective.task == KL_TASK_CLASSIFICATION
                            ? spec->objective.positive_class
                            : NULL;
+    if (!want)
+        want = kl_model_meta(m, "positive_class");
     if (!want || kl_model_class_count(m) != 2)
         return 0;
     for (size_t k = 0; k < 2; k++)
@@ -182,6 +194,7 @@ static int resolve(struct run *r, kl_err *err)
 {
     const kl_train_opts *o = r->o;
     const kl_spec *s = r->spec;
+    kl__train_register_algos();
     r->task = o->has_task ? o->task : s ? s->objective.task : KL_TASK_REGRESSION;
     r->target = o->target ? o->target : s ? s->objective.target : NULL;
     if (!r->target)
@@ -655,7 +668,9 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
         snprintf(buf, sizeof buf, "%.17g", out->threshold);
         if ((rc = kl_model_set_meta(out->model, "threshold", buf, err)) < 0 ||
             (rc = kl_model_set_meta(out->model, "threshold_method", out->threshold_method, err)) <
-                0)
+                0 ||
+            (rc = kl_model_set_meta(out->model, "positive_class",
+                                    kl_model_class_name(out->model, out->positive_class), err)) < 0)
             goto fail;
     }
     /* the gap of the main metric */

@@ -22,6 +22,7 @@
 #include "keel/store.h"
 #include "keel/track.h"
 #include "keel/train.h"
+#include "train/train_internal.h"
 #include "core/common.h"
 
 static int file_sha256(const char *path, char hex[KL_SHA256_HEX_LEN + 1], kl_err *err)
@@ -212,9 +213,15 @@ int kl_train_model_open(const char *project_dir, const char *text, kl_model **ou
     *out = NULL;
     if (run_id)
         run_id[0] = '\0';
+    kl__train_register_algos();
     struct stat st;
-    if (stat(text, &st) == 0 && S_ISREG(st.st_mode))
-        return kl_model_load_file(text, out, err);
+    char path[4096];
+    if (text[0] == '/' || !strcmp(project_dir, "."))
+        snprintf(path, sizeof path, "%s", text);
+    else
+        snprintf(path, sizeof path, "%s/%s", project_dir, text);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return kl_model_load_file(path, out, err);
     kl_store *s = NULL;
     int rc = kl_store_open(project_dir, NULL, &s, err);
     if (rc < 0)
