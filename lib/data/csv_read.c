@@ -1773,6 +1773,28 @@ int kl_csv_read_buffer(const char *buf, size_t len, const char *name,
     return rc;
 }
 
+/*
+ * A whole read touches every page of the mapping: map them in 4 MiB pieces
+ * on all threads up front, which costs less than one page fault per 16
+ * pages spread over the passes. Failure (an old kernel) changes nothing.
+ */
+static void populate(void *m, size_t len, int threads)
+{
+#ifdef MADV_POPULATE_READ
+    const size_t piece = (size_t)4 << 20;
+    long n = (long)((len + piece - 1) / piece);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && n > 1)
+    for (long i = 0; i < n; i++) {
+        size_t a = (size_t)i * piece;
+        madvise((char *)m + a, KL_MIN(piece, len - a), MADV_POPULATE_READ);
+    }
+#else
+    (void)m;
+    (void)len;
+    (void)threads;
+#endif
+}
+
 int kl_csv_read_file(const char *path, const kl_csv_read_opts *opts, kl_frame **out,
                      kl_csv_report *report, kl_err *err)
 {
@@ -1795,11 +1817,11 @@ int kl_csv_read_file(const char *path, const kl_csv_read_opts *opts, kl_frame **
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         len = (size_t)st.st_size;
         if (len > 0) {
-            /* A whole read touches every page: map them all at once (not for head). */
-            int populate = !(opts && opts->max_rows) ? MAP_POPULATE : 0;
-            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | populate, fd, 0);
+            void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
             if (m != MAP_FAILED) {
                 madvise(m, len, MADV_SEQUENTIAL);
+                if (!(opts && opts->max_rows))
+                    populate(m, len, opts && opts->threads > 0 ? opts->threads : kl_threads());
                 data = m;
                 mapped = 1;
             }
