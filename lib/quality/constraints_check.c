@@ -99,9 +99,13 @@ static void add(run *u, const char *section, enum kl_check_status st, enum kl_ch
         r->n_warnings++;
 }
 
+/* The keel.yaml place of path, or "" for a default (a key the file does not have). */
 static const char *where(const kl_spec *s, const char *path, char *buf, size_t n)
 {
-    return kl_spec_where(s, path, buf, n);
+    kl_spec_where(s, path, buf, n);
+    if (!strcmp(buf, s->name))
+        buf[0] = '\0';
+    return buf;
 }
 
 /* ---- schema ---- */
@@ -284,7 +288,7 @@ static int check_proxies(run *u, const kl_frame *f, const kl_spec *s, const char
         if (!p->flagged)
             continue;
         int auc = p->measure == KL_PROXY_MEASURE_AUC;
-        add(u, "proxies", KL_CHECK_STATUS_WARN, &r->proxies, p->feature,
+        add(u, "proxies", KL_CHECK_STATUS_WARN, &r->proxies, NULL,
             "feature '%s' is a proxy for protected '%s': %s %.3f >= %g", p->feature, p->attribute,
             measure_label(p->measure), auc ? p->auc : p->assoc,
             auc ? r->proxy_report.auc : r->proxy_report.threshold);
@@ -331,7 +335,7 @@ static int check_representation(run *u, const kl_frame *f, const kl_spec *s,
                 snprintf(names + k, sizeof names - k, ", ...");
                 break;
             }
-            snprintf(names + k, sizeof names - k, "%s%.100s (%.1f%%)", shown ? ", " : ": ",
+            snprintf(names + k, sizeof names - k, "%s%.100s (%.2f%%)", shown ? ", " : ": ",
                      gr->values[0] ? gr->values[0] : "(missing)", 100 * gr->share);
             shown++;
         }
@@ -339,7 +343,7 @@ static int check_representation(run *u, const kl_frame *f, const kl_spec *s,
             snprintf(label, sizeof label, "'%s' x '%s'", tb->columns[0], tb->columns[1]);
         else
             snprintf(label, sizeof label, "'%s'", tb->columns[0]);
-        add(u, "representation", KL_CHECK_STATUS_WARN, &r->representation, tb->columns[0],
+        add(u, "representation", KL_CHECK_STATUS_WARN, &r->representation, NULL,
             "%s: %zu of %zu groups below min_group_share %g%s", label, tb->n_small, tb->n_groups,
             rep->min_group_share, names);
     }
