@@ -994,10 +994,48 @@ static void test_spec_expectations_reject_bad_entries(void **state)
                             "keel.yaml:3:26");
 }
 
+static void test_spec_profile_alert_thresholds_parse_and_round_trip(void **state)
+{
+    (void)state;
+    kl_spec *d = load(HEAD);
+    /* the defaults of ydata-profiling (REFERENCE section 10) and keel's own */
+    assert_true(d->constraints.alerts.missing == 0.01 && d->constraints.alerts.zeros == 0.01);
+    assert_true(d->constraints.alerts.infinite == 0.01 && d->constraints.alerts.duplicates == 0.01);
+    assert_true(d->constraints.alerts.skewed == 20 && d->constraints.alerts.high_cardinality == 50);
+    assert_true(d->constraints.alerts.imbalance == 0.5);
+    assert_true(d->constraints.alerts.high_correlation == 0.9);
+    assert_true(d->constraints.alerts.leakage == 0.98 && d->constraints.alerts.date_like == 0.9);
+    kl_spec_free(d);
+    char *yaml = with_head("constraints:\n"
+                           "  alerts: {missing: 0.2, skewed: 3, high_cardinality: 10,\n"
+                           "           high_correlation: 0.75, leakage: 0.95, date_like: 0.5}\n");
+    kl_spec *s = load(yaml);
+    free(yaml);
+    assert_true(s->constraints.alerts.missing == 0.2 && s->constraints.alerts.skewed == 3);
+    assert_true(s->constraints.alerts.high_cardinality == 10);
+    assert_true(s->constraints.alerts.high_correlation == 0.75);
+    assert_true(s->constraints.alerts.leakage == 0.95 && s->constraints.alerts.date_like == 0.5);
+    assert_true(s->constraints.alerts.zeros == 0.01); /* unset keeps its default */
+    char *out = to_yaml(s);
+    kl_spec *back = load(out);
+    assert_true(back->constraints.alerts.missing == 0.2 && back->constraints.alerts.skewed == 3);
+    assert_true(back->constraints.alerts.leakage == 0.95);
+    free(out);
+    kl_spec_free(back);
+    kl_spec_free(s);
+    expect_error_after_head("constraints: {alerts: {missing: 1.5}}\n",
+                            "'constraints.alerts.missing' must be between 0 and 1, not '1.5'",
+                            "keel.yaml:3:33");
+    expect_error_after_head("constraints: {alerts: {skewd: 2}}\n",
+                            "unknown key 'skewd' in 'constraints.alerts'; did you mean 'skewed'?",
+                            "keel.yaml:3:24");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_full_fixture_parses_every_section),
+        cmocka_unit_test(test_spec_profile_alert_thresholds_parse_and_round_trip),
         cmocka_unit_test(test_spec_minimal_forecast_fills_defaults),
         cmocka_unit_test(test_spec_default_algorithm_and_split_follow_task),
         cmocka_unit_test(test_spec_search_defaults_to_random_with_20_trials),
