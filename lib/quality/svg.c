@@ -50,6 +50,8 @@ void kl_svg_histogram(FILE *fp, const size_t *counts, size_t n, double lo, doubl
         top = KL_MAX(top, counts[i]);
     double plot_h = height - 16.0, bw = n ? (double)width / (double)n : 0;
     for (size_t i = 0; i < n && top; i++) {
+        if (!counts[i])
+            continue;
         double h = plot_h * (double)counts[i] / (double)top;
         fprintf(fp,
                 "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#4c78a8\">"
