@@ -130,7 +130,9 @@ const char *kl_pipeline_input_name(const kl_pipeline *p, size_t i);
 /*
  * Transform rows [row0, row0 + n) of f into out, column-major with leading
  * dimension ld >= n: output j of row row0 + i is out[j * ld + i]. Lag, diff
- * and rolling look back before row0 inside f. Columns are found by name;
+ * and rolling look back before row0 inside f. Columns are found by name (a
+ * bool column may arrive as numbers and a numeric one as bools: type
+ * inference can differ between a training file and a small scoring file);
  * KL_ENOTFOUND names a missing one, KL_EINVAL a column of another kind or
  * (handle_unknown: error) an unseen category. Allocates per call (a category
  * code map), never per row; blocks of 65536 rows or more are transformed one

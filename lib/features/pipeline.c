@@ -474,10 +474,13 @@ static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, dou
     if (j < 0)
         return kl_err_set(err, KL_ENOTFOUND, "no column named '%s'", g->source);
     enum kl_col_kind kind = kl_frame_col_kind(f, (size_t)j);
-    if ((uint32_t)kind != g->kind)
+    /* a 0/1 column may arrive as numbers or as bools (type inference differs on small files) */
+    int as_bool = g->enc == ENC_NUMERIC && kind == KL_COL_KIND_BOOL;
+    int as_num = g->enc == ENC_BOOL && kind == KL_COL_KIND_NUMERIC;
+    if ((uint32_t)kind != g->kind && !as_bool && !as_num)
         return kl_err_set(err, KL_EINVAL, "column '%s' is %s; the pipeline expects %s", g->source,
                           kl_col_kind_name(kind), kl_col_kind_name((enum kl_col_kind)g->kind));
-    switch (g->enc) {
+    switch (as_bool ? ENC_BOOL : as_num ? ENC_NUMERIC : g->enc) {
     case ENC_NUMERIC:
         memcpy(out, kl_frame_col_f64(f, (size_t)j) + row0, n * sizeof(double));
         break;

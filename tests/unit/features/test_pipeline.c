@@ -172,6 +172,31 @@ static void test_unseen_category_gives_zeros_or_an_error(void **state)
     kl_frame_free(f);
 }
 
+static void test_zero_one_column_may_arrive_as_numbers_or_bools(void **state)
+{
+    (void)state;
+    kl_frame *f = mixed();
+    kl_pipeline_opts o = {.target = "y", .include = (const char *[]){"flag"}, .n_include = 1};
+    kl_pipeline *p = fit(&o, f);
+    double v[] = {0, 1, NAN}, y[] = {0, 0, 0}, X[3];
+    kl_frame *g = kl_frame_new(3);
+    assert_int_equal(kl_frame_add_numeric(g, "flag", KL_TYPE_INT, v, NULL), 0);
+    assert_int_equal(kl_frame_add_numeric(g, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    assert_int_equal(kl_pipeline_transform(p, g, 0, 3, X, 3, NULL), 0);
+    assert_true(X[0] == 0 && X[1] == 1 && X[2] == 1); /* missing: the most frequent, 1 */
+    kl_frame_free(g);
+    /* but a category is not a number */
+    const char *c[] = {"a", "b", "c"};
+    g = kl_frame_new(3);
+    assert_int_equal(kl_frame_add_categorical(g, "flag", c, NULL), 0);
+    kl_err err = {0};
+    assert_int_equal(kl_pipeline_transform(p, g, 0, 3, X, 3, &err), KL_EINVAL);
+    assert_string_equal(err.msg, "column 'flag' is categorical; the pipeline expects bool");
+    kl_frame_free(g);
+    kl_pipeline_free(p);
+    kl_frame_free(f);
+}
+
 static void test_protected_column_named_in_features_is_refused(void **state)
 {
     (void)state;
@@ -467,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_median_of_an_even_count_is_the_mean_of_the_middle_two),
         cmocka_unit_test(test_defaults_by_kind_and_columns_left_out),
         cmocka_unit_test(test_unseen_category_gives_zeros_or_an_error),
+        cmocka_unit_test(test_zero_one_column_may_arrive_as_numbers_or_bools),
         cmocka_unit_test(test_protected_column_named_in_features_is_refused),
         cmocka_unit_test(test_bad_transforms_are_named),
         cmocka_unit_test(test_numeric_ops_chain_in_order),
