@@ -50,7 +50,13 @@ static void alert_line(const kl_profile *p, const kl_profile_alert *a)
     if (a->column2 >= 0)
         printf(a->kind == KL_PROFILE_ALERT_TARGET_LEAKAGE ? " predicts %s" : " ~ %s",
                p->columns[a->column2].name);
-    printf("  (%.4g > %.4g)\n", a->value, a->threshold);
+    switch (a->kind) {
+    case KL_PROFILE_ALERT_EMPTY:
+    case KL_PROFILE_ALERT_CONSTANT:
+    case KL_PROFILE_ALERT_UNIQUE: printf("\n"); break;
+    case KL_PROFILE_ALERT_CONSTANT_LENGTH: printf("  (length %.0f)\n", a->value); break;
+    default: printf("  (%.4g > %.4g)\n", a->value, a->threshold);
+    }
 }
 
 static void report_text(const char *path, const kl_profile *p)

@@ -44,7 +44,7 @@ typedef struct kl_profile_thresholds {
     double imbalance;        /* 0.5: 1 - entropy / log(distinct) */
     double high_correlation; /* 0.9: |Pearson|, Cramér's V or correlation ratio of a pair */
     double leakage;          /* 0.98: association of one feature with the target */
-    double date_like;        /* 0.9: share of a text column's values that parse as dates */
+    double date_like;        /* 0.9: share of a text or categorical column parsing as dates */
 } kl_profile_thresholds;
 
 /* The defaults above, filled in. */
@@ -116,7 +116,7 @@ typedef struct kl_profile_column {
     /* TEXT: lengths in bytes */
     size_t len_min, len_max;
     double len_mean;
-    size_t date_like; /* values that parse as a date or datetime */
+    size_t date_like; /* text and categorical: values that parse as a date or datetime */
 
     /* TIME (microseconds since the epoch) */
     int64_t t_min, t_max;

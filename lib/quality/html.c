@@ -56,7 +56,11 @@ static void alert_text(FILE *fp, const kl_profile *p, const kl_profile_alert *a)
         fputs(a->kind == KL_PROFILE_ALERT_TARGET_LEAKAGE ? " predicts " : " ~ ", fp);
         esc(fp, p->columns[a->column2].name);
     }
-    fprintf(fp, " (%.4g; threshold %.4g)</li>", a->value, a->threshold);
+    if (a->kind == KL_PROFILE_ALERT_EMPTY || a->kind == KL_PROFILE_ALERT_CONSTANT ||
+        a->kind == KL_PROFILE_ALERT_UNIQUE || a->kind == KL_PROFILE_ALERT_CONSTANT_LENGTH)
+        fputs("</li>", fp);
+    else
+        fprintf(fp, " (%.4g; threshold %.4g)</li>", a->value, a->threshold);
 }
 
 static void column_html(FILE *fp, const kl_profile *p, size_t j)

@@ -343,6 +343,8 @@ static int profile_codes(kl__prof *w, size_t j)
     kl_profile_column *c = &w->p->columns[j];
     const int32_t *codes = w->codes[j];
     size_t k = w->n_codes[j], n = w->n;
+    const char *const *dict =
+        c->kind == KL_COL_KIND_CATEGORICAL ? kl_frame_col_dict(w->f, j, NULL) : NULL;
     size_t *cnt = calloc(k ? k : 1, sizeof *cnt), *first = malloc((k ? k : 1) * sizeof *first);
     if (!cnt || !first) {
         free(cnt);
@@ -367,6 +369,8 @@ static int profile_codes(kl__prof *w, size_t j)
         c->distinct++;
         /* Ties keep dictionary order for bools (false first) and first appearance otherwise. */
         top_offer(top, &n_top, cnt[x], first[x], first[x]);
+        if (dict && kl__time_forms(dict[x], strlen(dict[x])))
+            c->date_like += cnt[x];
         double s = (double)cnt[x] / (double)c->count;
         h -= s * log(s);
     }
@@ -734,6 +738,16 @@ static int add_alert(kl_profile *p, size_t *cap, enum kl_profile_alert_kind kind
             return KL_ENOMEM;                                                                      \
     } while (0)
 
+/*
+ * A categorical column whose present values are all different: its Cramér's
+ * V and correlation ratio with anything are 1 by construction, so it takes
+ * part in no association alert (it has its UNIQUE alert).
+ */
+static int all_distinct(const kl_profile_column *c)
+{
+    return c->kind == KL_COL_KIND_CATEGORICAL && c->count > 1 && c->distinct == c->count;
+}
+
 static int make_alerts(kl_profile *p)
 {
     const kl_profile_thresholds *t = &p->thresholds;
@@ -773,20 +787,24 @@ static int make_alerts(kl_profile *p)
         }
         if (codes && isfinite(c->imbalance) && c->imbalance > t->imbalance)
             ALERT(KL_PROFILE_ALERT_IMBALANCE, J, -1, c->imbalance, t->imbalance);
-        if (c->kind == KL_COL_KIND_TEXT) {
+        if (c->kind == KL_COL_KIND_TEXT || c->kind == KL_COL_KIND_CATEGORICAL) {
             double d = (double)c->date_like / (double)c->count;
             if (d > t->date_like)
                 ALERT(KL_PROFILE_ALERT_TYPE_DATE, J, -1, d, t->date_like);
+        }
+        if (c->kind == KL_COL_KIND_TEXT) {
             if (c->distinct > 1 && c->len_min == c->len_max)
                 ALERT(KL_PROFILE_ALERT_CONSTANT_LENGTH, J, -1, (double)c->len_min,
                       (double)c->len_min);
         }
-        if (isfinite(c->target_assoc) && c->target_assoc > t->leakage)
+        if (!all_distinct(c) && isfinite(c->target_assoc) && c->target_assoc > t->leakage)
             ALERT(KL_PROFILE_ALERT_TARGET_LEAKAGE, J, p->target, c->target_assoc, t->leakage);
     }
     for (size_t a = 0; a < m; a++)
         for (size_t b = a + 1; b < m; b++) {
             double v = p->assoc[a * m + b];
+            if (all_distinct(&p->columns[a]) || all_distinct(&p->columns[b]))
+                continue;
             if (isfinite(v) && fabs(v) > t->high_correlation)
                 ALERT(KL_PROFILE_ALERT_HIGH_CORRELATION, (long)a, (long)b, v, t->high_correlation);
         }
