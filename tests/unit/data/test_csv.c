@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1147,6 +1148,36 @@ static void test_csv_writer_output_is_exact(void **state)
     kl_frame_free(f);
 }
 
+static void test_csv_write_file_replaces_atomically(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/keel_csv_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], tmp[260];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    kl_frame *f = read_ok("a,b\n1,x\n2,\"y,z\"\n");
+    kl_err err = {0};
+    assert_int_equal(kl_csv_write_file(f, path, NULL, &err), 0);
+    assert_int_equal(kl_csv_write_file(f, path, NULL, &err), 0);
+    FILE *fp = fopen(tmp, "rb");
+    assert_null(fp);
+    kl_frame *g = NULL;
+    assert_int_equal(kl_csv_read_file(path, NULL, &g, NULL, &err), 0);
+    uint8_t a[32], b[32];
+    kl_frame_hash(f, a);
+    kl_frame_hash(g, b);
+    assert_memory_equal(a, b, 32);
+    /* A directory that does not exist: an error, nothing left behind. */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/no/such/dir.csv", dir);
+    assert_int_equal(kl_csv_write_file(f, bad, NULL, &err), KL_EIO);
+    remove(path);
+    rmdir(dir);
+    kl_frame_free(f);
+    kl_frame_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1207,6 +1238,7 @@ int main(void)
         cmocka_unit_test(test_csv_writer_round_trips_real_files),
         cmocka_unit_test(test_csv_writer_round_trips_messy_values),
         cmocka_unit_test(test_csv_writer_output_is_exact),
+        cmocka_unit_test(test_csv_write_file_replaces_atomically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
