@@ -72,11 +72,11 @@ static int put_table(kl_store *s, const kl_frame *f, char id[KL_ID_LEN], kl_err 
     setvbuf(fp, NULL, _IOFBF, 1 << 20);
     kl_csv_write_opts wo = {',', 0};
     rc = kl_csv_write_stream(f, fp, &wo, err);
-    if (fclose(fp) != 0 && rc == 0)
-        rc = k.failed ? kl_err_set(err, k.err.code ? k.err.code : KL_EIO, "%s", k.err.msg)
-                      : kl_err_set(err, KL_EIO, "cannot write the snapshot table");
-    if (rc == 0 && k.failed)
+    int closed = fclose(fp);
+    if (k.failed) /* the store's own error says more than the CSV writer's */
         rc = kl_err_set(err, k.err.code ? k.err.code : KL_EIO, "%s", k.err.msg);
+    else if (closed != 0 && rc == 0)
+        rc = kl_err_set(err, KL_EIO, "cannot write the snapshot table");
     if (rc < 0) {
         kl_store_put_abort(k.w);
         return rc;
