@@ -2,7 +2,8 @@
  * CSV reader and writer (RFC 4180) with type inference.
  *
  * Ownership: kl_csv_read_* return a new frame the caller frees; a
- * kl_csv_report is filled by the reader and released by the caller with
+ * kl_csv_report is overwritten by every read (success or failure: warnings
+ * may be there either way) and released by the caller with
  * kl_csv_report_release. Options are borrowed.
  *
  * The reader memory-maps the file, splits it at row boundaries (quote-aware)
@@ -45,7 +46,8 @@ typedef struct kl_csv_read_opts {
     size_t max_categories;   /* 0: the documented default cardinality threshold */
     int threads;             /* 0: kl_threads() */
     const char *display_name; /* name used in error contexts; NULL: the path */
-    size_t max_rows;         /* 0: all rows; else stop after this many data rows */
+    size_t max_rows;         /* 0: all rows; else stop after this many data rows (the
+                                rest of the file is not read, nor checked) */
 } kl_csv_read_opts;
 
 #define KL_CSV_MAX_WARNINGS 64
