@@ -70,20 +70,64 @@ static int print_json(json_t *v)
     return rc == 0 ? KL_EXIT_OK : kl_cli_error(KL_EXIT_INPUT, "cannot write JSON to stdout");
 }
 
-static void print_sections(const kl_check_report *r)
+/* A short summary of what a section looked at. */
+static void section_detail(const kl_check_report *r, const kl_spec *s, size_t i, char *buf,
+                           size_t n)
+{
+    buf[0] = '\0';
+    switch (i) {
+    case 1: {
+        size_t flagged = 0;
+        for (size_t k = 0; k < r->pii_report.n_columns; k++)
+            flagged += r->pii_report.columns[k].flagged != 0;
+        snprintf(buf, n, "%zu column%s flagged", flagged, flagged == 1 ? "" : "s");
+        break;
+    }
+    case 2:
+        for (size_t k = 0; k < s->constraints.n_protected_columns; k++) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, n - len, "%s%s", k ? ", " : "", s->constraints.protected_columns[k]);
+        }
+        break;
+    case 3:
+        if (r->proxy_report.n)
+            snprintf(buf, n, "%zu of %zu pairs flagged", r->proxy_report.n_flagged,
+                     r->proxy_report.n);
+        break;
+    case 4: {
+        size_t small = 0, groups = 0;
+        for (size_t k = 0; k < r->represent_report.n_tables; k++) {
+            small += r->represent_report.tables[k].n_small;
+            groups += r->represent_report.tables[k].n_groups;
+        }
+        if (r->represent_report.n_tables)
+            snprintf(buf, n, "%zu of %zu groups small", small, groups);
+        break;
+    }
+    case 6:
+        if (r->expect_report.n)
+            snprintf(buf, n, "%zu of %zu failed", r->expect_report.n_failed, r->expect_report.n);
+        break;
+    default: break;
+    }
+}
+
+static void print_sections(const kl_check_report *r, const kl_spec *s)
 {
     const char *names[] = {"schema", "pii",   "protected",   "proxies",
                            "representation", "terms", "expectations"};
     enum kl_check_status v[] = {r->schema, r->pii,   r->protected_, r->proxies,
                                 r->representation, r->terms, r->expectations};
-    struct kl_table *t = kl_table_new(2);
-    const char *head[] = {"check", "status"};
+    struct kl_table *t = kl_table_new(3);
+    const char *head[] = {"check", "status", "details"};
     kl_table_add(t, head);
     for (size_t i = 0; i < KL_ARRAY_LEN(names); i++) {
-        const char *row[] = {names[i], kl_check_status_name(v[i])};
+        char detail[512];
+        section_detail(r, s, i, detail, sizeof detail);
+        const char *row[] = {names[i], kl_check_status_name(v[i]), detail};
         kl_table_add(t, row);
     }
-    kl_table_print(t, stdout, 40);
+    kl_table_print(t, stdout, 60);
     kl_table_free(t);
 }
 
@@ -185,7 +229,7 @@ static int cmd_check(struct kl_cli *cli, int argc, char **argv)
         rc = print_json(o);
     } else {
         printf("check of '%s': %zu rows, %zu columns\n\n", path, r.rows, r.columns);
-        print_sections(&r);
+        print_sections(&r, spec);
         print_representation(&r.represent_report);
         print_findings(&r);
         printf("\n%zu violation%s, %zu warning%s\n", r.n_violations,
