@@ -336,6 +336,62 @@ static void test_check_run_counts_violations_and_warnings(void **state)
     kl_frame_free(f);
 }
 
+static void test_proxy_numeric_pair_uses_abs_pearson(void **state)
+{
+    (void)state;
+    /* x = 1 2 3 4, y = 2 4 7 7: sxy = 9, sxx = 5, syy = 18, r = 9 / sqrt(90) = 0.9486832980505138 */
+    const double x[] = {1, 2, 3, 4}, y[] = {2, 4, 7, 7};
+    kl_frame *f = kl_frame_new(4);
+    add_num(f, "age", x);
+    add_num(f, "y", y);
+    kl_proxy_report r;
+    kl_err err = {0};
+    const char *attrs[] = {"age"};
+    assert_int_equal(kl_proxy_check(f, attrs, 1, NULL, &r, &err), 0);
+    assert_int_equal(r.pairs[0].assoc_measure, KL_PROXY_MEASURE_PEARSON);
+    assert_true(fabs(r.pairs[0].assoc - 0.9486832980505138) < 1e-12);
+    assert_true(r.pairs[0].flagged);
+    kl_proxy_report_release(&r);
+    kl_frame_free(f);
+}
+
+static void test_check_run_schema_and_pii_fail_policy(void **state)
+{
+    (void)state;
+    const char *mail[] = {"ann@example.org", "bob@example.com", "cy@example.net", "di@example.org"};
+    const double v[] = {1, 2, 3, 4};
+    kl_frame *f = kl_frame_new(4);
+    kl_err err = {0};
+    assert_int_equal(kl_frame_add_text(f, "contact", mail, &err), 0);
+    add_num(f, "v", v);
+    kl_spec *s = load("project: {name: p}\n"
+                      "objective: {task: regression, target: y}\n"
+                      "data: {source: d.csv, segment_column: region, columns: {v: int}}\n"
+                      "constraints:\n"
+                      "  pii: {entities: {email: fail}}\n"
+                      "  expectations:\n"
+                      "    - {column: contact, expect: regex, pattern: 'x'}\n");
+    kl_check_report r;
+    assert_int_equal(kl_check_run(f, s, "d.csv", &r, &err), 0);
+    assert_int_equal(r.schema, KL_CHECK_STATUS_FAIL);
+    assert_int_equal(r.pii, KL_CHECK_STATUS_FAIL);
+    assert_int_equal(r.representation, KL_CHECK_STATUS_SKIP); /* the segment column is missing */
+    /* target missing, segment missing, v float not int, email fail, expectation */
+    assert_int_equal(r.n_violations, 5);
+    assert_string_equal(r.findings[0].msg, "target column 'y' is not in the data");
+    assert_string_equal(r.findings[0].ctx, "keel.yaml:2:39");
+    assert_string_equal(r.findings[1].msg, "data.segment_column 'region' is not in the data");
+    assert_string_equal(r.findings[2].msg, "column 'v' is float, but keel.yaml declares int");
+    assert_string_equal(r.findings[3].section, "pii");
+    assert_string_equal(r.findings[4].section, "expectations");
+    /* contact holds emails: its failing values are not shown */
+    assert_int_equal(r.expect_report.results[0].n_examples, 1);
+    assert_string_equal(r.expect_report.results[0].examples[0], "[hidden]");
+    kl_check_report_release(&r);
+    kl_spec_free(s);
+    kl_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_terms_required_and_missing_fails),
         cmocka_unit_test(test_terms_purpose_must_be_allowed),
         cmocka_unit_test(test_check_run_counts_violations_and_warnings),
+        cmocka_unit_test(test_proxy_numeric_pair_uses_abs_pearson),
+        cmocka_unit_test(test_check_run_schema_and_pii_fail_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
