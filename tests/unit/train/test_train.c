@@ -469,7 +469,9 @@ static void test_run_is_recorded_and_its_model_predicts_identically(void **state
     assert_int_equal(kl_train_model_open(dir, prefix, &m2, rid, &err), 0);
     assert_string_equal(rid, id);
     assert_string_equal(kl_model_param_value(m2, "alpha"), kl_model_param_value(r.model, "alpha"));
+    kl_model_free(m2);
     assert_int_equal(kl_train_model_open(dir, "no-such-run-or-file", &m2, rid, &err), KL_ENOTFOUND);
+    assert_null(m2);
     kl_model_pred_release(&a);
     kl_model_pred_release(&b);
     kl_model_free(m);
