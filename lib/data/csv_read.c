@@ -127,8 +127,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /*
- * The common "-123.456" shape with at most 19 digits, a mantissa <= 2^53 and
- * at most 22 decimals: m / 10^k with both exact is correctly rounded
+ * The common "-123.456" or "1.5e-07" shape with at most 19 digits, a
+ * mantissa m <= 2^53 and a decimal exponent k with |k| <= 22: m * 10^k or
+ * m / 10^-k with both operands exact is one correctly rounded operation
  * (Clinger), so it equals strtod. Anything else goes to kl__parse_number.
  */
 static inline __attribute__((always_inline)) int parse_num(const uint8_t *p, size_t n,
@@ -158,12 +159,35 @@ static inline __attribute__((always_inline)) int parse_num(const uint8_t *p, siz
             frac++;
         }
     }
-    if (i == n && nd > 0 && nd <= 19 && m <= ((uint64_t)1 << 53) && frac <= 22) {
+    long e10 = -(long)frac;
+    int expo = 0;
+    if (i < n && (p[i] == 'e' || p[i] == 'E') && nd > 0) {
+        /* A short exponent ("1.23e-05"); anything longer goes the slow way. */
+        size_t k = i + 1;
+        int eneg = 0;
+        if (k < n && (p[k] == '-' || p[k] == '+'))
+            eneg = p[k++] == '-';
+        long ev = 0;
+        size_t ed = 0;
+        while (k < n && ed < 4 && (unsigned)(p[k] - '0') < 10) {
+            ev = ev * 10 + (p[k] - '0');
+            k++;
+            ed++;
+        }
+        if (ed > 0 && k == n) {
+            e10 += eneg ? -ev : ev;
+            expo = 1;
+            i = n;
+        }
+    }
+    if (i == n && nd > 0 && nd <= 19 && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
         double v = (double)m;
-        if (frac)
-            v /= pow10_exact[frac];
+        if (e10 < 0)
+            v /= pow10_exact[-e10];
+        else if (e10 > 0)
+            v *= pow10_exact[e10];
         *out = neg ? -v : v;
-        *is_int = !dot;
+        *is_int = !dot && !expo;
         return 1;
     }
     if (n && (p[0] == '-' || p[0] == '+' || p[0] == '.' || p[0] == ' ' || p[0] == 'i' ||

@@ -1078,6 +1078,53 @@ static void test_csv_random_17_digit_numbers_equal_strtod(void **state)
     free(s);
 }
 
+static void test_csv_short_exponents_equal_strtod(void **state)
+{
+    (void)state;
+    size_t n = 20000, cap = 32 + n * 48, o = 0;
+    char *s = malloc(cap);
+    o += (size_t)snprintf(s, cap, "x\n");
+    uint64_t st = 777;
+    for (size_t i = 0; i < n; i++) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t m = (st >> 11) % 9007199254740993ull; /* up to 2^53 */
+        int digits = (int)((st >> 3) % 16) + 1;
+        uint64_t p10 = 1;
+        for (int k = 0; k < digits; k++)
+            p10 *= 10;
+        m %= p10;
+        int e = (int)((st >> 5) % 61) - 30;
+        const char *sep = (st >> 9) & 1 ? "E" : "e";
+        if ((st >> 10) % 3 == 0)
+            o += (size_t)snprintf(s + o, cap - o, "%s%llu.%u%s%+d\n", (st >> 12) & 1 ? "-" : "",
+                                  (unsigned long long)m, (unsigned)(st >> 40) % 1000, sep, e);
+        else
+            o += (size_t)snprintf(s + o, cap - o, "%llu%s%d\n", (unsigned long long)m, sep, e);
+    }
+    kl_frame *f = read_ok(s);
+    assert_int_equal(kl_frame_col_type(f, 0), KL_TYPE_FLOAT);
+    const double *v = kl_frame_col_f64(f, 0);
+    const char *p = s + 2;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        double want = strtod(p, &end);
+        if (memcmp(&want, &v[i], sizeof want) != 0)
+            fail_msg("'%.*s' gave %.17g, strtod %.17g", (int)(end - p), p, v[i], want);
+        p = end + 1;
+    }
+    kl_frame_free(f);
+    free(s);
+    /* An exponent makes a float even when the value is whole. */
+    f = read_ok("x\n1e3\n2E+1\n");
+    assert_int_equal(kl_frame_col_type(f, 0), KL_TYPE_FLOAT);
+    assert_true(kl_frame_col_f64(f, 0)[0] == 1000.0);
+    kl_frame_free(f);
+    /* Not numbers: the column is categorical. */
+    f = read_ok("x\n1e\n2e+\ne5\n");
+    assert_int_equal(kl_frame_col_kind(f, 0), KL_COL_KIND_CATEGORICAL);
+    kl_frame_free(f);
+}
+
 /* ---- writer round trip ---- */
 
 static void round_trip(const kl_frame *f, const kl_csv_write_opts *wo)
@@ -1235,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_csv_time_series_files_have_date_columns),
         cmocka_unit_test(test_csv_real_numbers_equal_strtod),
         cmocka_unit_test(test_csv_random_17_digit_numbers_equal_strtod),
+        cmocka_unit_test(test_csv_short_exponents_equal_strtod),
         cmocka_unit_test(test_csv_writer_round_trips_real_files),
         cmocka_unit_test(test_csv_writer_round_trips_messy_values),
         cmocka_unit_test(test_csv_writer_output_is_exact),
