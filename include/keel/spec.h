@@ -38,7 +38,8 @@
  *                seed (42), validation: {method (holdout; time_series for
  *                forecast), test_size (0.2), folds (5), group_column},
  *                search: {method (random), trials (20), space: {PARAM:
- *                {type: int|float|choice, low, high, log, values}}}
+ *                {type: int|float|choice, low, high, log, values}}},
+ *                label_cost (>= 0: cost of labelling one row)
  *   sla:         list of {metric (required), min | max (exactly one), on
  *                (validation | test | production; validation), by}
  *   kpi:         list of {name (required), metric | value (exactly one),
@@ -389,6 +390,8 @@ typedef struct kl_spec {
             kl_spec_space *space;
             size_t n_space;
         } search;
+        int has_label_cost;
+        double label_cost; /* cost of labelling one row (>= 0): learning-curve estimates */
     } train;
 
     kl_spec_sla *sla;

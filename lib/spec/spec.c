@@ -1416,7 +1416,7 @@ static int parse_search(chk *c, const kl__node *m)
 
 static int parse_train(chk *c, const kl__node *m)
 {
-    KEYS("algorithm", "params", "seed", "validation", "search");
+    KEYS("algorithm", "params", "seed", "validation", "search", "label_cost");
     kl_spec *s = c->s;
     const kl__node *v;
     size_t saved;
@@ -1450,6 +1450,9 @@ static int parse_train(chk *c, const kl__node *m)
         s->train.seed = (uint64_t)seed;
     TRY(section(c, m, "validation", parse_validation));
     TRY(section(c, m, "search", parse_search));
+    s->train.label_cost = 0;
+    TRY(got = f_num(c, m, "label_cost", 0, HUGE_VAL, &s->train.label_cost));
+    s->train.has_label_cost = got;
     return 0;
 }
 

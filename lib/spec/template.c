@@ -94,6 +94,8 @@ static const char template_text[] =
     "  #   trials: 20\n"
     "  #   space:\n"
     "  #     alpha: {type: float, low: 0.001, high: 100, log: true}\n"
+    "  # label_cost: 0.5                # cost of labelling one row: `keel train --learning-curve`\n"
+    "                                   #   prices the labels still needed per SLA\n"
     "\n"
     "sla:                               # gates: a metric and exactly one of min | max\n"
     "  - metric: latency_p99_ms         # serving latency, for every task\n"

@@ -433,6 +433,8 @@ static void write_train(w *o, const kl_spec *s)
     kv_int(o, "folds", s->train.validation.folds);
     kv_str(o, "group_column", s->train.validation.group_column);
     map_end(o);
+    if (s->train.has_label_cost)
+        kv_num(o, "label_cost", s->train.label_cost);
     if (s->train.search.method != KL_SEARCH_METHOD_NONE) {
         key(o, "search");
         map_begin(o);
