@@ -30,7 +30,7 @@ static const char *const task_choices[] = {"regression", "classification", "fore
 
 struct train_args {
     const char *algo, *param, *data, *target, *task, *features, *valid, *spec_file, *threshold;
-    const char *gap_text, *name, *svg;
+    const char *gap_text, *name, *svg, *label_cost_text;
     long cv, seed;
     int learning_curve, json, no_spec;
     kl_model_param params[MAX_CLI_PARAMS];
@@ -246,6 +246,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         KL_OPT_STRING_("name", 0, "NAME", &a.name, "name the run"),
         KL_OPT_FLAG_("learning-curve", 0, &a.learning_curve,
                      "metric vs training-set size, power-law fit, rows needed per SLA"),
+        KL_OPT_STRING_("label-cost", 0, "X", &a.label_cost_text,
+                       "learning curve: cost of labelling one row (default: train.label_cost)"),
         KL_OPT_STRING_("svg", 0, "FILE", &a.svg,
                        "learning-curve chart (default: learning_curve.svg)"),
         KL_OPT_STRING_("spec", 0, "FILE", &a.spec_file, "spec file (default: keel.yaml)"),
@@ -278,6 +280,16 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         if (errno || end == a.gap_text || *end || !(gap > 0))
             return kl_cli_error(KL_EXIT_USAGE, "option '--gap-threshold' needs a number > 0, not '%s'",
                                 a.gap_text);
+    }
+
+    double label_cost = 0;
+    if (a.label_cost_text) {
+        char *end;
+        errno = 0;
+        label_cost = strtod(a.label_cost_text, &end);
+        if (errno || end == a.label_cost_text || *end || !(label_cost >= 0) || isinf(label_cost))
+            return kl_cli_error(KL_EXIT_USAGE, "option '--label-cost' needs a number >= 0, not '%s'",
+                                a.label_cost_text);
     }
 
     kl_err err = {0};
@@ -364,7 +376,7 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
     if (a.learning_curve) {
         char svg_path[4096];
         kl_cli_path(cli, a.svg ? a.svg : "learning_curve.svg", svg_path, sizeof svg_path);
-        kl_curve_opts co = {.train = &to, .svg_path = svg_path};
+        kl_curve_opts co = {.train = &to, .svg_path = svg_path, .label_cost = label_cost};
         if (kl_curve_run(frame, &co, &curve, &err) < 0) {
             rc = kl_cli_fail(&err);
             goto done;

@@ -148,7 +148,9 @@ int kl_curve_run(const kl_frame *f, const kl_curve_opts *opts, kl_curve *out, kl
     out->n_rows = n;
     out->n_sizes = KL_CURVE_SIZES;
     out->n_folds = opts->folds ? opts->folds : to->cv_folds >= 2 ? to->cv_folds : 5;
-    out->label_cost = opts->label_cost > 0 ? opts->label_cost : NAN;
+    out->label_cost = opts->label_cost > 0                       ? opts->label_cost
+                      : spec && spec->train.has_label_cost ? spec->train.label_cost
+                                                           : NAN;
     if (opts->svg_path)
         snprintf(out->svg_path, sizeof out->svg_path, "%s", opts->svg_path);
     uint64_t seed = to->has_seed ? to->seed : spec ? spec->train.seed : 42;

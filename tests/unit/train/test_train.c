@@ -585,11 +585,42 @@ static void test_learning_curve_sizes_and_estimates(void **state)
     assert_true(c.targets[0].reachable);
     assert_true(c.targets[0].rows_low <= c.targets[0].rows_needed);
     assert_true(c.targets[0].rows_needed <= c.targets[0].rows_high);
+    assert_true(c.targets[0].cost == c.targets[0].extra_rows * 2);
     assert_false(c.targets[1].reachable);
     assert_true(isnan(c.targets[1].cost));
     kl_curve_release(&c);
     kl_spec_free(s);
     kl_frame_free(f);
+}
+
+static void test_spec_label_cost_loads_round_trips_and_is_checked(void **state)
+{
+    (void)state;
+    const char *base = "version: 1\n"
+                       "project: {name: t}\n"
+                       "objective: {task: regression, target: target}\n";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%strain: {label_cost: 0.25}\n", base);
+    kl_spec *s = spec_from(buf);
+    assert_true(s->train.has_label_cost && s->train.label_cost == 0.25);
+    char *y = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&y, &len);
+    kl_err err = {0};
+    assert_int_equal(kl_spec_write_yaml(s, fp, &err), 0);
+    fclose(fp);
+    kl_spec *back = spec_from(y);
+    assert_true(back->train.has_label_cost && back->train.label_cost == 0.25);
+    free(y);
+    kl_spec_free(back);
+    kl_spec_free(s);
+    s = spec_from(base);
+    assert_false(s->train.has_label_cost);
+    kl_spec_free(s);
+    snprintf(buf, sizeof buf, "%strain: {label_cost: -1}\n", base);
+    assert_int_equal(kl_spec_load_buffer(buf, strlen(buf), "keel.yaml", &s, &err), KL_EPARSE);
+    assert_non_null(strstr(err.msg, "train.label_cost"));
+    assert_null(s);
 }
 
 int main(void)
@@ -604,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_bad_options_give_clear_errors),
         cmocka_unit_test(test_power_law_fit_recovers_a_known_curve),
         cmocka_unit_test(test_learning_curve_sizes_and_estimates),
+        cmocka_unit_test(test_spec_label_cost_loads_round_trips_and_is_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
