@@ -112,6 +112,9 @@ void kl_proxy_report_release(kl_proxy_report *r);
  * (ties count one half); with more than two groups the AUCs of every group
  * with holdout rows on both sides are averaged (macro one-vs-rest).
  *
+ * A pair whose contingency table would exceed 2^22 cells (an id-like
+ * category against a high-cardinality attribute) is left out of the report.
+ *
  * Errors: KL_ENOTFOUND (an attribute not in f), KL_ENOMEM.
  */
 int kl_proxy_check(const kl_frame *f, const char *const *attrs, size_t n_attrs,
@@ -161,6 +164,7 @@ void kl_represent_report_release(kl_represent_report *r);
  * Group tables of cols[0..n) in f (categorical and bool columns; numeric,
  * text and time columns are listed in skipped): counts, shares against
  * min_share, and half-widths at proportion p (0.5 before a model exists).
+ * A pair of columns with more than 2^22 combinations is listed in skipped.
  * Errors: KL_ENOTFOUND (a column not in f), KL_ENOMEM.
  */
 int kl_represent(const kl_frame *f, const char *const *cols, size_t n, double min_share, double p,

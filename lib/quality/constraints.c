@@ -236,7 +236,8 @@ static int dbl_cmp(const void *a, const void *b)
 
 /* Scratch shared by every pair, sized once. */
 typedef struct scratch {
-    size_t n, max_groups, max_bins;
+    size_t n;
+    size_t cap_gb, cap_b; /* capacity of the [bin * groups] and [bin] arrays */
     int32_t *attr, *feat, *bin;
     double *x, *ax;
     uint8_t *split; /* 0 attribute missing, 1 train, 2 holdout */
@@ -354,39 +355,67 @@ static void scratch_free(scratch *w)
 static int scratch_init(scratch *w, const kl_frame *f)
 {
     memset(w, 0, sizeof *w);
-    size_t n = kl_frame_row_count(f), nc = kl_frame_col_count(f);
+    size_t n = kl_frame_row_count(f), n1 = n ? n : 1;
     w->n = n;
-    w->max_groups = 2;
-    w->max_bins = NUM_BINS + 1;
-    for (size_t j = 0; j < nc; j++) {
-        size_t n_dict = 0;
-        if (kl_frame_col_kind(f, j) == KL_COL_KIND_CATEGORICAL) {
-            kl_frame_col_dict(f, j, &n_dict);
-            w->max_groups = KL_MAX(w->max_groups, n_dict);
-            w->max_bins = KL_MAX(w->max_bins, n_dict + 1);
-        }
-    }
-    size_t n1 = n ? n : 1, g = w->max_groups, b = w->max_bins;
     w->attr = malloc(n1 * sizeof *w->attr);
     w->feat = malloc(n1 * sizeof *w->feat);
     w->bin = malloc(n1 * sizeof *w->bin);
     w->x = malloc(n1 * sizeof *w->x);
     w->ax = malloc(n1 * sizeof *w->ax);
     w->split = malloc(n1);
-    w->table = malloc(g * b * sizeof *w->table);
-    w->ra = malloc(KL_MAX(g, b) * sizeof *w->ra);
-    w->cb = malloc(KL_MAX(g, b) * sizeof *w->cb);
     w->sorted = malloc(n1 * sizeof *w->sorted);
-    w->train = malloc(g * b * sizeof *w->train);
-    w->test = malloc(g * b * sizeof *w->test);
-    w->train_tot = malloc(b * sizeof *w->train_tot);
-    w->test_tot = malloc(b * sizeof *w->test_tot);
-    w->levels = malloc(b * sizeof *w->levels);
-    if (!w->attr || !w->feat || !w->bin || !w->x || !w->ax || !w->split || !w->table || !w->ra ||
-        !w->cb || !w->sorted || !w->train || !w->test || !w->train_tot || !w->test_tot ||
-        !w->levels) {
+    if (!w->attr || !w->feat || !w->bin || !w->x || !w->ax || !w->split || !w->sorted) {
         scratch_free(w);
         return KL_ENOMEM;
+    }
+    return 0;
+}
+
+/*
+ * Room for a table of g groups by b bins (and g, b-long margins). Tables
+ * are tiny for the columns protected attributes are (a few groups); a pair
+ * whose table would pass MAX_CELLS (an id-like column against a
+ * high-cardinality attribute) is not measured rather than allowed to take
+ * gigabytes.
+ */
+#define MAX_CELLS ((size_t)1 << 22)
+
+static int scratch_fit(scratch *w, size_t g, size_t b)
+{
+    size_t gb = g * b, m = KL_MAX(g, b);
+    if (gb > MAX_CELLS)
+        return 1;
+    if (gb > w->cap_gb) {
+        double *t = realloc(w->table, gb * sizeof *t);
+        if (t)
+            w->table = t;
+        double *tr = t ? realloc(w->train, gb * sizeof *tr) : NULL;
+        if (tr)
+            w->train = tr;
+        double *te = tr ? realloc(w->test, gb * sizeof *te) : NULL;
+        if (!te)
+            return KL_ENOMEM;
+        w->test = te;
+        w->cap_gb = gb;
+    }
+    if (m > w->cap_b) {
+        double *ra = realloc(w->ra, m * sizeof *ra);
+        if (ra)
+            w->ra = ra;
+        double *cb = ra ? realloc(w->cb, m * sizeof *cb) : NULL;
+        if (cb)
+            w->cb = cb;
+        double *tt = cb ? realloc(w->train_tot, m * sizeof *tt) : NULL;
+        if (tt)
+            w->train_tot = tt;
+        double *st = tt ? realloc(w->test_tot, m * sizeof *st) : NULL;
+        if (st)
+            w->test_tot = st;
+        level *lv = st ? realloc(w->levels, m * sizeof *lv) : NULL;
+        if (!lv)
+            return KL_ENOMEM;
+        w->levels = lv;
+        w->cap_b = m;
     }
     return 0;
 }
@@ -476,6 +505,14 @@ int kl_proxy_check(const kl_frame *f, const char *const *attrs, size_t n_attrs,
             int feat_numeric = !nl && as_numbers(f, j, w.x);
             if (!nl && !feat_numeric)
                 continue;
+            size_t groups = ng ? ng : nl, bins = ng && nl ? nl + 1 : NUM_BINS + 1;
+            int fit = scratch_fit(&w, KL_MAX(groups, 1), KL_MAX(bins, KL_MAX(nl, 1)));
+            if (fit < 0) {
+                rc = fit;
+                break;
+            }
+            if (fit > 0)
+                continue; /* too many categories on both sides to tabulate */
             if (ng && nl) {
                 p.assoc_measure = KL_PROXY_MEASURE_CRAMERS_V;
                 p.assoc = cramers_v(w.attr, ng, w.feat, nl, w.n, w.table, w.ra, w.cb, &p.rows);

@@ -63,6 +63,9 @@ typedef struct grouped {
     size_t n_dict;
 } grouped;
 
+/* Pair tables larger than this are not built (two id-like columns would need n0 * n1 counts). */
+#define MAX_CELLS ((size_t)1 << 22)
+
 static const char *const bool_names[] = {"false", "true"};
 
 /* Group of row i: 0..n_dict-1, or n_dict for missing. */
@@ -173,9 +176,24 @@ int kl_represent(const kl_frame *f, const char *const *cols, size_t n, double mi
     }
     for (size_t i = 0; rc == 0 && i < m; i++)
         rc = add_table(out, f, &g[i], NULL, min_share, p);
-    for (size_t i = 0; rc == 0 && i < m; i++)
-        for (size_t k = i + 1; rc == 0 && k < m; k++)
-            rc = add_table(out, f, &g[i], &g[k], min_share, p);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        for (size_t k = i + 1; rc == 0 && k < m; k++) {
+            if ((g[i].n_dict + 1) * (g[k].n_dict + 1) <= MAX_CELLS) {
+                rc = add_table(out, f, &g[i], &g[k], min_share, p);
+                continue;
+            }
+            char buf[512];
+            snprintf(buf, sizeof buf, "columns '%s' x '%s': too many combinations to tabulate",
+                     kl_frame_col_name(f, g[i].j), kl_frame_col_name(f, g[k].j));
+            char **sk = realloc(out->skipped, (out->n_skipped + 1) * sizeof *sk);
+            if (!sk || !(sk[out->n_skipped] = strdup(buf)))
+                rc = KL_ENOMEM;
+            if (sk)
+                out->skipped = sk;
+            if (rc == 0)
+                out->n_skipped++;
+        }
+    }
     free(g);
     if (rc < 0) {
         kl_represent_report_release(out);
