@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "keel/ar.h"
 #include "keel/hash.h"
 #include "keel/linear.h"
 #include "keel/model.h"
@@ -31,8 +32,8 @@
 
 /* ---- registry ---- */
 
-static const kl_algo *const builtin[] = {&kl_algo_ols, &kl_algo_ridge, &kl_algo_lasso,
-                                         &kl_algo_elasticnet, &kl_algo_logistic};
+static const kl_algo *const builtin[] = {&kl_algo_ols,        &kl_algo_ridge,    &kl_algo_lasso,
+                                         &kl_algo_elasticnet, &kl_algo_logistic, &kl_algo_ar};
 #define MAX_EXTRA 16
 static const kl_algo *extra[MAX_EXTRA];
 static size_t n_extra;
