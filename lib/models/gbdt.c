@@ -440,15 +440,6 @@ typedef struct batch {
     size_t *blk0; /* first block of parent i in the flattened list; n + 1 */
 } batch;
 
-static inline int goes_left(const trainer *T, const split *s, uint32_t r)
-{
-    uint8_t code = T->bins.code[(size_t)r * T->p + (size_t)s->feature];
-    int nb = T->bins.nb[s->feature];
-    if (code == nb)
-        return s->default_left;
-    return s->is_cat ? code == s->bin : code <= s->bin;
-}
-
 /* Find the parent of flattened block t (binary search over blk0). */
 static size_t batch_owner(const batch *B, size_t t)
 {
@@ -472,13 +463,21 @@ static void part_pass1(void *vctx, size_t t)
     size_t k = t - B->blk0[i];
     size_t a = nd->begin + k * KL_GBDT_BLOCK_ROWS;
     size_t e = KL_MIN(nd->end, a + KL_GBDT_BLOCK_ROWS);
+    /* branch-free: write the row to both ends, advance the end it belongs to */
     size_t l = a, r = e;
+    const split *s = &nd->best;
+    const uint8_t *code = T->bins.code_col + (size_t)s->feature * T->n;
+    uint8_t miss = (uint8_t)T->bins.nb[s->feature], bin = (uint8_t)s->bin;
+    int dl = s->default_left, cat = s->is_cat;
+    uint32_t *tmp = T->tmp;
     for (size_t q = a; q < e; q++) {
         uint32_t row = T->idx[q];
-        if (goes_left(T, &nd->best, row))
-            T->tmp[l++] = row;
-        else
-            T->tmp[--r] = row;
+        uint8_t c = code[row];
+        int left = c == miss ? dl : cat ? c == bin : c <= bin;
+        tmp[l] = row;
+        tmp[r - 1] = row;
+        l += (size_t)left;
+        r -= (size_t)!left;
     }
     T->blk_left[t] = l - a;
 }

@@ -19,6 +19,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "keel/parallel.h"
 #include "models/gbdt_internal.h"
@@ -103,15 +106,17 @@ static void fit_feature(void *vctx, size_t j)
         else
             v[k++] = x;
     }
-    if (m != d->n)
-        for (size_t i = 0; i < d->n && !miss; i++)
-            miss = isnan(col[i]) ? 1 : 0;
     c->has_missing[j] = miss;
     sort_doubles(v, v + m, k);
-    size_t nd = 0; /* distinct values, compacted in place */
+    size_t nd = 0;
     for (size_t i = 0; i < k; i++)
-        if (nd == 0 || v[i] != v[nd - 1])
-            v[nd++] = v[i];
+        nd += i == 0 || v[i] != v[i - 1];
+    if (cat || nd <= (size_t)c->max_bin) { /* compact to the distinct values */
+        nd = 0;
+        for (size_t i = 0; i < k; i++)
+            if (nd == 0 || v[i] != v[nd - 1])
+                v[nd++] = v[i];
+    }
     double *ub = c->ub + j * 256;
     size_t nb = 0;
     if (cat) {
@@ -129,14 +134,8 @@ static void fit_feature(void *vctx, size_t j)
             ub[nb++] = v[i] + (v[i + 1] - v[i]) / 2.0;
         ub[nb++] = INFINITY;
     } else {
-        /* equal-frequency positions over the sample (with duplicates) */
-        size_t kk = 0;
-        for (size_t i = 0; i < m; i++) {
-            size_t r = m == d->n ? i : (size_t)((uint64_t)i * d->n / m);
-            if (!isnan(col[r]))
-                v[kk++] = col[r];
-        }
-        sort_doubles(v, v + m, kk);
+        /* equal-frequency positions over the sorted sample (with duplicates) */
+        size_t kk = k;
         for (int q = 1; q < c->max_bin; q++) {
             double t = v[(size_t)((uint64_t)q * kk / (uint64_t)c->max_bin)];
             if (nb == 0 || t > ub[nb - 1])
@@ -168,13 +167,12 @@ static inline uint8_t code_of(double x, const double *ub, size_t nb, int cat)
         }
         return (uint8_t)(lo < nb - 1 && ub[lo] == x ? lo : nb - 1);
     }
-    size_t lo = 0, hi = nb - 1;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (x <= ub[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
+    /* branch-free lower bound: the answer stays in [lo, lo + len) */
+    size_t lo = 0, len = nb;
+    while (len > 1) {
+        size_t half = len / 2;
+        lo += ub[lo + half - 1] < x ? half : 0;
+        len -= half;
     }
     return (uint8_t)lo;
 }
@@ -183,6 +181,7 @@ typedef struct apply_ctx {
     const kl__gbdt_bins *b;
     const kl_gbdt_data *d;
     uint8_t *code;
+    uint8_t *code_col; /* or NULL */
 } apply_ctx;
 
 static void apply_block(void *vctx, size_t t)
@@ -195,8 +194,13 @@ static void apply_block(void *vctx, size_t t)
         const double *ub = c->b->upper + c->b->off[j];
         size_t nb = c->b->nb[j];
         int cat = c->b->is_cat[j];
-        for (size_t i = i0; i < i1; i++)
-            c->code[i * p + j] = code_of(col[i], ub, nb, cat);
+        uint8_t *cc = c->code_col ? c->code_col + j * c->d->n : NULL;
+        for (size_t i = i0; i < i1; i++) {
+            uint8_t v = code_of(col[i], ub, nb, cat);
+            c->code[i * p + j] = v;
+            if (cc)
+                cc[i] = v;
+        }
     }
 }
 
@@ -207,7 +211,7 @@ int kl__gbdt_bins_apply(const kl__gbdt_bins *b, const kl_gbdt_data *d, uint8_t *
     uint8_t *c = malloc((d->n ? d->n : 1) * (b->p ? b->p : 1));
     if (!c)
         return kl_err_set(err, KL_ENOMEM, "out of memory");
-    apply_ctx ac = {b, d, c};
+    apply_ctx ac = {b, d, c, NULL};
     kl_parallel_for(kl_task_count(d->n, KL_GBDT_BLOCK_ROWS), apply_block, &ac);
     *code = c;
     return 0;
@@ -262,11 +266,14 @@ int kl__gbdt_bins_fit(const kl_gbdt_data *d, int max_bin, const uint8_t *categor
     free(c.ub);
     b->n = d->n;
     b->p = p;
-    int rc = kl__gbdt_bins_apply(b, d, &b->code, err);
-    if (rc < 0) {
+    b->code = malloc(d->n * p);
+    b->code_col = malloc(d->n * p);
+    if (!b->code || !b->code_col) {
         kl__gbdt_bins_release(b);
-        return rc;
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
+    apply_ctx ac = {b, d, b->code, b->code_col};
+    kl_parallel_for(kl_task_count(d->n, KL_GBDT_BLOCK_ROWS), apply_block, &ac);
     return 0;
 }
 
@@ -275,6 +282,7 @@ void kl__gbdt_bins_release(kl__gbdt_bins *b)
     if (!b)
         return;
     free(b->code);
+    free(b->code_col);
     free(b->nb);
     free(b->off);
     free(b->upper);
@@ -292,6 +300,24 @@ static void hist_rows(const kl__gbdt_bins *b, const uint32_t *idx, size_t i0, si
     const size_t *off = b->off;
     memset(hist, 0, off[p] * sizeof *hist);
     const uint8_t *code = b->code;
+#ifdef __SSE2__
+    /* (g, h) as one 16-byte vector: one load, one add, one store per cell */
+    double *hd = (double *)hist;
+    for (size_t i = i0; i < i1; i++) {
+        uint32_t r = idx[i];
+        if (i + 16 < i1) { /* rows of a child are increasing but gapped: fetch ahead */
+            size_t ra = idx[i + 16];
+            __builtin_prefetch(code + ra * p);
+            __builtin_prefetch(gh + 2 * ra);
+        }
+        const uint8_t *row = code + (size_t)r * p;
+        __m128d v = _mm_loadu_pd(gh + 2 * (size_t)r);
+        for (size_t j = 0; j < p; j++) {
+            double *cell = hd + 2 * (off[j] + row[j]);
+            _mm_storeu_pd(cell, _mm_add_pd(_mm_loadu_pd(cell), v));
+        }
+    }
+#else
     for (size_t i = i0; i < i1; i++) {
         uint32_t r = idx[i];
         const uint8_t *row = code + (size_t)r * p;
@@ -302,6 +328,7 @@ static void hist_rows(const kl__gbdt_bins *b, const uint32_t *idx, size_t i0, si
             cell->h += h;
         }
     }
+#endif
 }
 
 typedef struct hist_ctx {

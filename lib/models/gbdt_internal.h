@@ -25,12 +25,13 @@ typedef struct kl__gbdt_cell {
  */
 typedef struct kl__gbdt_bins {
     size_t n, p;
-    uint8_t *code;   /* n * p */
+    uint8_t *code;   /* n * p, row-major (histograms read a row's codes together) */
+    uint8_t *code_col; /* p * n, column-major (partitions read one feature); fit only */
     uint16_t *nb;    /* p */
     size_t *off;     /* p + 1 */
     double *upper;   /* off[p] (slot off[j] + b is bin b's upper bound) */
     uint8_t *is_cat; /* p */
-    uint8_t *has_missing; /* p: any NaN in the training column */
+    uint8_t *has_missing; /* p: any NaN in the binning sample */
 } kl__gbdt_bins;
 
 /* Cuts from train (sample of at most 200,000 rows drawn with seed), then codes. */
