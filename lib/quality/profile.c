@@ -15,6 +15,7 @@
  * pandas makes for describe, quantile, value_counts and rank.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,16 +190,60 @@ static int top_render(const kl_frame *f, size_t j, kl_profile_column *c, const t
 
 /* ---- numeric columns ---- */
 
-/* numpy's default (linear) quantile of sorted x[0..n). */
-static double quantile_sorted(const uint64_t *keys, size_t n, double q)
+/* ---- scratch ---- */
+
+struct kl__prof_scratch {
+    atomic_int busy;
+    void *buf;
+    size_t size;
+};
+
+/* A free scratch buffer of at least size bytes, or NULL when out of memory. */
+static struct kl__prof_scratch *scratch_claim(kl__prof *w, size_t size)
 {
-    double h = (double)(n - 1) * q;
-    size_t lo = (size_t)floor(h);
-    double a = double_of_key(keys[lo]);
-    if (lo + 1 >= n)
-        return a;
-    double b = double_of_key(keys[lo + 1]), t = h - (double)lo;
-    return t == 0 ? a : a + t * (b - a);
+    for (size_t k = 0;; k = (k + 1) % w->n_scratch) {
+        struct kl__prof_scratch *x = &w->scratch[k];
+        if (atomic_exchange(&x->busy, 1) != 0)
+            continue;
+        if (x->size < size) {
+            free(x->buf);
+            x->buf = malloc(size);
+            x->size = x->buf ? size : 0;
+            if (!x->buf) {
+                atomic_store(&x->busy, 0);
+                return NULL;
+            }
+        }
+        return x;
+    }
+}
+
+static void scratch_release(struct kl__prof_scratch *x)
+{
+    atomic_store(&x->busy, 0);
+}
+
+/*
+ * A numeric column as runs of equal values in ascending order: the value's
+ * key, how often it occurs, its first row, its first position in sorted
+ * order, and (binary target) how many of its rows have a target and how many
+ * of those are positive. Both ways of building runs (a hash table for columns
+ * with few distinct values, a radix sort otherwise) end in finish_numeric.
+ */
+typedef struct run {
+    uint64_t key;
+    uint32_t count, first, pos, k, k1;
+} run;
+
+#define SMALL_SLOTS 16384 /* hash slots of the few-distinct path (power of two) */
+#define SMALL_MAX 8192    /* more distinct values than this: radix sort */
+
+static size_t slot_of(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xFF51AFD7ED558CCDu;
+    key ^= key >> 33;
+    return (size_t)key & (SMALL_SLOTS - 1);
 }
 
 static double zero_fperr(double x)
@@ -206,134 +251,259 @@ static double zero_fperr(double x)
     return fabs(x) < 1e-14 ? 0 : x;
 }
 
-static int profile_numeric(kl__prof *w, size_t j)
+/* The value at sorted position i (binary search over the runs). */
+static double value_at(const run *r, size_t n_runs, size_t i)
+{
+    size_t lo = 0, hi = n_runs;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].pos <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return double_of_key(r[lo].key);
+}
+
+/* numpy's default (linear) quantile. */
+static double quantile_runs(const run *r, size_t n_runs, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    double a = value_at(r, n_runs, lo);
+    if (lo + 1 >= n)
+        return a;
+    double b = value_at(r, n_runs, lo + 1), t = h - (double)lo;
+    return t == 0 ? a : a + t * (b - a);
+}
+
+static int finish_numeric(kl__prof *w, size_t j, const run *r, size_t n_runs, size_t cnt,
+                          double sum, int with_target)
+{
+    kl_profile_column *c = &w->p->columns[j];
+    c->has_numeric = 1;
+    c->count = cnt;
+    c->distinct = n_runs;
+    c->mean = c->std = c->skewness = c->kurtosis = c->min = c->max = NAN;
+    for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
+        c->quantiles[q] = NAN;
+    if (!cnt)
+        return 0;
+    c->min = double_of_key(r[0].key);
+    c->max = double_of_key(r[n_runs - 1].key);
+    double mean = sum / (double)cnt, m2 = 0, m3 = 0, m4 = 0, dn = (double)cnt;
+    top_run top[KL_PROFILE_TOP];
+    size_t n_top = 0, tpos = 0, n1 = 0, n0 = 0;
+    double rank_pos = 0;
+    const uint64_t kzero = key_of_double(0);
+    for (size_t d = 0; d < n_runs; d++) {
+        double x = double_of_key(r[d].key), k = r[d].count;
+        double dv = x - mean, d2 = dv * dv;
+        m2 += k * d2;
+        m3 += k * d2 * dv;
+        m4 += k * d2 * d2;
+        top_offer(top, &n_top, r[d].count, r[d].first, r[d].pos);
+        if (r[d].key == kzero)
+            c->zeros += r[d].count;
+        if (x < 0)
+            c->negatives += r[d].count;
+        if (isinf(x))
+            c->infinite += r[d].count;
+        if (with_target) {
+            rank_pos += (double)r[d].k1 * ((double)tpos + ((double)r[d].k + 1) / 2);
+            tpos += r[d].k;
+            n1 += r[d].k1;
+            n0 += r[d].k - r[d].k1;
+        }
+    }
+    c->mean = mean;
+    if (cnt > 1)
+        c->std = sqrt(m2 / (dn - 1));
+    /* pandas' nanskew and nankurt (bias-corrected G1 and G2) */
+    m2 = zero_fperr(m2);
+    m3 = zero_fperr(m3);
+    m4 = zero_fperr(m4);
+    if (cnt >= 3)
+        c->skewness = m2 == 0 ? 0 : (dn * sqrt(dn - 1) / (dn - 2)) * (m3 / pow(m2, 1.5));
+    if (cnt >= 4) {
+        double num = dn * (dn + 1) * (dn - 1) * m4, den = (dn - 2) * (dn - 3) * m2 * m2;
+        double adj = 3 * (dn - 1) * (dn - 1) / ((dn - 2) * (dn - 3));
+        c->kurtosis = den == 0 ? 0 : num / den - adj;
+    }
+    for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
+        c->quantiles[q] = quantile_runs(r, n_runs, cnt, kl_profile_quantile_levels[q]);
+    if (n1 && n0) {
+        double auc = (rank_pos - (double)n1 * ((double)n1 + 1) / 2) / ((double)n1 * (double)n0);
+        c->target_assoc = auc < 0.5 ? 1 - auc : auc;
+        c->target_measure = KL_PROFILE_MEASURE_AUC;
+    }
+    /* Histogram of the finite values. */
+    size_t lo = 0, hi = n_runs;
+    while (lo < hi && isinf(double_of_key(r[lo].key)))
+        lo++;
+    while (hi > lo && isinf(double_of_key(r[hi - 1].key)))
+        hi--;
+    if (hi > lo) {
+        double bl = double_of_key(r[lo].key), bh = double_of_key(r[hi - 1].key);
+        c->bin_lo = bl;
+        c->bin_hi = bh;
+        c->n_bins = bl == bh ? 1 : KL_PROFILE_BINS;
+        double scale = bl == bh ? 0 : (double)c->n_bins / (bh - bl);
+        for (size_t d = lo; d < hi; d++) {
+            size_t bin = (size_t)((double_of_key(r[d].key) - bl) * scale);
+            if (bin >= c->n_bins)
+                bin = c->n_bins - 1;
+            c->bins[bin] += r[d].count;
+        }
+    }
+    return top_render(w->f, j, c, top, n_top);
+}
+
+static int cmp_run_key(const void *a, const void *b)
+{
+    uint64_t x = ((const run *)a)->key, y = ((const run *)b)->key;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Few distinct values: count them in a cache-sized hash table, sort the
+ * distinct values only, and write ranks in row order (no scatter). Returns 1
+ * when done, 0 when the column has more than SMALL_MAX distinct values.
+ */
+static int numeric_small(kl__prof *w, size_t j, double *rank, const uint8_t *tc)
 {
     const double *v = kl_frame_col_f64(w->f, j);
-    kl_profile_column *c = &w->p->columns[j];
-    size_t n = w->n, cnt = 0;
-    uint64_t *keys = malloc((2 * n + 1) * sizeof *keys);
-    uint32_t *idx = malloc((2 * n + 1) * sizeof *idx);
-    double *rank = calloc(n ? n : 1, sizeof *rank);
-    if (!keys || !idx || !rank) {
-        free(keys);
-        free(idx);
-        free(rank);
+    size_t bytes = (SMALL_SLOTS + SMALL_MAX) * sizeof(run) + SMALL_SLOTS * sizeof(double);
+    struct kl__prof_scratch *sc = scratch_claim(w, bytes);
+    if (!sc)
         return KL_ENOMEM;
+    run *tab = sc->buf, *r = tab + SMALL_SLOTS;
+    double *rv = (double *)(void *)(r + SMALL_MAX);
+    memset(tab, 0, SMALL_SLOTS * sizeof *tab);
+    size_t n = w->n, cnt = 0, n_runs = 0;
+    double sum = 0;
+    int rc = 1;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        if (isnan(x))
+            continue;
+        sum += x;
+        cnt++;
+        uint64_t key = key_of_double(x);
+        size_t h = slot_of(key);
+        while (tab[h].count && tab[h].key != key)
+            h = (h + 1) & (SMALL_SLOTS - 1);
+        if (!tab[h].count) {
+            if (n_runs == SMALL_MAX) {
+                rc = 0;
+                goto done;
+            }
+            n_runs++;
+            tab[h].key = key;
+            tab[h].first = (uint32_t)i;
+        }
+        tab[h].count++;
+        if (tc && tc[i] != 255) {
+            tab[h].k++;
+            tab[h].k1 += tc[i];
+        }
     }
+    size_t d = 0;
+    for (size_t h = 0; h < SMALL_SLOTS; h++)
+        if (tab[h].count)
+            r[d++] = tab[h];
+    qsort(r, n_runs, sizeof *r, cmp_run_key);
+    uint32_t pos = 0;
+    double mid = ((double)cnt + 1) / 2;
+    for (d = 0; d < n_runs; d++) {
+        r[d].pos = pos;
+        pos += r[d].count;
+    }
+    /* The rank of each distinct value, looked up by slot in the second pass. */
+    for (d = 0; d < n_runs; d++) {
+        size_t h = slot_of(r[d].key);
+        while (tab[h].key != r[d].key)
+            h = (h + 1) & (SMALL_SLOTS - 1);
+        rv[h] = (double)r[d].pos + ((double)r[d].count + 1) / 2 - mid;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        if (isnan(x)) {
+            rank[i] = 0;
+            continue;
+        }
+        uint64_t key = key_of_double(x);
+        size_t h = slot_of(key);
+        while (tab[h].key != key)
+            h = (h + 1) & (SMALL_SLOTS - 1);
+        rank[i] = rv[h];
+    }
+    if (finish_numeric(w, j, r, n_runs, cnt, sum, tc != NULL) < 0)
+        rc = KL_ENOMEM;
+done:
+    scratch_release(sc);
+    return rc;
+}
+
+/* Many distinct values: one stable radix sort of (key, row) pairs. */
+static int numeric_sorted(kl__prof *w, size_t j, double *rank, const uint8_t *tc)
+{
+    const double *v = kl_frame_col_f64(w->f, j);
+    size_t n = w->n, cnt = 0;
+    /* keys[2n] | runs[n] | idx[2n]: 56 bytes a row, the runs' 8-byte alignment kept */
+    struct kl__prof_scratch *sc = scratch_claim(w, (2 * n + 1) * 8 + (n + 1) * sizeof(run) +
+                                                       (2 * n + 1) * 4);
+    if (!sc)
+        return KL_ENOMEM;
+    uint64_t *keys = sc->buf;
+    run *r = (run *)(void *)(keys + 2 * n + 1);
+    uint32_t *idx = (uint32_t *)(void *)(r + n + 1);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
+        rank[i] = 0;
         if (isnan(x))
             continue;
         sum += x;
         keys[cnt] = key_of_double(x);
         idx[cnt++] = (uint32_t)i;
     }
-    c->has_numeric = 1;
-    c->count = cnt;
-    c->mean = c->std = c->skewness = c->kurtosis = c->min = c->max = NAN;
-    for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
-        c->quantiles[q] = NAN;
-    if (cnt) {
-        kl__radix_sort_u64(keys, idx, keys + n, idx + n, cnt);
-        c->min = double_of_key(keys[0]);
-        c->max = double_of_key(keys[cnt - 1]);
-        double mean = sum / (double)cnt, m2 = 0, m3 = 0, m4 = 0;
-        for (size_t i = 0; i < n; i++) {
-            double x = v[i];
-            if (isnan(x))
-                continue;
-            double d = x - mean, d2 = d * d;
-            m2 += d2;
-            m3 += d2 * d;
-            m4 += d2 * d2;
-        }
-        double dn = (double)cnt;
-        c->mean = mean;
-        if (cnt > 1)
-            c->std = sqrt(m2 / (dn - 1));
-        /* pandas' nanskew and nankurt (bias-corrected G1 and G2) */
-        m2 = zero_fperr(m2);
-        m3 = zero_fperr(m3);
-        m4 = zero_fperr(m4);
-        if (cnt >= 3)
-            c->skewness = m2 == 0 ? 0 : (dn * sqrt(dn - 1) / (dn - 2)) * (m3 / pow(m2, 1.5));
-        if (cnt >= 4) {
-            double num = dn * (dn + 1) * (dn - 1) * m4, den = (dn - 2) * (dn - 3) * m2 * m2;
-            double adj = 3 * (dn - 1) * (dn - 1) / ((dn - 2) * (dn - 3));
-            c->kurtosis = den == 0 ? 0 : num / den - adj;
-        }
-        for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
-            c->quantiles[q] = quantile_sorted(keys, cnt, kl_profile_quantile_levels[q]);
-    }
-    /* Runs of equal values: distinct, top values, zeros, ranks and the target's AUC. */
-    top_run top[KL_PROFILE_TOP];
-    size_t n_top = 0, distinct = 0, tpos = 0, n1 = 0, n0 = 0;
-    double rank_pos = 0, mid = ((double)cnt + 1) / 2;
-    const uint8_t *tc = (long)j == w->p->target ? NULL : w->tclass;
-    const uint64_t kzero = key_of_double(0);
+    kl__radix_sort_u64(keys, idx, keys + n, idx + n, cnt);
+    /* Runs in sorted order; ranks are scattered back to the rows. */
+    size_t n_runs = 0;
+    double mid = ((double)cnt + 1) / 2;
     for (size_t a = 0; a < cnt;) {
         size_t b = a + 1;
         while (b < cnt && keys[b] == keys[a])
             b++;
-        double x = double_of_key(keys[a]);
-        size_t run = b - a;
-        distinct++;
-        top_offer(top, &n_top, run, idx[a], a);
-        if (keys[a] == kzero)
-            c->zeros += run;
-        if (x < 0)
-            c->negatives += run;
-        if (isinf(x))
-            c->infinite += run;
-        double r = (double)a + ((double)run + 1) / 2 - mid;
-        for (size_t i = a; i < b; i++)
-            rank[idx[i]] = r;
-        if (tc) {
-            size_t k = 0, k1 = 0;
-            for (size_t i = a; i < b; i++)
-                if (tc[idx[i]] != 255) {
-                    k++;
-                    k1 += tc[idx[i]];
-                }
-            rank_pos += (double)k1 * ((double)tpos + ((double)k + 1) / 2);
-            tpos += k;
-            n1 += k1;
-            n0 += k - k1;
+        run x = {keys[a], (uint32_t)(b - a), idx[a], (uint32_t)a, 0, 0};
+        double rk = (double)a + ((double)(b - a) + 1) / 2 - mid;
+        for (size_t i = a; i < b; i++) {
+            rank[idx[i]] = rk;
+            if (tc && tc[idx[i]] != 255) {
+                x.k++;
+                x.k1 += tc[idx[i]];
+            }
         }
+        r[n_runs++] = x;
         a = b;
     }
-    c->distinct = distinct;
-    if (tc && n1 && n0) {
-        double auc = (rank_pos - (double)n1 * ((double)n1 + 1) / 2) / ((double)n1 * (double)n0);
-        c->target_assoc = auc < 0.5 ? 1 - auc : auc;
-        c->target_measure = KL_PROFILE_MEASURE_AUC;
-    }
-    /* Histogram of the finite values. */
-    size_t lo = 0, hi = cnt;
-    while (lo < hi && isinf(double_of_key(keys[lo])))
-        lo++;
-    while (hi > lo && isinf(double_of_key(keys[hi - 1])))
-        hi--;
-    if (hi > lo) {
-        double bl = double_of_key(keys[lo]), bh = double_of_key(keys[hi - 1]);
-        c->bin_lo = bl;
-        c->bin_hi = bh;
-        c->n_bins = bl == bh ? 1 : KL_PROFILE_BINS;
-        double scale = bl == bh ? 0 : (double)c->n_bins / (bh - bl);
-        for (size_t i = lo; i < hi; i++) {
-            double x = double_of_key(keys[i]);
-            size_t bin = (size_t)((x - bl) * scale);
-            if (bin >= c->n_bins)
-                bin = c->n_bins - 1;
-            c->bins[bin]++;
-        }
-    }
-    int rc = top_render(w->f, j, c, top, n_top);
-    free(keys);
-    free(idx);
-    w->rank[j] = rank;
+    int rc = finish_numeric(w, j, r, n_runs, cnt, sum, tc != NULL);
+    scratch_release(sc);
     return rc;
+}
+
+static int profile_numeric(kl__prof *w, size_t j)
+{
+    double *rank = malloc((w->n ? w->n : 1) * sizeof *rank);
+    if (!rank)
+        return KL_ENOMEM;
+    w->rank[j] = rank;
+    const uint8_t *tc = (long)j == w->p->target ? NULL : w->tclass;
+    int rc = numeric_small(w, j, rank, tc);
+    if (rc == 0)
+        rc = numeric_sorted(w, j, rank, tc);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- categorical and bool columns ---- */
@@ -938,7 +1108,10 @@ int kl_profile_compute(const kl_frame *f, const kl_profile_opts *opts, kl_profil
     w.codes_owned = calloc(mm, sizeof *w.codes_owned);
     w.n_codes = calloc(mm, sizeof *w.n_codes);
     w.status = calloc(mm, sizeof *w.status);
-    if (!p->columns || !w.rank || !w.codes || !w.codes_owned || !w.n_codes || !w.status)
+    w.n_scratch = (size_t)KL_MAX(1, kl_threads());
+    w.scratch = calloc(w.n_scratch, sizeof *w.scratch);
+    if (!p->columns || !w.rank || !w.codes || !w.codes_owned || !w.n_codes || !w.status ||
+        !w.scratch)
         goto oom;
     for (size_t j = 0; j < m; j++) {
         kl_profile_column *c = &p->columns[j];
@@ -1003,6 +1176,9 @@ oom:
     free(w.codes_owned);
     free(w.n_codes);
     free(w.status);
+    for (size_t k = 0; w.scratch && k < w.n_scratch; k++)
+        free(w.scratch[k].buf);
+    free(w.scratch);
     free(w.tclass);
     kl_profile_free(p);
     if (rc < 0)

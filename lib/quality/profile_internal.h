@@ -24,6 +24,12 @@ typedef struct kl__prof {
     /* binary target: 0/1 per row, 255 where missing; NULL when the target is not binary */
     uint8_t *tclass;
     int *status; /* per column: 0 or KL_ENOMEM */
+    /*
+     * Scratch buffers reused by the column tasks (one per thread that can run
+     * at once), so sorting each column does not fault in fresh pages.
+     */
+    struct kl__prof_scratch *scratch;
+    size_t n_scratch;
 } kl__prof;
 
 /* Pearson, Spearman, Cramér's V and correlation ratios into p->pearson .. p->assoc_kind. */

@@ -150,6 +150,71 @@ static void test_profile_histogram_bins_are_equal_width(void **state)
     kl_frame_free(f);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_profile_many_distinct_values_match_a_sorted_reference(void **state)
+{
+    (void)state;
+    /* 30000 rows, about 20000 distinct values (more than the hash path takes), 1 in 50 missing */
+    enum { N = 30000 };
+    double *v = malloc(N * sizeof *v), *ref = malloc(N * sizeof *ref), *neg = malloc(N * sizeof *neg);
+    double *cls = malloc(N * sizeof *cls);
+    assert_true(v && ref && neg && cls);
+    size_t n = 0;
+    double sum = 0;
+    for (int i = 0; i < N; i++) {
+        v[i] = i % 50 == 7 ? NAN : (double)((i * 7919) % 20011) / 8 - 1000;
+        neg[i] = -v[i];
+        if (!isnan(v[i])) {
+            ref[n++] = v[i];
+            sum += v[i];
+        }
+    }
+    qsort(ref, n, sizeof *ref, cmp_double);
+    double median = ref[n / 2];
+    for (int i = 0; i < N; i++)
+        cls[i] = isnan(v[i]) ? NAN : v[i] >= median;
+    kl_frame *f = frame_num(N, "v", v);
+    add_num(f, "neg", neg);
+    add_num(f, "cls", cls);
+    kl_profile_opts o = {.target = "cls"};
+    kl_profile *p = profile(f, &o);
+    const kl_profile_column *c = &p->columns[0];
+    size_t distinct = 1, zeros = 0;
+    for (size_t i = 1; i < n; i++)
+        distinct += ref[i] != ref[i - 1];
+    for (size_t i = 0; i < n; i++)
+        zeros += ref[i] == 0;
+    assert_true(c->distinct > 8192);
+    assert_int_equal(c->distinct, distinct);
+    assert_int_equal(c->count, n);
+    assert_int_equal(c->zeros, zeros);
+    CLOSE(c->min, ref[0], 0);
+    CLOSE(c->max, ref[n - 1], 0);
+    CLOSE(c->mean, sum / (double)n, 1e-9);
+    for (int k = 0; k < KL_PROFILE_N_QUANTILES; k++) {
+        double h = (double)(n - 1) * kl_profile_quantile_levels[k];
+        size_t lo = (size_t)floor(h);
+        double want = ref[lo] + (h - (double)lo) * (ref[lo + 1] - ref[lo]);
+        CLOSE(c->quantiles[k], want, 1e-9);
+    }
+    /* identities: a column against its negation; a threshold target is separated perfectly */
+    CLOSE(p->spearman[1], -1, 1e-12);
+    CLOSE(p->pearson[1], -1, 1e-12);
+    CLOSE(c->target_assoc, 1, 1e-12);
+    assert_int_equal(c->target_measure, KL_PROFILE_MEASURE_AUC);
+    kl_profile_free(p);
+    kl_frame_free(f);
+    free(v);
+    free(ref);
+    free(neg);
+    free(cls);
+}
+
 /* ---- association ---- */
 
 static void test_profile_spearman_uses_average_ranks_for_ties(void **state)
@@ -756,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_profile_negative_values_and_ties_match_pandas),
         cmocka_unit_test(test_profile_missing_and_infinite_values_are_counted),
         cmocka_unit_test(test_profile_histogram_bins_are_equal_width),
+        cmocka_unit_test(test_profile_many_distinct_values_match_a_sorted_reference),
         cmocka_unit_test(test_profile_spearman_uses_average_ranks_for_ties),
         cmocka_unit_test(test_profile_pearson_uses_pairwise_complete_rows),
         cmocka_unit_test(test_profile_cramers_v_on_a_2x2_table),
