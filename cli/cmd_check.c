@@ -15,46 +15,31 @@
 #include "keel/csv.h"
 #include "keel/frame.h"
 #include "keel/spec.h"
+#include "data_read.h"
 #include "keel.h"
 #include "core/common.h"
 
-/* The spec (required) and the data: FILE, or the spec's data.source relative to the spec. */
-static int read_input(const struct kl_cli *cli, const char *spec_file, const char *file,
-                      kl_spec **spec, kl_frame **f, char *path, size_t n, const char **source)
+/*
+ * The spec (required) and the data: DATA, or the spec's data.source, read
+ * by the shared reader (cli/data_read.h) with the spec's CSV options.
+ */
+static int read_input(const struct kl_cli *cli, const struct kl_data_read_args *a,
+                      const char *file, kl_spec **spec, kl_frame **f, char *path, size_t n,
+                      const char **source)
 {
-    kl_err err = {0};
-    kl_csv_read_opts opts = {0};
     char spec_path[4096];
-    kl_cli_path(cli, spec_file ? spec_file : "keel.yaml", spec_path, sizeof spec_path);
+    kl_cli_path(cli, a->spec_file ? a->spec_file : "keel.yaml", spec_path, sizeof spec_path);
     *spec = NULL;
-    if (!spec_file && access(spec_path, F_OK) != 0)
+    if (!a->spec_file && access(spec_path, F_OK) != 0)
         return kl_cli_error(KL_EXIT_INPUT,
                             "no keel.yaml in '%s': keel check needs a spec (see 'keel init')",
                             cli->dir);
-    if (kl_spec_load_file(spec_path, spec, &err) < 0)
-        return kl_cli_fail(&err);
-    kl_spec_csv_opts(*spec, &opts, &err);
-    if (file) {
-        kl_cli_path(cli, file, path, n);
-        *source = file;
-    } else if ((*spec)->data.source) {
-        const char *src = (*spec)->data.source;
-        char *slash = strrchr(spec_path, '/');
-        if (src[0] == '/' || !slash)
-            snprintf(path, n, "%s", src);
-        else
-            snprintf(path, n, "%.*s/%s", (int)(slash - spec_path), spec_path, src);
-        *source = src;
-    } else {
-        return kl_cli_error(KL_EXIT_USAGE,
-                            "no DATA given and keel.yaml has no data.source; see 'keel %s --help'",
-                            cli->path);
-    }
     kl_csv_report rep = {0};
-    int rc = kl_csv_read_file(path, &opts, f, &rep, &err);
+    int rc = kl_data_read(cli, a, file, f, &rep, spec, path, n);
     kl_csv_report_release(&rep);
-    if (rc < 0)
-        return kl_cli_fail(&err);
+    if (rc != KL_EXIT_OK)
+        return rc;
+    *source = file ? file : (*spec)->data.source;
     return KL_EXIT_OK;
 }
 
@@ -189,11 +174,15 @@ static void print_findings(const kl_check_report *r)
 
 static int cmd_check(struct kl_cli *cli, int argc, char **argv)
 {
-    const char *spec_file = NULL;
-    int json = 0;
+    struct kl_data_read_args a = {0};
     const struct kl_opt opts[] = {
-        KL_OPT_STRING_("spec", 0, "FILE", &spec_file, "the spec to check against (default: keel.yaml)"),
-        KL_OPT_JSON_(&json), KL_OPT_END_};
+        KL_OPT_STRING_("spec", 0, "FILE", &a.spec_file,
+                       "the spec to check against (default: keel.yaml)"),
+        KL_OPT_STRING_("delimiter", 'd', "CHAR", &a.delimiter,
+                       "field delimiter: , ; | or tab (default: keel.yaml's, else detect)"),
+        KL_OPT_CHOICE_("on-bad-rows", 0, NULL, &a.on_bad_rows, kl_data_bad_rows_choices,
+                       "stop at the first malformed row, or skip and count them"),
+        KL_OPT_JSON_(&a.json), KL_OPT_END_};
     const struct kl_usage u = {
         "[options] [DATA]",
         "Check a data source (default: keel.yaml's data.source) against every\n"
@@ -211,7 +200,7 @@ static int cmd_check(struct kl_cli *cli, int argc, char **argv)
     kl_frame *f = NULL;
     char path[8192];
     const char *source = NULL;
-    rc = read_input(cli, spec_file, n_pos ? pos[0] : NULL, &spec, &f, path, sizeof path, &source);
+    rc = read_input(cli, &a, n_pos ? pos[0] : NULL, &spec, &f, path, sizeof path, &source);
     if (rc != KL_EXIT_OK) {
         kl_spec_free(spec);
         return rc;
@@ -222,7 +211,7 @@ static int cmd_check(struct kl_cli *cli, int argc, char **argv)
         rc = kl_cli_fail(&err);
         goto done;
     }
-    if (json) {
+    if (a.json) {
         json_t *o = kl_check_report_json(&r);
         if (o)
             json_object_set_new(o, "file", json_string(path));
