@@ -41,8 +41,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "keel/err.h"
+#include "keel/model.h"
 #include "keel/pipeline.h"
 
 #define KL_GBDT_MAX_BIN 255
@@ -163,5 +165,14 @@ double kl_gbdt_softmax_loss(const double *F, size_t K, size_t y);
 void kl_gbdt_save(const kl_gbdt *m, kl_wbuf *w);
 int kl_gbdt_load(kl_rbuf *r, kl_gbdt *out, kl_err *err);
 
+
+/*
+ * The learning curve as SVG line charts (training metric per round, then the
+ * validation metric with the best round named), written to fp.
+ */
+void kl_gbdt_curve_svg(const kl_gbdt *m, FILE *fp);
+
+/* The registry entry (`--algo gbdt`): parameters, payload and describe in gbdt_model.c. */
+extern const kl_algo kl_algo_gbdt;
 
 #endif

@@ -22,6 +22,7 @@
 #include "keel/ar.h"
 #include "keel/hash.h"
 #include "keel/linear.h"
+#include "keel/gbdt.h"
 #include "keel/model.h"
 #include "keel/parallel.h"
 #include "keel/suggest.h"
@@ -33,7 +34,8 @@
 /* ---- registry ---- */
 
 static const kl_algo *const builtin[] = {&kl_algo_ols,        &kl_algo_ridge,    &kl_algo_lasso,
-                                         &kl_algo_elasticnet, &kl_algo_logistic, &kl_algo_ar};
+                                         &kl_algo_elasticnet, &kl_algo_logistic, &kl_algo_ar,
+                                         &kl_algo_gbdt};
 #define MAX_EXTRA 16
 static const kl_algo *extra[MAX_EXTRA];
 static size_t n_extra;

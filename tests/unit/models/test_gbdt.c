@@ -16,7 +16,10 @@
 
 #include <cmocka.h>
 
+#include "keel/csv.h"
+#include "keel/frame.h"
 #include "keel/gbdt.h"
+#include "keel/model.h"
 #include "keel/parallel.h"
 #include "keel/rng.h"
 #include "models/gbdt_internal.h"
@@ -456,6 +459,58 @@ static void test_gbdt_rejects_bad_labels_and_options(void **state)
     assert_int_equal(kl_gbdt_fit(&d, NULL, &o, &m, &err), KL_EINVAL);
 }
 
+/* Through the model file: iris (3 classes, softmax) and breast cancer (logistic, early stopping). */
+static void model_roundtrip(const char *csv, const char *target, const kl_model_param *params,
+                            size_t n_params, double min_accuracy)
+{
+    kl_err err = {0};
+    kl_frame *f = NULL;
+    assert_int_equal(kl_csv_read_file(csv, NULL, &f, NULL, &err), 0);
+    kl_model_fit_opts o = {.algo = "gbdt", .task = KL_TASK_CLASSIFICATION, .target = target,
+                           .params = params, .n_params = n_params, .seed = 5};
+    kl_model *m = NULL, *m2 = NULL;
+    if (kl_model_fit(f, &o, &m, &err) != 0)
+        fail_msg("fit: %s (%s)", err.msg, err.ctx);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(kl_model_save_buffer(m, &buf, &len, &err), 0);
+    assert_int_equal(kl_model_load_buffer(buf, len, &m2, &err), 0);
+    kl_model_pred p1, p2;
+    assert_int_equal(kl_model_predict(m, f, &p1, &err), 0);
+    assert_int_equal(kl_model_predict(m2, f, &p2, &err), 0);
+    assert_memory_equal(p1.proba, p2.proba, p1.n_rows * p1.n_classes * sizeof(double));
+    /* training accuracy against the labels in the file */
+    size_t hit = 0;
+    long t = kl_frame_col_index(f, target);
+    assert_true(t >= 0);
+    const double *y = kl_frame_col_f64(f, (size_t)t);
+    for (size_t i = 0; i < p1.n_rows; i++)
+        hit += (double)p1.label[i] == y[i];
+    assert_true((double)hit / (double)p1.n_rows >= min_accuracy);
+    for (size_t i = 0; i < p1.n_rows; i++) {
+        double s = 0;
+        for (size_t k = 0; k < p1.n_classes; k++)
+            s += p1.proba[i * p1.n_classes + k];
+        assert_near(s, 1.0, 1e-12);
+    }
+    kl_model_pred_release(&p1);
+    kl_model_pred_release(&p2);
+    free(buf);
+    kl_model_free(m);
+    kl_model_free(m2);
+    kl_frame_free(f);
+}
+
+static void test_gbdt_model_file_roundtrip_on_real_data(void **state)
+{
+    (void)state;
+    kl_model_param iris[] = {{"n_estimators", "20"}, {"max_depth", "3"}};
+    model_roundtrip(KEEL_SOURCE_DIR "/data/iris.csv", "target", iris, 2, 0.97);
+    kl_model_param bc[] = {{"n_estimators", "300"}, {"eta", "0.1"},
+                           {"early_stopping_rounds", "10"}, {"validation_fraction", "0.2"}};
+    model_roundtrip(KEEL_SOURCE_DIR "/data/breast_cancer.csv", "target", bc, 4, 0.97);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_gbdt_save_load_predicts_identically),
         cmocka_unit_test(test_gbdt_monotone_constraint_orders_predictions),
         cmocka_unit_test(test_gbdt_rejects_bad_labels_and_options),
+        cmocka_unit_test(test_gbdt_model_file_roundtrip_on_real_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
