@@ -345,7 +345,8 @@ static void test_registry_lists_linear_algorithms_and_refuses_duplicates(void **
         assert_non_null(a);
         assert_ptr_equal(kl_algo_at(i), a);
     }
-    assert_null(kl_algo_find("ar"));
+    assert_non_null(kl_algo_find("ar")); /* the forecaster is built in too */
+    assert_null(kl_algo_find("no-such-algorithm"));
     kl_err err = {0};
     assert_int_equal(kl_algo_register(kl_algo_find("ridge"), &err), KL_EEXIST);
     kl_frame *f = fx_csv("data/diabetes.csv");
