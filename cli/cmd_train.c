@@ -30,7 +30,7 @@ static const char *const task_choices[] = {"regression", "classification", "fore
 
 struct train_args {
     const char *algo, *param, *data, *target, *task, *features, *valid, *spec_file, *threshold;
-    const char *gap_text, *name, *svg, *label_cost_text;
+    const char *gap_text, *name, *svg, *label_cost_text, *output;
     long cv, seed;
     int learning_curve, json, no_spec;
     kl_model_param params[MAX_CLI_PARAMS];
@@ -244,6 +244,7 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
                        "flag a train/validation gap above X (default 0.10)"),
         KL_OPT_INT_("seed", 0, "N", &a.seed, 0, 2147483647, "seed (default: train.seed)"),
         KL_OPT_STRING_("name", 0, "NAME", &a.name, "name the run"),
+        KL_OPT_STRING_("output", 'o', "FILE", &a.output, "also write the model file here"),
         KL_OPT_FLAG_("learning-curve", 0, &a.learning_curve,
                      "metric vs training-set size, power-law fit, rows needed per SLA"),
         KL_OPT_STRING_("label-cost", 0, "X", &a.label_cost_text,
@@ -382,6 +383,14 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
             goto done;
         }
         have_curve = 1;
+    }
+    if (a.output) {
+        char model_path[4096];
+        kl_cli_path(cli, a.output, model_path, sizeof model_path);
+        if (kl_model_save_file(res.model, model_path, &err) < 0) {
+            rc = kl_cli_fail(&err);
+            goto done;
+        }
     }
     /* record the run when this is a keel project */
     char keel_dir[4096];

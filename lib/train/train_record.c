@@ -222,6 +222,13 @@ int kl_train_model_open(const char *project_dir, const char *text, kl_model **ou
         snprintf(path, sizeof path, "%s/%s", project_dir, text);
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
         return kl_model_load_file(path, out, err);
+    char keel_dir[4096];
+    snprintf(keel_dir, sizeof keel_dir, "%s/.keel", project_dir);
+    if (stat(keel_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return kl_err_set(err, KL_ENOTFOUND,
+                          "'%s' is not a model file, and there is no keel project here to find a "
+                          "run in",
+                          text);
     kl_store *s = NULL;
     int rc = kl_store_open(project_dir, NULL, &s, err);
     if (rc < 0)
