@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "keel/parallel.h"
 #include "keel/profile.h"
@@ -192,6 +193,24 @@ static int top_render(const kl_frame *f, size_t j, kl_profile_column *c, const t
 
 /* ---- scratch ---- */
 
+/*
+ * Large per-column arrays are written once, right after allocation, so the
+ * cost of faulting in their pages rivals the work done on them: ask for
+ * transparent huge pages (one fault per 2 MiB instead of per 4 KiB).
+ */
+static void *big_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge)
+        return malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    size_t size = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, size) != 0)
+        return NULL;
+    madvise(p, size, MADV_HUGEPAGE); /* advice only: without it the memory still works */
+    return p;
+}
+
 struct kl__prof_scratch {
     atomic_int busy;
     void *buf;
@@ -207,7 +226,7 @@ static struct kl__prof_scratch *scratch_claim(kl__prof *w, size_t size)
             continue;
         if (x->size < size) {
             free(x->buf);
-            x->buf = malloc(size);
+            x->buf = big_alloc(size);
             x->size = x->buf ? size : 0;
             if (!x->buf) {
                 atomic_store(&x->busy, 0);
@@ -495,7 +514,7 @@ static int numeric_sorted(kl__prof *w, size_t j, double *rank, const uint8_t *tc
 
 static int profile_numeric(kl__prof *w, size_t j)
 {
-    double *rank = malloc((w->n ? w->n : 1) * sizeof *rank);
+    double *rank = big_alloc(w->n * sizeof *rank);
     if (!rank)
         return KL_ENOMEM;
     w->rank[j] = rank;
