@@ -23,9 +23,8 @@
  * The spec (required) and the data: DATA, or the spec's data.source, read
  * by the shared reader (cli/data_read.h) with the spec's CSV options.
  */
-static int read_input(const struct kl_cli *cli, const struct kl_data_read_args *a,
-                      const char *file, kl_spec **spec, kl_frame **f, char *path, size_t n,
-                      const char **source)
+static int read_input(const struct kl_cli *cli, const struct kl_data_read_args *a, const char *file,
+                      kl_spec **spec, kl_frame **f, char *path, size_t n, const char **source)
 {
     char spec_path[4096];
     kl_cli_path(cli, a->spec_file ? a->spec_file : "keel.yaml", spec_path, sizeof spec_path);
@@ -71,7 +70,8 @@ static void section_detail(const kl_check_report *r, const kl_spec *s, size_t i,
     case 2:
         for (size_t k = 0; k < s->constraints.n_protected_columns; k++) {
             size_t len = strlen(buf);
-            snprintf(buf + len, n - len, "%s%s", k ? ", " : "", s->constraints.protected_columns[k]);
+            snprintf(buf + len, n - len, "%s%s", k ? ", " : "",
+                     s->constraints.protected_columns[k]);
         }
         break;
     case 3:
@@ -93,15 +93,16 @@ static void section_detail(const kl_check_report *r, const kl_spec *s, size_t i,
         if (r->expect_report.n)
             snprintf(buf, n, "%zu of %zu failed", r->expect_report.n_failed, r->expect_report.n);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
 static void print_sections(const kl_check_report *r, const kl_spec *s)
 {
-    const char *names[] = {"schema", "pii",   "protected",   "proxies",
+    const char *names[] = {"schema",         "pii",   "protected",   "proxies",
                            "representation", "terms", "expectations"};
-    enum kl_check_status v[] = {r->schema, r->pii,   r->protected_, r->proxies,
+    enum kl_check_status v[] = {r->schema,         r->pii,   r->protected_,  r->proxies,
                                 r->representation, r->terms, r->expectations};
     struct kl_table *t = kl_table_new(3);
     const char *head[] = {"check", "status", "details"};
@@ -221,8 +222,8 @@ static int cmd_check(struct kl_cli *cli, int argc, char **argv)
         print_sections(&r, spec);
         print_representation(&r.represent_report);
         print_findings(&r);
-        printf("\n%zu violation%s, %zu warning%s\n", r.n_violations,
-               r.n_violations == 1 ? "" : "s", r.n_warnings, r.n_warnings == 1 ? "" : "s");
+        printf("\n%zu violation%s, %zu warning%s\n", r.n_violations, r.n_violations == 1 ? "" : "s",
+               r.n_warnings, r.n_warnings == 1 ? "" : "s");
     }
     if (rc == KL_EXIT_OK && r.n_violations)
         rc = KL_EXIT_CHECK;

@@ -54,20 +54,20 @@ const char *const *kl_constraints_protected(const kl_spec *s, size_t *n);
 /* ---- proxies ---- */
 
 enum kl_proxy_measure {
-    KL_PROXY_MEASURE_CRAMERS_V = 0,   /* categorical feature vs categorical attribute */
-    KL_PROXY_MEASURE_ETA = 1,         /* correlation ratio: numeric vs categorical */
-    KL_PROXY_MEASURE_AUC = 2,         /* validation AUC of a one-feature model */
-    KL_PROXY_MEASURE_PEARSON = 3,     /* |r|: numeric feature vs numeric attribute */
+    KL_PROXY_MEASURE_CRAMERS_V = 0, /* categorical feature vs categorical attribute */
+    KL_PROXY_MEASURE_ETA = 1,       /* correlation ratio: numeric vs categorical */
+    KL_PROXY_MEASURE_AUC = 2,       /* validation AUC of a one-feature model */
+    KL_PROXY_MEASURE_PEARSON = 3,   /* |r|: numeric feature vs numeric attribute */
 };
 
 const char *kl_proxy_measure_name(enum kl_proxy_measure m); /* "cramers_v", "eta", ... */
 
 /* Caller-filled; {0} means the defaults. */
 typedef struct kl_proxy_opts {
-    double threshold;  /* Cramér's V, eta and |r|: warn at or above; 0: 0.5 */
-    double auc;        /* one-feature AUC: warn at or above; 0: 0.8 */
-    uint64_t seed;     /* holdout split; 0: 42 */
-    double test_size;  /* holdout share; 0: 0.3 */
+    double threshold;        /* Cramér's V, eta and |r|: warn at or above; 0: 0.5 */
+    double auc;              /* one-feature AUC: warn at or above; 0: 0.8 */
+    uint64_t seed;           /* holdout split; 0: 42 */
+    double test_size;        /* holdout share; 0: 0.3 */
     const char *const *skip; /* columns that are not features (target, id); may be NULL */
     size_t n_skip;
 } kl_proxy_opts;
@@ -76,11 +76,11 @@ typedef struct kl_proxy_opts {
 typedef struct kl_proxy {
     char *attribute; /* owned copies */
     char *feature;
-    size_t rows;     /* rows where both are present */
-    double assoc;    /* Cramér's V, eta or |r| by assoc_measure */
+    size_t rows;  /* rows where both are present */
+    double assoc; /* Cramér's V, eta or |r| by assoc_measure */
     enum kl_proxy_measure assoc_measure;
-    double auc;      /* macro one-vs-rest for more than two groups; NaN for a numeric attribute */
-    int flagged;     /* assoc >= threshold or auc >= auc threshold */
+    double auc;  /* macro one-vs-rest for more than two groups; NaN for a numeric attribute */
+    int flagged; /* assoc >= threshold or auc >= auc threshold */
     enum kl_proxy_measure measure; /* flagged: the measure that crossed (assoc first) */
 } kl_proxy;
 
@@ -133,7 +133,7 @@ double kl_wilson_half_width(double p, double n);
 
 /* One group: a value of one attribute, or a pair of values of two. */
 typedef struct kl_group {
-    char *values[2];   /* owned; values[1] NULL for one attribute; NULL value = missing */
+    char *values[2]; /* owned; values[1] NULL for one attribute; NULL value = missing */
     size_t count;
     double share;      /* count / rows */
     double half_width; /* kl_wilson_half_width(p, count) */
@@ -192,9 +192,9 @@ int kl_terms_check(const kl_spec *s, const char *source, kl_err *err);
 #define KL_EXPECT_EXAMPLES 5
 
 typedef struct kl_expect_result {
-    size_t index;  /* position in constraints.expectations */
+    size_t index; /* position in constraints.expectations */
     enum kl_expect_kind kind;
-    char *column;  /* owned; NULL for table-level */
+    char *column; /* owned; NULL for table-level */
     int passed;
     size_t failing; /* failing values (rows) */
     size_t checked; /* values looked at (present cells; rows for table-level) */
@@ -213,10 +213,10 @@ typedef struct kl_expect_report {
 void kl_expect_report_release(kl_expect_report *r);
 
 typedef struct kl_expect_opts {
-    const char *time_column;          /* freshness without a column; may be NULL */
-    const char *const *hidden;        /* columns whose values are never shown (PII) */
+    const char *time_column;   /* freshness without a column; may be NULL */
+    const char *const *hidden; /* columns whose values are never shown (PII) */
     size_t n_hidden;
-    int64_t now_us;                   /* freshness reference, microseconds; 0: the clock */
+    int64_t now_us; /* freshness reference, microseconds; 0: the clock */
 } kl_expect_opts;
 
 /*

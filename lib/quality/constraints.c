@@ -33,8 +33,7 @@
 
 /* ---- protected features ---- */
 
-int kl_constraints_check_features(const kl_spec *s, const char *const *names, size_t n,
-                                  kl_err *err)
+int kl_constraints_check_features(const kl_spec *s, const char *const *names, size_t n, kl_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < s->constraints.n_protected_columns; k++) {
@@ -97,7 +96,8 @@ static size_t as_codes(const kl_frame *f, size_t j, int32_t *codes)
             codes[i] = b[i] == KL_BOOL_MISSING ? -1 : (int32_t)b[i];
         return 2;
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -159,8 +159,8 @@ static double cramers_v(const int32_t *a, size_t na, const int32_t *b, size_t nb
 }
 
 /* Correlation ratio of x within the groups g; NaN when x is constant or absent. */
-static double eta(const double *x, const int32_t *g, size_t ng, size_t n, double *sum,
-                  double *cnt, size_t *rows)
+static double eta(const double *x, const int32_t *g, size_t ng, size_t n, double *sum, double *cnt,
+                  size_t *rows)
 {
     memset(sum, 0, ng * sizeof *sum);
     memset(cnt, 0, ng * sizeof *cnt);

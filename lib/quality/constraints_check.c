@@ -250,10 +250,14 @@ static void check_protected(run *u, const kl_frame *f, const kl_spec *s, const c
 static const char *measure_label(enum kl_proxy_measure m)
 {
     switch (m) {
-    case KL_PROXY_MEASURE_CRAMERS_V: return "Cramer's V";
-    case KL_PROXY_MEASURE_ETA: return "correlation ratio";
-    case KL_PROXY_MEASURE_AUC: return "one-feature AUC";
-    case KL_PROXY_MEASURE_PEARSON: return "|Pearson r|";
+    case KL_PROXY_MEASURE_CRAMERS_V:
+        return "Cramer's V";
+    case KL_PROXY_MEASURE_ETA:
+        return "correlation ratio";
+    case KL_PROXY_MEASURE_AUC:
+        return "one-feature AUC";
+    case KL_PROXY_MEASURE_PEARSON:
+        return "|Pearson r|";
     }
     return "?";
 }
@@ -297,7 +301,7 @@ static int check_proxies(run *u, const kl_frame *f, const kl_spec *s, const char
 }
 
 static int check_representation(run *u, const kl_frame *f, const kl_spec *s,
-                                 const char *const *prot, size_t n_prot, kl_err *err)
+                                const char *const *prot, size_t n_prot, kl_err *err)
 {
     kl_check_report *r = u->r;
     const char **cols = calloc(n_prot + 1, sizeof *cols);
@@ -314,8 +318,8 @@ static int check_representation(run *u, const kl_frame *f, const kl_spec *s,
         r->representation = KL_CHECK_STATUS_SKIP;
         return 0;
     }
-    int rc = kl_represent(f, cols, n, s->constraints.min_group_share, 0.5, &r->represent_report,
-                          err);
+    int rc =
+        kl_represent(f, cols, n, s->constraints.min_group_share, 0.5, &r->represent_report, err);
     free(cols);
     if (rc < 0)
         return rc;
@@ -360,8 +364,7 @@ static int check_expectations(run *u, const kl_frame *f, const kl_spec *s,
         r->expectations = KL_CHECK_STATUS_SKIP;
         return 0;
     }
-    kl_expect_opts o = {.time_column = s->data.time_column, .hidden = hidden,
-                        .n_hidden = n_hidden};
+    kl_expect_opts o = {.time_column = s->data.time_column, .hidden = hidden, .n_hidden = n_hidden};
     int rc = kl_expect_check(f, s->constraints.expectations, s->constraints.n_expectations, &o,
                              &r->expect_report, err);
     if (rc < 0)
@@ -447,17 +450,17 @@ json_t *kl_check_report_json(const kl_check_report *r)
     json_t *pii = kl_pii_report_json(&r->pii_report);
     if (!o || !st || !fi || !px || !tabs || !skipped || !ex || !pii)
         goto oom;
-    const char *names[] = {"schema", "pii",   "protected",   "proxies",
+    const char *names[] = {"schema",         "pii",   "protected",   "proxies",
                            "representation", "terms", "expectations"};
-    enum kl_check_status v[] = {r->schema, r->pii,   r->protected_, r->proxies,
+    enum kl_check_status v[] = {r->schema,         r->pii,   r->protected_,  r->proxies,
                                 r->representation, r->terms, r->expectations};
     for (size_t i = 0; i < KL_ARRAY_LEN(names); i++)
         json_object_set_new(st, names[i], json_string(kl_check_status_name(v[i])));
     for (size_t i = 0; i < r->n_findings; i++) {
         const kl_check_finding *x = &r->findings[i];
-        json_array_append_new(fi, json_pack("{s:s, s:s, s:s, s:s}", "section", x->section,
-                                            "status", kl_check_status_name(x->status), "message",
-                                            x->msg, "context", x->ctx));
+        json_array_append_new(fi, json_pack("{s:s, s:s, s:s, s:s}", "section", x->section, "status",
+                                            kl_check_status_name(x->status), "message", x->msg,
+                                            "context", x->ctx));
     }
     for (size_t i = 0; i < r->proxy_report.n; i++) {
         const kl_proxy *p = &r->proxy_report.pairs[i];
@@ -495,11 +498,11 @@ json_t *kl_check_report_json(const kl_check_report *r)
         for (size_t k = 0; k < x->n_examples; k++)
             json_array_append_new(exs, json_string(x->examples[k]));
         json_array_append_new(
-            ex, json_pack("{s:I, s:s, s:o, s:b, s:I, s:I, s:o, s:o}", "index", (json_int_t)x->index,
-                          "expect", kl_expect_kind_name(x->kind), "column",
-                          str_or_null(x->column), "passed", x->passed, "failing",
-                          (json_int_t)x->failing, "checked", (json_int_t)x->checked, "detail",
-                          str_or_null(x->detail), "examples", exs));
+            ex,
+            json_pack("{s:I, s:s, s:o, s:b, s:I, s:I, s:o, s:o}", "index", (json_int_t)x->index,
+                      "expect", kl_expect_kind_name(x->kind), "column", str_or_null(x->column),
+                      "passed", x->passed, "failing", (json_int_t)x->failing, "checked",
+                      (json_int_t)x->checked, "detail", str_or_null(x->detail), "examples", exs));
     }
     json_object_set_new(o, "rows", json_integer((json_int_t)r->rows));
     json_object_set_new(o, "columns", json_integer((json_int_t)r->columns));

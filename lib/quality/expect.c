@@ -44,7 +44,8 @@ void kl_expect_report_release(kl_expect_report *r)
     memset(r, 0, sizeof *r);
 }
 
-static int set_detail(kl_expect_result *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_detail(kl_expect_result *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int set_detail(kl_expect_result *x, const char *fmt, ...)
 {
@@ -59,8 +60,7 @@ static int set_detail(kl_expect_result *x, const char *fmt, ...)
 }
 
 /* Examples: distinct failing values in row order; "[hidden]" for a hidden column. */
-static int collect(kl_expect_result *x, const kl_frame *f, size_t j, const uint8_t *bad,
-                   int hidden)
+static int collect(kl_expect_result *x, const kl_frame *f, size_t j, const uint8_t *bad, int hidden)
 {
     size_t n = kl_frame_row_count(f);
     x->failing = 0;
@@ -100,11 +100,16 @@ static size_t present_count(const kl_frame *f, size_t j)
 static int is_missing(const kl_frame *f, size_t i, size_t j)
 {
     switch (kl_frame_col_kind(f, j)) {
-    case KL_COL_KIND_NUMERIC: return isnan(kl_frame_col_f64(f, j)[i]);
-    case KL_COL_KIND_CATEGORICAL: return kl_frame_col_codes(f, j)[i] < 0;
-    case KL_COL_KIND_BOOL: return kl_frame_col_bool(f, j)[i] == KL_BOOL_MISSING;
-    case KL_COL_KIND_TEXT: return kl_frame_col_text(f, j)[i] == NULL;
-    case KL_COL_KIND_TIME: return kl_frame_col_time(f, j)[i] == KL_TIME_MISSING;
+    case KL_COL_KIND_NUMERIC:
+        return isnan(kl_frame_col_f64(f, j)[i]);
+    case KL_COL_KIND_CATEGORICAL:
+        return kl_frame_col_codes(f, j)[i] < 0;
+    case KL_COL_KIND_BOOL:
+        return kl_frame_col_bool(f, j)[i] == KL_BOOL_MISSING;
+    case KL_COL_KIND_TEXT:
+        return kl_frame_col_text(f, j)[i] == NULL;
+    case KL_COL_KIND_TIME:
+        return kl_frame_col_time(f, j)[i] == KL_TIME_MISSING;
     }
     return 1;
 }
@@ -115,8 +120,7 @@ static int is_missing(const kl_frame *f, size_t i, size_t j)
  */
 typedef int (*str_pred)(const char *s, const void *ctx);
 
-static int mark_by_text(const kl_frame *f, size_t j, str_pred pred, const void *ctx,
-                        uint8_t *bad)
+static int mark_by_text(const kl_frame *f, size_t j, str_pred pred, const void *ctx, uint8_t *bad)
 {
     size_t n = kl_frame_row_count(f);
     if (kl_frame_col_kind(f, j) == KL_COL_KIND_CATEGORICAL) {
@@ -340,7 +344,9 @@ static int run_one(const kl_frame *f, const kl_spec_expectation *e, const kl_exp
         rc = mark_by_text(f, j, in_values, &ctx, bad);
         break;
     }
-    case KL_EXPECT_KIND_UNIQUE: rc = mark_duplicates(f, j, bad); break;
+    case KL_EXPECT_KIND_UNIQUE:
+        rc = mark_duplicates(f, j, bad);
+        break;
     case KL_EXPECT_KIND_REGEX: {
         regex_t re;
         if (regcomp(&re, e->pattern, REG_EXTENDED))
@@ -349,7 +355,9 @@ static int run_one(const kl_frame *f, const kl_spec_expectation *e, const kl_exp
         regfree(&re);
         break;
     }
-    default: marked = 0; break;
+    default:
+        marked = 0;
+        break;
     }
     if (rc < 0)
         return rc;
@@ -411,7 +419,8 @@ static int run_one(const kl_frame *f, const kl_spec_expectation *e, const kl_exp
         return set_detail(x, "newest value %s is %s than %s", hidden ? "[hidden]" : buf,
                           x->passed ? "not older" : "older", e->max_age);
     }
-    default: break;
+    default:
+        break;
     }
     return 0;
 }

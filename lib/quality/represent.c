@@ -113,8 +113,8 @@ static int fill_table(kl_group_table *t, const grouped *a, const grouped *b, con
     return 0;
 }
 
-static int add_table(kl_represent_report *r, const kl_frame *f, const grouped *a,
-                     const grouped *b, double min_share, double p)
+static int add_table(kl_represent_report *r, const kl_frame *f, const grouped *a, const grouped *b,
+                     double min_share, double p)
 {
     size_t n = kl_frame_row_count(f);
     size_t n0 = a->n_dict + 1, n1 = b ? b->n_dict + 1 : 1;

@@ -320,7 +320,8 @@ static void test_check_run_counts_violations_and_warnings(void **state)
     assert_int_equal(r.n_violations, 2);
     int saw_rel = 0;
     for (size_t i = 0; i < r.n_findings; i++)
-        saw_rel |= strstr(r.findings[i].msg, "'relationship' is a proxy for protected 'sex'") != NULL;
+        saw_rel |=
+            strstr(r.findings[i].msg, "'relationship' is a proxy for protected 'sex'") != NULL;
     assert_true(saw_rel);
     /* sex, race, workclass, then three pairs */
     assert_int_equal(r.represent_report.n_tables, 6);
@@ -339,7 +340,8 @@ static void test_check_run_counts_violations_and_warnings(void **state)
 static void test_proxy_numeric_pair_uses_abs_pearson(void **state)
 {
     (void)state;
-    /* x = 1 2 3 4, y = 2 4 7 7: sxy = 9, sxx = 5, syy = 18, r = 9 / sqrt(90) = 0.9486832980505138 */
+    /* x = 1 2 3 4, y = 2 4 7 7: sxy = 9, sxx = 5, syy = 18, r = 9 / sqrt(90) = 0.9486832980505138
+     */
     const double x[] = {1, 2, 3, 4}, y[] = {2, 4, 7, 7};
     kl_frame *f = kl_frame_new(4);
     add_num(f, "age", x);

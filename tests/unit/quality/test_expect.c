@@ -24,8 +24,8 @@ static kl_frame *frame(void)
     const double id[] = {1, 2, 2, 3, 4, 4};
     const char *zip[] = {"12345", "1234", "abcde", "54321", NULL, "123456"};
     const char *email[] = {"a@x.org", "b@x.org", "bad", "c@x.org", "d@x.org", "e@x.org"};
-    const int64_t ts[] = {10 * DAY_US, 60 * DAY_US, 20 * DAY_US, KL_TIME_MISSING, 5 * DAY_US,
-                          30 * DAY_US};
+    const int64_t ts[] = {10 * DAY_US,     60 * DAY_US, 20 * DAY_US,
+                          KL_TIME_MISSING, 5 * DAY_US,  30 * DAY_US};
     kl_frame *f = kl_frame_new(6);
     kl_err err = {0};
     assert_int_equal(kl_frame_add_numeric(f, "age", KL_TYPE_FLOAT, age, &err), 0);
@@ -96,7 +96,8 @@ static void test_expect_range_counts_values_outside(void **state)
     kl_expect_report_release(&r);
     run("    - {column: sex, expect: range, max: 1}\n", NULL, &r);
     assert_false(r.results[0].passed);
-    assert_string_equal(r.results[0].detail, "range applies to numeric columns; 'sex' is categorical");
+    assert_string_equal(r.results[0].detail,
+                        "range applies to numeric columns; 'sex' is categorical");
     kl_expect_report_release(&r);
 }
 
@@ -168,7 +169,7 @@ static void test_expect_freshness_uses_the_time_column(void **state)
     assert_string_equal(r.results[0].column, "ts");
     assert_string_equal(r.results[0].detail, "newest value 1970-03-02 is older than 30d");
     examples_are(&r.results[0], 1, "1970-03-02");
-    assert_true(r.results[1].passed); /* exactly 40 days: not older */
+    assert_true(r.results[1].passed);  /* exactly 40 days: not older */
     assert_false(r.results[2].passed); /* 959 h < 960 h */
     kl_expect_report_release(&r);
 }

@@ -58,7 +58,7 @@ static void test_represent_counts_shares_and_small_groups(void **state)
     near(t->groups[0].half_width, 0.31238369501959184);
     assert_int_equal(t->groups[1].count, 3);
     near(t->groups[1].half_width, 0.37466552938565073);
-    assert_false(t->groups[1].small); /* 0.3 >= 0.2 */
+    assert_false(t->groups[1].small);    /* 0.3 >= 0.2 */
     assert_null(t->groups[2].values[0]); /* missing, last */
     assert_int_equal(t->groups[2].count, 1);
     assert_true(t->groups[2].small);
@@ -129,8 +129,7 @@ static void test_represent_adult_sex_counts(void **state)
         if (!strcmp(gr->values[0], "Other")) {
             assert_int_equal(gr->count, 9);
             assert_true(gr->small);
-            near(gr->half_width, 1.959964 *
-                                     sqrt(0.25 / 9 + 1.959964 * 1.959964 / (4.0 * 81)) /
+            near(gr->half_width, 1.959964 * sqrt(0.25 / 9 + 1.959964 * 1.959964 / (4.0 * 81)) /
                                      (1 + 1.959964 * 1.959964 / 9));
         }
     }
