@@ -26,6 +26,7 @@
 #include "keel/model.h"
 #include "keel/parallel.h"
 #include "keel/suggest.h"
+#include "keel/tree.h"
 
 #include "models/model_internal.h"
 
@@ -35,7 +36,7 @@
 
 static const kl_algo *const builtin[] = {&kl_algo_ols,        &kl_algo_ridge,    &kl_algo_lasso,
                                          &kl_algo_elasticnet, &kl_algo_logistic, &kl_algo_ar,
-                                         &kl_algo_gbdt};
+                                         &kl_algo_gbdt,       &kl_algo_tree,     &kl_algo_forest};
 #define MAX_EXTRA 16
 static const kl_algo *extra[MAX_EXTRA];
 static size_t n_extra;
