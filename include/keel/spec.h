@@ -232,11 +232,11 @@ typedef struct kl_spec_expectation {
     double min, max;
     const char **values; /* values: at least one, as written */
     size_t n_values;
-    const char *pattern;   /* regex: checked with regcomp when loading */
-    double max_share;      /* missing: 0..1, default 0 */
-    int type;              /* type: an enum kl_type */
-    const char *max_age;   /* freshness: "<N>s", "<N>m", "<N>h", "<N>d" or "<N>w" as written */
-    int64_t max_age_secs;  /* freshness: max_age in seconds */
+    const char *pattern;  /* regex: checked with regcomp when loading */
+    double max_share;     /* missing: 0..1, default 0 */
+    int type;             /* type: an enum kl_type */
+    const char *max_age;  /* freshness: "<N>s", "<N>m", "<N>h", "<N>d" or "<N>w" as written */
+    int64_t max_age_secs; /* freshness: max_age in seconds */
 } kl_spec_expectation;
 
 /* features.transforms entry. */

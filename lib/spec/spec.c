@@ -1033,8 +1033,8 @@ static int parse_expectation(chk *c, const kl__node *m, void *dst)
         if (!e->has_min && !e->has_max)
             return fail(c, m, "'%s' needs 'min', 'max' or both", c->path);
         if (e->has_min && e->has_max && e->min > e->max)
-            return fail(c, lookup(m, "max"), "'%s.max' (%g) is below its min (%g)", c->path,
-                        e->max, e->min);
+            return fail(c, lookup(m, "max"), "'%s.max' (%g) is below its min (%g)", c->path, e->max,
+                        e->min);
         break;
     }
     case KL_EXPECT_KIND_VALUES:
@@ -1053,13 +1053,15 @@ static int parse_expectation(chk *c, const kl__node *m, void *dst)
         if (rc) {
             char why[128];
             regerror(rc, &re, why, sizeof why);
-            return fail(c, lookup(m, "pattern"), "'%s.pattern' is not a valid regular expression: %s",
-                        c->path, why);
+            return fail(c, lookup(m, "pattern"),
+                        "'%s.pattern' is not a valid regular expression: %s", c->path, why);
         }
         regfree(&re);
         break;
     }
-    case KL_EXPECT_KIND_MISSING: TRY(f_num(c, m, "max_share", 0, 1, &e->max_share)); break;
+    case KL_EXPECT_KIND_MISSING:
+        TRY(f_num(c, m, "max_share", 0, 1, &e->max_share));
+        break;
     case KL_EXPECT_KIND_TYPE: {
         TRY(got = f_enum(c, m, "type", type_names, KL_ARRAY_LEN(type_names), &e->type));
         if (!got)
@@ -1082,7 +1084,8 @@ static int parse_expectation(chk *c, const kl__node *m, void *dst)
                         "'%s' needs a 'column' (a time column), as data.time_column is not set",
                         c->path);
         break;
-    case KL_EXPECT_KIND_UNIQUE: break;
+    case KL_EXPECT_KIND_UNIQUE:
+        break;
     }
     return 0;
 }

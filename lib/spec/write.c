@@ -361,12 +361,23 @@ static void write_constraints(w *o, const kl_spec *s)
                 if (e->has_max)
                     kv_num(o, "max", e->max);
                 break;
-            case KL_EXPECT_KIND_VALUES: kv_list(o, "values", e->values, e->n_values); break;
-            case KL_EXPECT_KIND_REGEX: kv_str(o, "pattern", e->pattern); break;
-            case KL_EXPECT_KIND_MISSING: kv_num(o, "max_share", e->max_share); break;
-            case KL_EXPECT_KIND_TYPE: kv_str(o, "type", kl_type_name((enum kl_type)e->type)); break;
-            case KL_EXPECT_KIND_FRESHNESS: kv_str(o, "max_age", e->max_age); break;
-            case KL_EXPECT_KIND_UNIQUE: break;
+            case KL_EXPECT_KIND_VALUES:
+                kv_list(o, "values", e->values, e->n_values);
+                break;
+            case KL_EXPECT_KIND_REGEX:
+                kv_str(o, "pattern", e->pattern);
+                break;
+            case KL_EXPECT_KIND_MISSING:
+                kv_num(o, "max_share", e->max_share);
+                break;
+            case KL_EXPECT_KIND_TYPE:
+                kv_str(o, "type", kl_type_name((enum kl_type)e->type));
+                break;
+            case KL_EXPECT_KIND_FRESHNESS:
+                kv_str(o, "max_age", e->max_age);
+                break;
+            case KL_EXPECT_KIND_UNIQUE:
+                break;
             }
             map_end(o);
         }

@@ -967,19 +967,21 @@ static void test_spec_expectations_reject_bad_entries(void **state)
                             "unique, regex, missing, rows, type, freshness, not 'rnage'; did you "
                             "mean 'range'?",
                             "keel.yaml:3:50");
-    expect_error_after_head("constraints: {expectations: [{column: a, expect: range, pattern: x}]}\n",
-                            "'constraints.expectations[0].pattern' does not apply to 'expect: range'",
-                            "keel.yaml:3:57");
+    expect_error_after_head(
+        "constraints: {expectations: [{column: a, expect: range, pattern: x}]}\n",
+        "'constraints.expectations[0].pattern' does not apply to 'expect: range'",
+        "keel.yaml:3:57");
     expect_error_after_head("constraints: {expectations: [{column: a, expect: range}]}\n",
                             "'constraints.expectations[0]' needs 'min', 'max' or both",
                             "keel.yaml:3:30");
     expect_error_after_head("constraints: {expectations: [{expect: unique}]}\n",
                             "missing required key 'column' in 'constraints.expectations[0]'",
                             "keel.yaml:3:30");
-    expect_error_after_head("constraints: {expectations: [{column: a, expect: regex, pattern: 'a('}]}\n",
-                            "'constraints.expectations[0].pattern' is not a valid regular "
-                            "expression: Unmatched ( or \\(",
-                            "keel.yaml:3:66");
+    expect_error_after_head(
+        "constraints: {expectations: [{column: a, expect: regex, pattern: 'a('}]}\n",
+        "'constraints.expectations[0].pattern' is not a valid regular "
+        "expression: Unmatched ( or \\(",
+        "keel.yaml:3:66");
     expect_error_after_head("data: {source: d.csv, time_column: t}\n"
                             "constraints: {expectations: [{expect: freshness, max_age: 3x}]}\n",
                             "'constraints.expectations[0].max_age' must be a positive number "
