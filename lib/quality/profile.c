@@ -752,7 +752,6 @@ static void column_task(void *ctx, size_t j)
 {
     kl__prof *w = ctx;
     kl_profile_column *c = &w->p->columns[j];
-    c->missing = kl_frame_col_missing(w->f, j);
     c->imbalance = NAN;
     int rc = 0;
     switch (c->kind) {
@@ -762,6 +761,7 @@ static void column_task(void *ctx, size_t j)
     case KL_COL_KIND_TEXT: rc = profile_text(w, j); break;
     case KL_COL_KIND_TIME: rc = profile_time(w, j); break;
     }
+    c->missing = w->n - c->count;
     w->status[j] = rc;
 }
 
