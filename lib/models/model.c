@@ -192,7 +192,7 @@ int kl__params_resolve(const kl_algo *algo, const kl_model_param *params, size_t
             if (strcmp(params[q].key, names[i]) == 0)
                 v = params[q].value ? params[q].value : "";
         char tmp[KL__PARAM_TEXT_MAX];
-        double x;
+        double x = 0;
         int rc = param_parse(algo, &algo->params[i], v, &x, canon ? canon[i] : tmp,
                              KL__PARAM_TEXT_MAX, err);
         if (rc < 0)
