@@ -14,7 +14,9 @@
 #include "keel/csv.h"
 #include "keel/frame.h"
 #include "keel/profile.h"
+#include "keel/snapshot.h"
 #include "keel/spec.h"
+#include "keel/store.h"
 #include "keel.h"
 #include "core/common.h"
 
@@ -102,6 +104,33 @@ static void report_text(const char *path, const kl_profile *p)
         printf("  none\n");
 }
 
+/*
+ * Read the CSV file at path or, when no such file exists and the project has
+ * a store, the snapshot that text names (id, prefix, name or tag).
+ */
+static int read_data(const struct kl_cli *cli, const char *path, const char *text,
+                     const kl_csv_read_opts *ropts, kl_frame **f, kl_err *err)
+{
+    if (text && access(path, F_OK) != 0) {
+        kl_store *s = NULL;
+        if (kl_store_open(cli->dir, NULL, &s, err) == 0) {
+            kl_ref ref;
+            int rc = kl_store_resolve(s, "snapshot", text, &ref, err);
+            if (rc == 0)
+                rc = kl_snapshot_load(s, ref.id, f, err);
+            kl_store_close(s);
+            /* Found, or failed for another reason (an ambiguous prefix, a damaged object). */
+            if (rc != KL_ENOTFOUND)
+                return rc;
+        }
+        *err = (kl_err){0};
+    }
+    kl_csv_report rep = {0};
+    int rc = kl_csv_read_file(path, ropts, f, &rep, err);
+    kl_csv_report_release(&rep);
+    return rc;
+}
+
 static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
 {
     const char *spec_file = NULL, *target = NULL, *html = NULL;
@@ -117,12 +146,13 @@ static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
         KL_OPT_END_,
     };
     const struct kl_usage u = {
-        "[options] [FILE]",
-        "Profile a CSV file (default: keel.yaml's data.source): per column its\n"
-        "type, missing values, distinct and most common values, summary\n"
-        "statistics, quantiles, histogram, text lengths or time range; duplicate\n"
-        "rows; Pearson and Spearman correlations, Cramer's V and correlation\n"
-        "ratios; each column's association with the target; and alerts with the\n"
+        "[options] [FILE|SNAPSHOT]",
+        "Profile a CSV file, or a snapshot of the store when no file has that\n"
+        "name (default: keel.yaml's data.source): per column its type, missing\n"
+        "values, distinct and most common values, summary statistics,\n"
+        "quantiles, histogram, text lengths or time range; duplicate rows;\n"
+        "Pearson and Spearman correlations, Cramer's V and correlation ratios;\n"
+        "each column's association with the target; and alerts with the\n"
         "thresholds of keel.yaml's constraints.alerts (docs/PROFILE.md).",
         opts, 0, 1};
     char *pos[1];
@@ -173,9 +203,7 @@ static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
         t->date_like = given(spec->constraints.alerts.date_like);
     }
     kl_frame *f = NULL;
-    kl_csv_report rep = {0};
-    rc = kl_csv_read_file(path, &ropts, &f, &rep, &err);
-    kl_csv_report_release(&rep);
+    rc = read_data(cli, path, n_pos ? pos[0] : NULL, &ropts, &f, &err);
     kl_profile *p = NULL;
     if (rc == 0) {
         /* The spec's target may be absent from a file profiled on its own: profile without it. */
