@@ -6,6 +6,8 @@ issue-6 settings (200 rounds, depth 6, learning rate 0.1, 2 threads,
 validation scored every round), times from data in memory (DMatrix
 construction and binning included) and prints one JSON line per tool.
 Usage: peers.py cls|reg [rounds]
+       peers.py forest [trees]   (RandomForestClassifier n_jobs=2 on the first 160,000
+                                  training rows, AUC on the first 40,000 validation rows)
 """
 import json
 import os
@@ -26,6 +28,22 @@ def load(name):
         y = np.fromfile(f, dtype="<f8", count=int(n))
     return np.ascontiguousarray(X), y
 
+
+if task == "forest":
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import roc_auc_score
+    import sklearn
+    Xt, yt = load("gbdt_cls_train.bin")
+    Xv, yv = load("gbdt_cls_valid.bin")
+    Xt, yt, Xv, yv = Xt[:160000], yt[:160000], Xv[:40000], yv[:40000]
+    t0 = time.perf_counter()
+    rf = RandomForestClassifier(n_estimators=rounds if len(sys.argv) > 2 else 100, n_jobs=2,
+                                random_state=1).fit(Xt, yt)
+    t1 = time.perf_counter()
+    print(json.dumps({"tool": f"sklearn {sklearn.__version__} RandomForestClassifier",
+                      "trees": rf.n_estimators, "rows": len(yt), "fit_s": round(t1 - t0, 3),
+                      "auc": float(roc_auc_score(yv, rf.predict_proba(Xv)[:, 1]))}))
+    sys.exit(0)
 
 Xt, yt = load(f"gbdt_{task}_train.bin")
 Xv, yv = load(f"gbdt_{task}_valid.bin")

@@ -3,7 +3,7 @@
  *
  * Nodes grow from a stack; a node's rows are a range of one index array,
  * split in place after the search. The search sorts the node's (value, row)
- * pairs per candidate feature and scans prefix sums (weighted count, sum of
+ * pairs per candidate feature (radix sort) and scans prefix sums (weighted count, sum of
  * y and y^2, or weighted class counts), so a split costs O(m log m) per
  * feature for m rows: exact, and simple enough to check by hand. Buffers are
  * allocated once per tree, never per node.
@@ -20,12 +20,64 @@ typedef struct vr {
     uint32_t row;
 } vr;
 
-static int cmp_vr(const void *a, const void *b)
+static inline uint64_t key_of(double x)
 {
-    const vr *u = a, *v = b;
-    if (u->x != v->x)
-        return (u->x > v->x) - (u->x < v->x);
-    return (u->row > v->row) - (u->row < v->row);
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return (u >> 63) ? ~u : (u | 0x8000000000000000ull);
+}
+
+/*
+ * Sort (value, row) pairs by value, ties by row. The pairs come in
+ * increasing row order, so a stable sort by value gives that order: an
+ * insertion sort for small ranges, else an LSD radix sort on 8-bit digits
+ * of the order-preserving key (digits where every key agrees are skipped).
+ */
+typedef struct kr {
+    uint64_t k;
+    uint32_t row;
+} kr;
+
+static void sort_pairs(vr *v, kr *a, kr *b, size_t m)
+{
+    if (m < 64) {
+        for (size_t i = 1; i < m; i++) {
+            vr t = v[i];
+            size_t j = i;
+            while (j > 0 && v[j - 1].x > t.x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = t;
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        a[i] = (kr){key_of(v[i].x), v[i].row};
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t cnt[256] = {0};
+        for (size_t i = 0; i < m; i++)
+            cnt[(a[i].k >> shift) & 0xff]++;
+        if (cnt[(a[0].k >> shift) & 0xff] == m)
+            continue;
+        size_t pos = 0;
+        for (int d = 0; d < 256; d++) {
+            size_t c = cnt[d];
+            cnt[d] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < m; i++)
+            b[cnt[(a[i].k >> shift) & 0xff]++] = a[i];
+        kr *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < m; i++) {
+        uint64_t u = a[i].k;
+        u = (u >> 63) ? (u & 0x7fffffffffffffffull) : ~u;
+        memcpy(&v[i].x, &u, sizeof u);
+        v[i].row = a[i].row;
+    }
 }
 
 typedef struct fit_ws {
@@ -35,6 +87,7 @@ typedef struct fit_ws {
     kl_rng *rng;
     uint32_t *idx;
     vr *buf;
+    kr *ka, *kb; /* radix sort buffers */
     double *cl, *cr, *ctot; /* class counts */
     size_t *feat;
     double wtotal;
@@ -133,7 +186,7 @@ static best search(fit_ws *s, size_t a, size_t e, double W)
         const double *col = s->X + j * s->ld;
         for (size_t i = 0; i < m; i++)
             s->buf[i] = (vr){col[s->idx[a + i]], s->idx[a + i]};
-        qsort(s->buf, m, sizeof *s->buf, cmp_vr);
+        sort_pairs(s->buf, s->ka, s->kb, m);
         if (s->buf[0].x == s->buf[m - 1].x)
             continue;
         double wl = 0, Sl = 0, Ql = 0, St = 0, Qt = 0;
@@ -192,10 +245,13 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
     for (size_t i = 0; i < n; i++)
         if (!isfinite(y[i]) || (K && (y[i] < 0 || y[i] >= (double)K || y[i] != floor(y[i]))))
             return kl_err_set(err, KL_EINVAL, "bad target %.17g in row %zu", y[i], i + 1);
-    fit_ws s = {X, y, sample_weight, n, p, ld, K, o, rng, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+    fit_ws s = {X, y, sample_weight, n, p, ld, K, o, rng, NULL, NULL, NULL, NULL,
+                NULL, NULL, NULL, NULL, 0};
     size_t V = K ? K : 1, cap = 64;
     s.idx = malloc(n * sizeof *s.idx);
     s.buf = malloc(n * sizeof *s.buf);
+    s.ka = malloc(n * sizeof *s.ka);
+    s.kb = malloc(n * sizeof *s.kb);
     s.cl = calloc(3 * V, sizeof(double));
     s.feat = malloc(p * sizeof *s.feat);
     size_t *stack = malloc(cap * sizeof *stack);
@@ -204,7 +260,7 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
     size_t *rng_a = malloc(cap * sizeof *rng_a), *rng_e = malloc(cap * sizeof *rng_e);
     int *depth = malloc(cap * sizeof *depth);
     int rc = 0;
-    if (!s.idx || !s.buf || !s.cl || !s.feat || !stack || !out->nodes || !out->values || !rng_a ||
+    if (!s.idx || !s.buf || !s.ka || !s.kb || !s.cl || !s.feat || !stack || !out->nodes || !out->values || !rng_a ||
         !rng_e || !depth) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
@@ -298,6 +354,8 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
 done:
     free(s.idx);
     free(s.buf);
+    free(s.ka);
+    free(s.kb);
     free(s.cl);
     free(s.feat);
     free(stack);
