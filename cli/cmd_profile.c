@@ -55,9 +55,14 @@ static void alert_line(const kl_profile *p, const kl_profile_alert *a)
     switch (a->kind) {
     case KL_PROFILE_ALERT_EMPTY:
     case KL_PROFILE_ALERT_CONSTANT:
-    case KL_PROFILE_ALERT_UNIQUE: printf("\n"); break;
-    case KL_PROFILE_ALERT_CONSTANT_LENGTH: printf("  (length %.0f)\n", a->value); break;
-    default: printf("  (%.4g > %.4g)\n", a->value, a->threshold);
+    case KL_PROFILE_ALERT_UNIQUE:
+        printf("\n");
+        break;
+    case KL_PROFILE_ALERT_CONSTANT_LENGTH:
+        printf("  (length %.0f)\n", a->value);
+        break;
+    default:
+        printf("  (%.4g > %.4g)\n", a->value, a->threshold);
     }
 }
 
@@ -71,16 +76,17 @@ static void report_text(const char *path, const kl_profile *p)
         printf("Target: %s\n", p->columns[p->target].name);
     printf("\n");
     struct kl_table *t = kl_table_new(10);
-    const char *head[] = {"column", "type", "missing", "distinct", "mean", "std",
-                          "min",    "median", "max",   "top"};
+    const char *head[] = {"column", "type", "missing", "distinct", "mean",
+                          "std",    "min",  "median",  "max",      "top"};
     kl_table_add(t, head);
     for (size_t j = 2; j < 9; j++)
         kl_table_align_right(t, j);
     for (size_t j = 0; j < p->n_columns; j++) {
         const kl_profile_column *c = &p->columns[j];
-        char miss[32], dist[32], mean[32] = "", sd[32] = "", mn[32] = "", med[32] = "",
-                                 mx[32] = "", top[96] = "";
-        snprintf(miss, sizeof miss, "%.1f%%", p->rows ? 100.0 * (double)c->missing / (double)p->rows : 0);
+        char miss[32], dist[32], mean[32] = "", sd[32] = "", mn[32] = "", med[32] = "", mx[32] = "",
+                                 top[96] = "";
+        snprintf(miss, sizeof miss, "%.1f%%",
+                 p->rows ? 100.0 * (double)c->missing / (double)p->rows : 0);
         snprintf(dist, sizeof dist, "%zu", c->distinct);
         if (c->has_numeric) {
             fmt_num(mean, sizeof mean, c->mean);
@@ -136,11 +142,11 @@ static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
     const char *spec_file = NULL, *target = NULL, *html = NULL;
     int no_spec = 0, json = 0;
     const struct kl_opt opts[] = {
-        KL_OPT_STRING_("target", 't', "COLUMN",
-                       &target, "the column to predict (default: keel.yaml's objective.target)"),
+        KL_OPT_STRING_("target", 't', "COLUMN", &target,
+                       "the column to predict (default: keel.yaml's objective.target)"),
         KL_OPT_STRING_("html", 0, "FILE", &html, "also write a self-contained HTML report"),
-        KL_OPT_STRING_("spec", 0, "FILE",
-                       &spec_file, "read options from this spec (default: keel.yaml if present)"),
+        KL_OPT_STRING_("spec", 0, "FILE", &spec_file,
+                       "read options from this spec (default: keel.yaml if present)"),
         KL_OPT_FLAG_("no-spec", 0, &no_spec, "ignore keel.yaml"),
         KL_OPT_JSON_(&json),
         KL_OPT_END_,
@@ -243,8 +249,7 @@ static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
     return rc;
 }
 
-static const struct kl_cmd profile_cmd = {"profile", cmd_profile,
-                                          "statistics, associations and alerts for a data set", 40,
-                                          NULL};
+static const struct kl_cmd profile_cmd = {
+    "profile", cmd_profile, "statistics, associations and alerts for a data set", 40, NULL};
 
 KL_COMMANDS(profile, &profile_cmd);

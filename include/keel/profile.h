@@ -86,10 +86,10 @@ typedef struct kl_profile_value {
 /* Pair measures (kl_profile.assoc_kind). */
 enum kl_profile_measure {
     KL_PROFILE_MEASURE_NONE = 0,
-    KL_PROFILE_MEASURE_PEARSON,  /* numeric x numeric */
+    KL_PROFILE_MEASURE_PEARSON,   /* numeric x numeric */
     KL_PROFILE_MEASURE_CRAMERS_V, /* categorical/bool x categorical/bool */
-    KL_PROFILE_MEASURE_ETA,      /* numeric x categorical/bool: correlation ratio */
-    KL_PROFILE_MEASURE_AUC,      /* numeric feature x binary target: max(AUC, 1 - AUC) */
+    KL_PROFILE_MEASURE_ETA,       /* numeric x categorical/bool: correlation ratio */
+    KL_PROFILE_MEASURE_AUC,       /* numeric feature x binary target: max(AUC, 1 - AUC) */
 };
 const char *kl_profile_measure_name(enum kl_profile_measure m);
 
@@ -97,8 +97,8 @@ typedef struct kl_profile_column {
     char *name;
     enum kl_col_kind kind;
     enum kl_type type;
-    size_t count;   /* present values */
-    size_t missing; /* missing values */
+    size_t count;    /* present values */
+    size_t missing;  /* missing values */
     size_t distinct; /* distinct present values */
     size_t n_top;
     kl_profile_value top[KL_PROFILE_TOP]; /* by count descending, then by value order */
@@ -145,7 +145,7 @@ typedef struct kl_profile {
      * (assoc_kind) for every pair of numeric, categorical and bool columns.
      */
     double *pearson, *spearman, *assoc;
-    uint8_t *assoc_kind; /* enum kl_profile_measure */
+    uint8_t *assoc_kind;              /* enum kl_profile_measure */
     kl_profile_thresholds thresholds; /* the values used */
     size_t n_alerts;
     kl_profile_alert *alerts; /* table alerts, then by column, pairs last */

@@ -17,13 +17,12 @@
 #include "profile_internal.h"
 #include "core/common.h"
 
-static const char style[] =
-    "body{font-family:sans-serif;margin:2em;color:#222}"
-    "table{border-collapse:collapse;margin:0.5em 0}"
-    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
-    "td.n{text-align:right}"
-    ".col{border-top:2px solid #4c78a8;margin-top:1.5em;padding-top:0.5em}"
-    ".alert{color:#b00}";
+static const char style[] = "body{font-family:sans-serif;margin:2em;color:#222}"
+                            "table{border-collapse:collapse;margin:0.5em 0}"
+                            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+                            "td.n{text-align:right}"
+                            ".col{border-top:2px solid #4c78a8;margin-top:1.5em;padding-top:0.5em}"
+                            ".alert{color:#b00}";
 
 static void esc(FILE *fp, const char *s)
 {

@@ -45,8 +45,8 @@ kl_profile_thresholds kl_profile_thresholds_default(void)
 }
 
 static const char *const alert_names[KL_PROFILE_ALERT_COUNT] = {
-    "empty",     "constant",   "missing",         "high_cardinality", "unique",
-    "skewed",    "zeros",      "infinite",        "imbalance",        "type_date",
+    "empty",           "constant",   "missing",          "high_cardinality", "unique",
+    "skewed",          "zeros",      "infinite",         "imbalance",        "type_date",
     "constant_length", "duplicates", "high_correlation", "target_leakage"};
 
 const char *kl_profile_alert_name(enum kl_profile_alert_kind kind)
@@ -57,11 +57,16 @@ const char *kl_profile_alert_name(enum kl_profile_alert_kind kind)
 const char *kl_profile_measure_name(enum kl_profile_measure m)
 {
     switch (m) {
-    case KL_PROFILE_MEASURE_PEARSON: return "pearson";
-    case KL_PROFILE_MEASURE_CRAMERS_V: return "cramers_v";
-    case KL_PROFILE_MEASURE_ETA: return "correlation_ratio";
-    case KL_PROFILE_MEASURE_AUC: return "auc";
-    case KL_PROFILE_MEASURE_NONE: break;
+    case KL_PROFILE_MEASURE_PEARSON:
+        return "pearson";
+    case KL_PROFILE_MEASURE_CRAMERS_V:
+        return "cramers_v";
+    case KL_PROFILE_MEASURE_ETA:
+        return "correlation_ratio";
+    case KL_PROFILE_MEASURE_AUC:
+        return "auc";
+    case KL_PROFILE_MEASURE_NONE:
+        break;
     }
     return "none";
 }
@@ -166,8 +171,8 @@ static void top_offer(top_run *top, size_t *n_top, size_t count, size_t row, siz
         (*n_top)++;
     else
         k--;
-    while (k > 0 && (top[k - 1].count < count ||
-                     (top[k - 1].count == count && top[k - 1].order > order))) {
+    while (k > 0 &&
+           (top[k - 1].count < count || (top[k - 1].count == count && top[k - 1].order > order))) {
         top[k] = top[k - 1];
         k--;
     }
@@ -470,8 +475,8 @@ static int numeric_sorted(kl__prof *w, size_t j, double *rank, const uint8_t *tc
     const double *v = kl_frame_col_f64(w->f, j);
     size_t n = w->n, cnt = 0;
     /* keys[2n] | runs[n] | idx[2n]: 56 bytes a row, the runs' 8-byte alignment kept */
-    struct kl__prof_scratch *sc = scratch_claim(w, (2 * n + 1) * 8 + (n + 1) * sizeof(run) +
-                                                       (2 * n + 1) * 4);
+    struct kl__prof_scratch *sc =
+        scratch_claim(w, (2 * n + 1) * 8 + (n + 1) * sizeof(run) + (2 * n + 1) * 4);
     if (!sc)
         return KL_ENOMEM;
     uint64_t *keys = sc->buf;
@@ -662,11 +667,15 @@ static int64_t period_of(int64_t t, int level)
 static int64_t period_start(int64_t k, int level)
 {
     switch (level) {
-    case 0: return k * US_HOUR;
-    case 1: return k * US_DAY;
-    case 2: return kl__days_from_civil(floor_div(k, 12), (unsigned)(k - 12 * floor_div(k, 12)) + 1,
-                                       1) * US_DAY;
-    default: return kl__days_from_civil(k, 1, 1) * US_DAY;
+    case 0:
+        return k * US_HOUR;
+    case 1:
+        return k * US_DAY;
+    case 2:
+        return kl__days_from_civil(floor_div(k, 12), (unsigned)(k - 12 * floor_div(k, 12)) + 1, 1) *
+               US_DAY;
+    default:
+        return kl__days_from_civil(k, 1, 1) * US_DAY;
     }
 }
 
@@ -724,7 +733,10 @@ static int profile_time(kl__prof *w, size_t j)
             c->irregular = (double)off / (double)n_gaps;
         }
         int64_t range = c->t_max - c->t_min;
-        int level = range <= 3 * US_DAY ? 0 : range <= 180 * US_DAY ? 1 : range <= 20 * 366 * US_DAY ? 2 : 3;
+        int level = range <= 3 * US_DAY          ? 0
+                    : range <= 180 * US_DAY      ? 1
+                    : range <= 20 * 366 * US_DAY ? 2
+                                                 : 3;
         c->period = level_name[level];
         int64_t k0 = period_of(c->t_min, level), k1 = period_of(c->t_max, level);
         c->n_periods = (size_t)(k1 - k0 + 1);
@@ -755,11 +767,19 @@ static void column_task(void *ctx, size_t j)
     c->imbalance = NAN;
     int rc = 0;
     switch (c->kind) {
-    case KL_COL_KIND_NUMERIC: rc = profile_numeric(w, j); break;
+    case KL_COL_KIND_NUMERIC:
+        rc = profile_numeric(w, j);
+        break;
     case KL_COL_KIND_CATEGORICAL:
-    case KL_COL_KIND_BOOL: rc = profile_codes(w, j); break;
-    case KL_COL_KIND_TEXT: rc = profile_text(w, j); break;
-    case KL_COL_KIND_TIME: rc = profile_time(w, j); break;
+    case KL_COL_KIND_BOOL:
+        rc = profile_codes(w, j);
+        break;
+    case KL_COL_KIND_TEXT:
+        rc = profile_text(w, j);
+        break;
+    case KL_COL_KIND_TIME:
+        rc = profile_time(w, j);
+        break;
     }
     c->missing = w->n - c->count;
     w->status[j] = rc;
@@ -785,9 +805,12 @@ static uint64_t cell_bits(const kl_frame *f, size_t i, size_t j)
             return UINT64_C(0x7FF8000000000001);
         return key_of_double(x);
     }
-    case KL_COL_KIND_CATEGORICAL: return (uint64_t)(int64_t)kl_frame_col_codes(f, j)[i];
-    case KL_COL_KIND_BOOL: return kl_frame_col_bool(f, j)[i];
-    case KL_COL_KIND_TIME: return (uint64_t)kl_frame_col_time(f, j)[i];
+    case KL_COL_KIND_CATEGORICAL:
+        return (uint64_t)(int64_t)kl_frame_col_codes(f, j)[i];
+    case KL_COL_KIND_BOOL:
+        return kl_frame_col_bool(f, j)[i];
+    case KL_COL_KIND_TIME:
+        return (uint64_t)kl_frame_col_time(f, j)[i];
     case KL_COL_KIND_TEXT: {
         const char *s = kl_frame_col_text(f, j)[i];
         return s ? hash_bytes(s, strlen(s)) : UINT64_C(0x5bd1e995);
@@ -882,8 +905,12 @@ static size_t memory_of(const kl_frame *f)
         total += strlen(kl_frame_col_name(f, j)) + 1;
         switch (kl_frame_col_kind(f, j)) {
         case KL_COL_KIND_NUMERIC:
-        case KL_COL_KIND_TIME: total += 8 * n; break;
-        case KL_COL_KIND_BOOL: total += n; break;
+        case KL_COL_KIND_TIME:
+            total += 8 * n;
+            break;
+        case KL_COL_KIND_BOOL:
+            total += n;
+            break;
         case KL_COL_KIND_CATEGORICAL: {
             size_t k;
             const char *const *d = kl_frame_col_dict(f, j, &k);
@@ -1070,8 +1097,8 @@ static int target_classes(kl__prof *w, size_t t)
             break;
         } else {
             int64_t x = kind == KL_COL_KIND_BOOL ? (kl_frame_col_bool(f, t)[i] == KL_BOOL_MISSING
-                                                       ? -1
-                                                       : kl_frame_col_bool(f, t)[i])
+                                                        ? -1
+                                                        : kl_frame_col_bool(f, t)[i])
                                                  : kl_frame_col_codes(f, t)[i];
             if (x < 0) {
                 cls[i] = 255;

@@ -32,12 +32,12 @@
 
 typedef struct blas_job {
     kl__prof *w;
-    size_t p, q;   /* numeric columns, those of them with missing values */
-    size_t *num;   /* column index of numeric column u */
-    long *miss;    /* u -> index among columns with missing, or -1 */
-    size_t *mcol;  /* w -> u */
-    int *bad;      /* u: Pearson undefined (infinities) */
-    double *out;   /* per block: GX, GR ((p+q)^2 each), GS (2p x q) */
+    size_t p, q;  /* numeric columns, those of them with missing values */
+    size_t *num;  /* column index of numeric column u */
+    long *miss;   /* u -> index among columns with missing, or -1 */
+    size_t *mcol; /* w -> u */
+    int *bad;     /* u: Pearson undefined (infinities) */
+    double *out;  /* per block: GX, GR ((p+q)^2 each), GS (2p x q) */
     size_t out_size;
     int failed;
 } blas_job;
@@ -83,8 +83,8 @@ static void blas_task(void *ctx, size_t t)
     cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)k, (int)nb, 1.0, rm, (int)nb, 0.0, gr,
                 (int)k);
     if (q)
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)(2 * p), (int)q, (int)nb, 1.0,
-                    sq, (int)nb, xm + p * nb, (int)nb, 0.0, gs, (int)(2 * p));
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)(2 * p), (int)q, (int)nb, 1.0, sq,
+                    (int)nb, xm + p * nb, (int)nb, 0.0, gs, (int)(2 * p));
     free(xm);
     free(rm);
     free(sq);
@@ -106,8 +106,7 @@ static double corr_from(const blas_job *b, const double *g, const double *gs, si
 {
     size_t p = b->p, k = p + b->q;
     long mu = b->miss[u], mv = b->miss[v];
-    const kl_profile_column *cu = &b->w->p->columns[b->num[u]],
-                            *cv = &b->w->p->columns[b->num[v]];
+    const kl_profile_column *cu = &b->w->p->columns[b->num[u]], *cv = &b->w->p->columns[b->num[v]];
     double n;
     if (mu >= 0 && mv >= 0)
         n = up(g, k, p + (size_t)mu, p + (size_t)mv);

@@ -54,8 +54,8 @@ static json_t *column_json(const kl_profile *p, size_t j)
     bad |= put(o, "missing_share", num(p->rows ? (double)c->missing / (double)p->rows : 0));
     bad |= put(o, "distinct", json_integer((json_int_t)c->distinct));
     for (size_t k = 0; !bad && k < c->n_top; k++)
-        bad |= json_array_append_new(top, json_pack("{s:s, s:I}", "value", c->top[k].value,
-                                                    "count", (json_int_t)c->top[k].count));
+        bad |= json_array_append_new(top, json_pack("{s:s, s:I}", "value", c->top[k].value, "count",
+                                                    (json_int_t)c->top[k].count));
     bad |= put(o, "top", top);
     top = NULL;
     if (c->kind == KL_COL_KIND_CATEGORICAL || c->kind == KL_COL_KIND_BOOL)
@@ -85,8 +85,8 @@ static json_t *column_json(const kl_profile *p, size_t j)
     if (c->kind == KL_COL_KIND_TEXT)
         bad |= put(o, "text",
                    json_pack("{s:I, s:I, s:o, s:I}", "length_min", (json_int_t)c->len_min,
-                             "length_max", (json_int_t)c->len_max, "length_mean",
-                             num(c->len_mean), "date_like", (json_int_t)c->date_like));
+                             "length_max", (json_int_t)c->len_max, "length_mean", num(c->len_mean),
+                             "date_like", (json_int_t)c->date_like));
     if (c->kind == KL_COL_KIND_TIME && c->count) {
         char a[40], b[40];
         kl__profile_time_str(c->t_min, a, sizeof a);
@@ -96,8 +96,8 @@ static json_t *column_json(const kl_profile *p, size_t j)
         for (size_t k = 0; !bad && k < c->n_periods; k++) {
             char s[40];
             kl__profile_time_str(c->period_start[k], s, sizeof s);
-            bad |= json_array_append_new(per, json_pack("{s:s, s:I}", "start", s, "count",
-                                                        (json_int_t)c->period_count[k]));
+            bad |= json_array_append_new(
+                per, json_pack("{s:s, s:I}", "start", s, "count", (json_int_t)c->period_count[k]));
         }
         bad |= put(o, "time",
                    json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:o}", "min", a, "max", b,
@@ -107,11 +107,10 @@ static json_t *column_json(const kl_profile *p, size_t j)
     }
     if (p->target >= 0 && (long)j != p->target)
         bad |= put(o, "target_association",
-                   isfinite(c->target_assoc)
-                       ? json_pack("{s:s, s:o}", "measure",
-                                   kl_profile_measure_name(c->target_measure), "value",
-                                   num(c->target_assoc))
-                       : json_null());
+                   isfinite(c->target_assoc) ? json_pack("{s:s, s:o}", "measure",
+                                                         kl_profile_measure_name(c->target_measure),
+                                                         "value", num(c->target_assoc))
+                                             : json_null());
     json_decref(top);
     if (bad) {
         json_decref(o);
@@ -141,8 +140,8 @@ static json_t *matrix_json(const kl_profile *p, const double *v, const size_t *i
 json_t *kl_profile_json(const kl_profile *p)
 {
     const kl_profile_thresholds *t = &p->thresholds;
-    json_t *o = json_object(), *vars = json_array(), *alerts = json_array(),
-           *pairs = json_array(), *names = json_array();
+    json_t *o = json_object(), *vars = json_array(), *alerts = json_array(), *pairs = json_array(),
+           *names = json_array();
     size_t m = p->n_columns, k = 0;
     size_t *idx = malloc((m ? m : 1) * sizeof *idx);
     int bad = !o || !vars || !alerts || !pairs || !names || !idx;
@@ -153,8 +152,7 @@ json_t *kl_profile_json(const kl_profile *p)
     bad |= put(o, "missing_cells", json_integer((json_int_t)p->missing_cells));
     bad |= put(o, "duplicate_rows", json_integer((json_int_t)p->duplicate_rows));
     bad |= put(o, "memory_bytes", json_integer((json_int_t)p->memory_bytes));
-    bad |= put(o, "target", p->target >= 0 ? json_string(p->columns[p->target].name)
-                                           : json_null());
+    bad |= put(o, "target", p->target >= 0 ? json_string(p->columns[p->target].name) : json_null());
     bad |= put(o, "thresholds",
                json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "missing",
                          t->missing, "zeros", t->zeros, "infinite", t->infinite, "duplicates",
@@ -163,13 +161,11 @@ json_t *kl_profile_json(const kl_profile *p)
                          t->high_correlation, "leakage", t->leakage, "date_like", t->date_like));
     for (size_t a = 0; !bad && a < p->n_alerts; a++) {
         const kl_profile_alert *x = &p->alerts[a];
-        json_t *e = json_pack("{s:s, s:o, s:o, s:o, s:o}", "alert", kl_profile_alert_name(x->kind),
-                              "column", x->column >= 0 ? json_string(p->columns[x->column].name)
-                                                       : json_null(),
-                              "column2", x->column2 >= 0
-                                             ? json_string(p->columns[x->column2].name)
-                                             : json_null(),
-                              "value", num(x->value), "threshold", num(x->threshold));
+        json_t *e = json_pack(
+            "{s:s, s:o, s:o, s:o, s:o}", "alert", kl_profile_alert_name(x->kind), "column",
+            x->column >= 0 ? json_string(p->columns[x->column].name) : json_null(), "column2",
+            x->column2 >= 0 ? json_string(p->columns[x->column2].name) : json_null(), "value",
+            num(x->value), "threshold", num(x->threshold));
         bad |= !e || json_array_append_new(alerts, e) < 0;
     }
     bad |= put(o, "alerts", alerts);
@@ -195,9 +191,9 @@ json_t *kl_profile_json(const kl_profile *p)
             double v = p->assoc[a * m + b];
             if (!isfinite(v))
                 continue;
-            json_t *e = json_pack("{s:s, s:s, s:s, s:f}", "a", p->columns[a].name, "b",
-                                  p->columns[b].name, "measure",
-                                  kl_profile_measure_name(p->assoc_kind[a * m + b]), "value", v);
+            json_t *e =
+                json_pack("{s:s, s:s, s:s, s:f}", "a", p->columns[a].name, "b", p->columns[b].name,
+                          "measure", kl_profile_measure_name(p->assoc_kind[a * m + b]), "value", v);
             bad |= !e || json_array_append_new(pairs, e) < 0;
         }
     bad |= put(o, "associations", pairs);

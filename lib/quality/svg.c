@@ -23,12 +23,23 @@ void kl_svg_escape(FILE *fp, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", fp); break;
-        case '<': fputs("&lt;", fp); break;
-        case '>': fputs("&gt;", fp); break;
-        case '"': fputs("&quot;", fp); break;
-        case '\'': fputs("&#39;", fp); break;
-        default: fputc(*s, fp);
+        case '&':
+            fputs("&amp;", fp);
+            break;
+        case '<':
+            fputs("&lt;", fp);
+            break;
+        case '>':
+            fputs("&gt;", fp);
+            break;
+        case '"':
+            fputs("&quot;", fp);
+            break;
+        case '\'':
+            fputs("&#39;", fp);
+            break;
+        default:
+            fputc(*s, fp);
         }
     }
 }
@@ -141,7 +152,8 @@ void kl_svg_line(FILE *fp, const double *x, const double *y, size_t n, int width
             y1 = KL_MAX(y1, y[i]);
         }
     if (x0 <= x1) {
-        double sx = x1 > x0 ? (width - 4) / (x1 - x0) : 0, sy = y1 > y0 ? (height - 4) / (y1 - y0) : 0;
+        double sx = x1 > x0 ? (width - 4) / (x1 - x0) : 0,
+               sy = y1 > y0 ? (height - 4) / (y1 - y0) : 0;
         fputs("<polyline fill=\"none\" stroke=\"#4c78a8\" stroke-width=\"1.5\" points=\"", fp);
         for (size_t i = 0; i < n; i++)
             if (isfinite(x[i]) && isfinite(y[i]))

@@ -161,7 +161,8 @@ static void test_profile_many_distinct_values_match_a_sorted_reference(void **st
     (void)state;
     /* 30000 rows, about 20000 distinct values (more than the hash path takes), 1 in 50 missing */
     enum { N = 30000 };
-    double *v = malloc(N * sizeof *v), *ref = malloc(N * sizeof *ref), *neg = malloc(N * sizeof *neg);
+    double *v = malloc(N * sizeof *v), *ref = malloc(N * sizeof *ref),
+           *neg = malloc(N * sizeof *neg);
     double *cls = malloc(N * sizeof *cls);
     assert_true(v && ref && neg && cls);
     size_t n = 0;

@@ -93,8 +93,8 @@ static void test_svg_heatmap_has_one_cell_per_pair_and_grey_for_nan(void **state
     kl_svg_heatmap(fp, labels, v, 3, 20);
     fclose(fp);
     assert_int_equal(count(buf, "<rect"), 9);
-    assert_int_equal(count(buf, "rgb(255,0,0)"), 3);   /* +1: full red */
-    assert_int_equal(count(buf, "rgb(0,0,255)"), 2);   /* -1: full blue */
+    assert_int_equal(count(buf, "rgb(255,0,0)"), 3);     /* +1: full red */
+    assert_int_equal(count(buf, "rgb(0,0,255)"), 2);     /* -1: full blue */
     assert_int_equal(count(buf, "rgb(220,220,220)"), 2); /* NaN */
     assert_int_equal(count(buf, "rgb(255,255,255)"), 2); /* 0: white */
     free(buf);
