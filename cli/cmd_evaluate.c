@@ -57,7 +57,8 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
         json_t *o = json_object();
         json_object_set_new(o, "evaluated", json_string(what));
         json_object_set_new(o, "rows", json_integer((json_int_t)n_used));
-        json_object_set_new(o, "threshold", isfinite(threshold) ? json_real(threshold) : json_null());
+        json_object_set_new(o, "threshold",
+                            isfinite(threshold) ? json_real(threshold) : json_null());
         json_object_set_new(o, "metrics", kl_eval_metrics_json(r));
         if (isfinite(r->tp))
             json_object_set_new(o, "confusion",
@@ -82,10 +83,10 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
                 if (strcmp(sv[i].sla->metric, r->metrics[j].desc->name) ||
                     sv[i].status > KL_SLA_STATUS_FAIL)
                     continue;
-                int w = snprintf(cell + len, sizeof cell - len, "%s%s %.6g %s", len ? ", " : "",
-                                 sv[i].sla->bound == KL_SLA_BOUND_MIN ? ">=" : "<=",
-                                 sv[i].sla->threshold,
-                                 sv[i].status == KL_SLA_STATUS_PASS ? "pass" : "FAIL");
+                int w = snprintf(
+                    cell + len, sizeof cell - len, "%s%s %.6g %s", len ? ", " : "",
+                    sv[i].sla->bound == KL_SLA_BOUND_MIN ? ">=" : "<=", sv[i].sla->threshold,
+                    sv[i].status == KL_SLA_STATUS_PASS ? "pass" : "FAIL");
                 if (w < 0 || (size_t)w >= sizeof cell - len)
                     break;
                 len += (size_t)w;
@@ -193,8 +194,8 @@ static int eval_predictions(const kl_spec *spec, const char *path, const char *l
         errno = 0;
         thr = strtod(thr_text, &end);
         if (errno || end == thr_text || *end || !(thr > 0 && thr < 1))
-            return kl_cli_error(KL_EXIT_USAGE, "option '--threshold' needs a number in (0, 1), not '%s'",
-                                thr_text);
+            return kl_cli_error(
+                KL_EXIT_USAGE, "option '--threshold' needs a number in (0, 1), not '%s'", thr_text);
     }
     if (kl_csv_read_file(path, NULL, &f, NULL, &err) < 0)
         return kl_cli_fail(&err);
@@ -209,16 +210,17 @@ static int eval_predictions(const kl_spec *spec, const char *path, const char *l
     }
     if (lc < 0 || sc < 0 || !s) {
         kl_err_set(&err, lc < 0 || sc < 0 ? KL_ENOTFOUND : KL_EINVAL,
-                   lc < 0 ? "no label column '%s'" : sc < 0 ? "no score column '%s'"
-                                                            : "score column '%s' is not numeric",
+                   lc < 0   ? "no label column '%s'"
+                   : sc < 0 ? "no score column '%s'"
+                            : "score column '%s' is not numeric",
                    lc < 0 ? label : score);
         kl_err_ctx(&err, "%s", path);
         rc = kl_cli_fail(&err);
         goto done;
     }
-    int cls = task ? !strcmp(task, "classification")
-                   : spec ? spec->objective.task == KL_TASK_CLASSIFICATION
-                          : kl_frame_col_kind(f, (size_t)lc) != KL_COL_KIND_NUMERIC;
+    int cls = task   ? !strcmp(task, "classification")
+              : spec ? spec->objective.task == KL_TASK_CLASSIFICATION
+                     : kl_frame_col_kind(f, (size_t)lc) != KL_COL_KIND_NUMERIC;
     if (!task && !spec && !cls) {
         /* numeric labels: classification when they are two values and scores lie in [0, 1] */
         const double *y = kl_frame_col_f64(f, (size_t)lc);
@@ -265,8 +267,8 @@ static int eval_predictions(const kl_spec *spec, const char *path, const char *l
         in.y_pred = s;
         thr = NAN;
         if (!in.y_true) {
-            kl_err_set(&err, KL_EINVAL, "label column '%s' is not numeric (give --task classification)",
-                       label);
+            kl_err_set(&err, KL_EINVAL,
+                       "label column '%s' is not numeric (give --task classification)", label);
             rc = kl_cli_fail(&err);
             goto done;
         }
@@ -356,7 +358,6 @@ static int cmd_evaluate_run(struct kl_cli *cli, int argc, char **argv)
     return rc;
 }
 
-static const struct kl_cmd evaluate = {"evaluate", cmd_evaluate_run,
-                                       "metrics, KPIs and the SLA verdict on labelled data", 64,
-                                       NULL};
+static const struct kl_cmd evaluate = {
+    "evaluate", cmd_evaluate_run, "metrics, KPIs and the SLA verdict on labelled data", 64, NULL};
 KL_COMMANDS(evaluate, &evaluate);

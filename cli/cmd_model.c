@@ -116,7 +116,6 @@ static int cmd_model_show(struct kl_cli *cli, int argc, char **argv)
 }
 
 static const struct kl_cmd model = {"model", NULL, "Inspect trained models.", 66, NULL};
-static const struct kl_cmd model_show = {"show", cmd_model_show,
-                                         "a model's parameters, pipeline and training schema", 1,
-                                         "model"};
+static const struct kl_cmd model_show = {
+    "show", cmd_model_show, "a model's parameters, pipeline and training schema", 1, "model"};
 KL_COMMANDS(model, &model, &model_show);

@@ -23,7 +23,8 @@ static int forecast(kl_model *m, long h, const char *level_text, const char *out
         errno = 0;
         level = strtod(level_text, &end);
         if (errno || end == level_text || *end || !(level > 0 && level < 1))
-            return kl_cli_error(KL_EXIT_USAGE, "option '--level' needs a number between 0 and 1, not '%s'",
+            return kl_cli_error(KL_EXIT_USAGE,
+                                "option '--level' needs a number between 0 and 1, not '%s'",
                                 level_text);
     }
     size_t n = (size_t)h;
@@ -139,7 +140,6 @@ static int cmd_predict_run(struct kl_cli *cli, int argc, char **argv)
     return rc;
 }
 
-static const struct kl_cmd predict = {"predict", cmd_predict_run,
-                                      "predict a CSV file (or forecast) with a trained model", 62,
-                                      NULL};
+static const struct kl_cmd predict = {
+    "predict", cmd_predict_run, "predict a CSV file (or forecast) with a trained model", 62, NULL};
 KL_COMMANDS(predict, &predict);

@@ -137,8 +137,8 @@ static void print_text(const kl_train_result *r, const char *run_id, const kl_cu
                    kl_sla_on_name(r->sla[i].sla->on));
     if (isfinite(r->gap))
         printf("overfitting: %s train %.6g vs validation %.6g, gap %.1f%% (flag above %.0f%%)%s\n",
-               r->main_metric, r->main_train, r->main_valid, 100 * r->gap,
-               100 * r->gap_threshold, r->gap_flag ? ": FLAGGED" : "");
+               r->main_metric, r->main_train, r->main_valid, 100 * r->gap, 100 * r->gap_threshold,
+               r->gap_flag ? ": FLAGGED" : "");
     if (r->has_threshold)
         printf("decision threshold: %.6g (%s)\n", r->threshold, r->threshold_method);
     for (size_t i = 0; i < r->n_kpi; i++) {
@@ -194,7 +194,8 @@ static json_t *result_json(const kl_train_result *r, const char *run_id, const k
     json_object_set_new(o, "rows", json_integer((json_int_t)r->n_rows));
     json_object_set_new(o, "split", json_string(r->split));
     json_object_set_new(o, "folds", json_integer((json_int_t)r->n_folds));
-    json_object_set_new(o, "split_hash", r->split_hash[0] ? json_string(r->split_hash) : json_null());
+    json_object_set_new(o, "split_hash",
+                        r->split_hash[0] ? json_string(r->split_hash) : json_null());
     json_object_set_new(o, "seed", json_integer((json_int_t)r->seed));
     json_object_set_new(o, "fit_seconds", json_real(r->fit_seconds));
     json_object_set_new(o, "total_seconds", json_real(r->total_seconds));
@@ -207,12 +208,13 @@ static json_t *result_json(const kl_train_result *r, const char *run_id, const k
                                       r->metrics[j].std, "folds", f));
     }
     json_object_set_new(o, "metrics", m);
-    json_object_set_new(o, "overfitting",
-                        json_pack("{s:s, s:o, s:o, s:o, s:f, s:b}", "metric", r->main_metric,
-                                  "train", isfinite(r->main_train) ? json_real(r->main_train) : json_null(),
-                                  "validation", isfinite(r->main_valid) ? json_real(r->main_valid) : json_null(),
-                                  "gap", isfinite(r->gap) ? json_real(r->gap) : json_null(),
-                                  "threshold", r->gap_threshold, "flagged", r->gap_flag));
+    json_object_set_new(
+        o, "overfitting",
+        json_pack("{s:s, s:o, s:o, s:o, s:f, s:b}", "metric", r->main_metric, "train",
+                  isfinite(r->main_train) ? json_real(r->main_train) : json_null(), "validation",
+                  isfinite(r->main_valid) ? json_real(r->main_valid) : json_null(), "gap",
+                  isfinite(r->gap) ? json_real(r->gap) : json_null(), "threshold", r->gap_threshold,
+                  "flagged", r->gap_flag));
     json_object_set_new(o, "threshold",
                         r->has_threshold ? json_pack("{s:f, s:s}", "value", r->threshold, "method",
                                                      r->threshold_method)
@@ -279,8 +281,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         errno = 0;
         gap = strtod(a.gap_text, &end);
         if (errno || end == a.gap_text || *end || !(gap > 0))
-            return kl_cli_error(KL_EXIT_USAGE, "option '--gap-threshold' needs a number > 0, not '%s'",
-                                a.gap_text);
+            return kl_cli_error(
+                KL_EXIT_USAGE, "option '--gap-threshold' needs a number > 0, not '%s'", a.gap_text);
     }
 
     double label_cost = 0;
@@ -289,7 +291,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         errno = 0;
         label_cost = strtod(a.label_cost_text, &end);
         if (errno || end == a.label_cost_text || *end || !(label_cost >= 0) || isinf(label_cost))
-            return kl_cli_error(KL_EXIT_USAGE, "option '--label-cost' needs a number >= 0, not '%s'",
+            return kl_cli_error(KL_EXIT_USAGE,
+                                "option '--label-cost' needs a number >= 0, not '%s'",
                                 a.label_cost_text);
     }
 

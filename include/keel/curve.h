@@ -72,7 +72,8 @@ typedef struct kl_curve {
     double *values;
 } kl_curve;
 
-/* Errors: those of kl_train (with ctx "learning curve, N rows, fold K"), KL_EUNSUPPORTED for forecasts, KL_EIO for the chart. */
+/* Errors: those of kl_train (with ctx "learning curve, N rows, fold K"), KL_EUNSUPPORTED for
+ * forecasts, KL_EIO for the chart. */
 int kl_curve_run(const kl_frame *f, const kl_curve_opts *opts, kl_curve *out, kl_err *err);
 void kl_curve_release(kl_curve *c);
 

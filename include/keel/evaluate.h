@@ -32,12 +32,12 @@
 typedef struct kl_eval_input {
     enum kl_task task;
     size_t n;
-    const double *y_true; /* n values, or class indices */
-    const double *y_pred; /* regression / forecast: n predictions; classification: unused */
-    const double *proba;  /* classification: n x k probabilities */
-    size_t k;             /* classification: classes (>= 2) */
-    size_t pos;           /* binary: index of the positive class (< 2) */
-    double threshold;     /* binary: decision threshold; 0 or NaN means 0.5 */
+    const double *y_true;  /* n values, or class indices */
+    const double *y_pred;  /* regression / forecast: n predictions; classification: unused */
+    const double *proba;   /* classification: n x k probabilities */
+    size_t k;              /* classification: classes (>= 2) */
+    size_t pos;            /* binary: index of the positive class (< 2) */
+    double threshold;      /* binary: decision threshold; 0 or NaN means 0.5 */
     const double *y_train; /* forecast: the training series (mase); may be NULL */
     size_t n_train;
 } kl_eval_input;
@@ -100,7 +100,7 @@ typedef struct kl_kpi_verdict {
     int ok;       /* 1: value computed */
     double value; /* the metric's value or the formula's */
     int has_target;
-    int met; /* has_target: value >= target (direction max) or <= target (min) */
+    int met;         /* has_target: value >= target (direction max) or <= target (min) */
     char error[512]; /* !ok: why */
 } kl_kpi_verdict;
 
@@ -116,7 +116,8 @@ enum kl_sla_status {
     KL_SLA_STATUS_OTHER_STAGE = 3,  /* the gate is for another stage (test, production) */
 };
 
-const char *kl_sla_status_name(enum kl_sla_status s); /* "pass", "fail", "not measured", "other stage" */
+const char *
+kl_sla_status_name(enum kl_sla_status s); /* "pass", "fail", "not measured", "other stage" */
 
 typedef struct kl_sla_verdict {
     const kl_spec_sla *sla;
@@ -130,8 +131,8 @@ typedef struct kl_sla_verdict {
  * (per-group) are judged on the whole set here. Returns the number of FAIL
  * verdicts.
  */
-size_t kl_sla_check(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage,
-                    const kl_eval_result *r, kl_sla_verdict *out);
+size_t kl_sla_check(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage, const kl_eval_result *r,
+                    kl_sla_verdict *out);
 
 /* ---- decision threshold of a binary classifier ---- */
 
@@ -166,7 +167,8 @@ int kl_threshold_choose(const double *score, const double *is_pos, size_t n,
 struct json_t;
 /* {"metric": value, ...} in registry order. */
 struct json_t *kl_eval_metrics_json(const kl_eval_result *r);
-/* [{"metric", "bound" ("min"|"max"), "threshold", "on", "value" (null unless measured), "status"}] */
+/* [{"metric", "bound" ("min"|"max"), "threshold", "on", "value" (null unless measured), "status"}]
+ */
 struct json_t *kl_sla_verdicts_json(const kl_sla_verdict *v, size_t n);
 /* [{"name", "value" (null on error), "target", "direction", "met", "error"}] */
 struct json_t *kl_kpi_verdicts_json(const kl_kpi_verdict *v, size_t n);

@@ -57,18 +57,18 @@
 #define KL_TRAIN_GAP_THRESHOLD_DEFAULT 0.10
 
 typedef struct kl_train_opts {
-    const kl_spec *spec;                 /* may be NULL: then task and target are required */
-    const char *algo;                    /* overrides train.algorithm */
-    int has_task;                        /* 1: task overrides objective.task */
+    const kl_spec *spec; /* may be NULL: then task and target are required */
+    const char *algo;    /* overrides train.algorithm */
+    int has_task;        /* 1: task overrides objective.task */
     enum kl_task task;
-    const char *target;                  /* overrides objective.target */
-    const kl_model_param *params;        /* on top of train.params */
+    const char *target;           /* overrides objective.target */
+    const kl_model_param *params; /* on top of train.params */
     size_t n_params;
-    const char *const *features;         /* overrides features.include when n_features > 0 */
+    const char *const *features; /* overrides features.include when n_features > 0 */
     size_t n_features;
-    size_t cv_folds;                     /* >= 2: k-fold instead of train.validation */
-    const kl_frame *valid;               /* validate on this frame instead of a split */
-    double gap_threshold;                /* 0: KL_TRAIN_GAP_THRESHOLD_DEFAULT */
+    size_t cv_folds;       /* >= 2: k-fold instead of train.validation */
+    const kl_frame *valid; /* validate on this frame instead of a split */
+    double gap_threshold;  /* 0: KL_TRAIN_GAP_THRESHOLD_DEFAULT */
     int has_seed;
     uint64_t seed;
     const char *threshold; /* binary: NULL auto, "cost", "f1" or a number in (0, 1) */
@@ -89,9 +89,9 @@ typedef struct kl_train_result {
     const char *split;   /* kl_split_method_name, or "given" for opts.valid */
     char split_hash[65]; /* kl_split's index hash (hex); "" for opts.valid */
     size_t n_folds;
-    size_t n_metrics;    /* metrics measured in every fold */
+    size_t n_metrics; /* metrics measured in every fold */
     kl_train_metric metrics[KL_EVAL_MAX_METRICS];
-    double *fold_values; /* n_folds x n_metrics, row-major */
+    double *fold_values;   /* n_folds x n_metrics, row-major */
     kl_eval_result pooled; /* every validation row of every fold, at the threshold */
     const char *main_metric;
     double main_train, main_valid, gap, gap_threshold;
@@ -150,9 +150,9 @@ int kl_train_predict_frame(const kl_model *m, const kl_frame *f, kl_frame **out,
 /* ---- recording ---- */
 
 typedef struct kl_train_record_opts {
-    const kl_spec *spec;     /* written as an object and linked; may be NULL */
-    const char *data_path;   /* the training file: hashed, matched to a snapshot */
-    const char *run_name;    /* may be NULL */
+    const kl_spec *spec;          /* written as an object and linked; may be NULL */
+    const char *data_path;        /* the training file: hashed, matched to a snapshot */
+    const char *run_name;         /* may be NULL */
     const kl_model_param *params; /* as given on the command line (also logged) */
     size_t n_params;
 } kl_train_record_opts;

@@ -18,8 +18,7 @@
 
 static const double fractions[KL_CURVE_SIZES] = {0.1, 0.325, 0.55, 0.775, 1.0};
 
-int kl_curve_fit_power(const double *x, const double *e, size_t n, double *a, double *b,
-                       double *c)
+int kl_curve_fit_power(const double *x, const double *e, size_t n, double *a, double *b, double *c)
 {
     double best = INFINITY;
     int ok = 0;
@@ -148,7 +147,7 @@ int kl_curve_run(const kl_frame *f, const kl_curve_opts *opts, kl_curve *out, kl
     out->n_rows = n;
     out->n_sizes = KL_CURVE_SIZES;
     out->n_folds = opts->folds ? opts->folds : to->cv_folds >= 2 ? to->cv_folds : 5;
-    out->label_cost = opts->label_cost > 0                       ? opts->label_cost
+    out->label_cost = opts->label_cost > 0                 ? opts->label_cost
                       : spec && spec->train.has_label_cost ? spec->train.label_cost
                                                            : NAN;
     if (opts->svg_path)
@@ -163,8 +162,8 @@ int kl_curve_run(const kl_frame *f, const kl_curve_opts *opts, kl_curve *out, kl
     /* folds: stratified by the target's values for classification */
     double *lab = NULL;
     kl_split *sp = NULL;
-    kl_split_opts so = {.method = KL_SPLIT_METHOD_KFOLD, .seed = seed, .folds = out->n_folds,
-                        .shuffle = 1};
+    kl_split_opts so = {
+        .method = KL_SPLIT_METHOD_KFOLD, .seed = seed, .folds = out->n_folds, .shuffle = 1};
     int rc = 0;
     if (task == KL_TASK_CLASSIFICATION) {
         so.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD;
@@ -299,12 +298,12 @@ json_t *kl_curve_json(const kl_curve *c)
     for (size_t i = 0; i < c->n_targets; i++) {
         const kl_curve_target *t = &c->targets[i];
         json_array_append_new(
-            tg, json_pack("{s:s, s:s, s:f, s:b, s:o, s:o, s:o, s:o, s:o}", "metric", t->metric,
-                          "bound", t->bound == KL_SLA_BOUND_MIN ? "min" : "max", "threshold",
-                          t->threshold, "reachable", t->reachable, "rows_needed",
-                          num(t->rows_needed), "rows_low", num(t->rows_low), "rows_high",
-                          num(t->rows_high), "extra_rows", num(t->extra_rows), "cost",
-                          num(t->cost)));
+            tg,
+            json_pack("{s:s, s:s, s:f, s:b, s:o, s:o, s:o, s:o, s:o}", "metric", t->metric, "bound",
+                      t->bound == KL_SLA_BOUND_MIN ? "min" : "max", "threshold", t->threshold,
+                      "reachable", t->reachable, "rows_needed", num(t->rows_needed), "rows_low",
+                      num(t->rows_low), "rows_high", num(t->rows_high), "extra_rows",
+                      num(t->extra_rows), "cost", num(t->cost)));
     }
     json_object_set_new(o, "metric", json_string(c->metric));
     json_object_set_new(o, "folds", json_integer((json_int_t)c->n_folds));

@@ -56,7 +56,8 @@ int kl_curve_svg_write(const kl_curve *c, const char *path, kl_err *err)
             "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
             W, H, W, H);
     fprintf(fp, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    fprintf(fp, "<text x=\"%d\" y=\"22\" font-size=\"14\">learning curve: %s vs training rows</text>\n",
+    fprintf(fp,
+            "<text x=\"%d\" y=\"22\" font-size=\"14\">learning curve: %s vs training rows</text>\n",
             L, c->metric);
     fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, H - B,
             W - R, H - B);
@@ -66,13 +67,14 @@ int kl_curve_svg_write(const kl_curve *c, const char *path, kl_err *err)
         double yv = lo + (hi - lo) * i / 4, xv = xmax * i / 4;
         fprintf(fp, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", L - 6,
                 py(yv, lo, hi) + 4, yv);
-        fprintf(fp, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n",
-                px(xv, xmax), H - B + 18, xv);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n", px(xv, xmax),
+                H - B + 18, xv);
     }
     fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">training rows</text>\n",
             (L + W - R) / 2, H - 10);
     if (c->fit_ok) {
-        fprintf(fp, "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"5,4\" points=\"");
+        fprintf(fp,
+                "<polyline fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"5,4\" points=\"");
         for (int i = 1; i <= 100; i++) {
             double x = xmax * i / 100, e = c->a * pow(x, -c->b) + c->c, y = hib ? 1 - e : e;
             if (y < lo || y > hi)

@@ -77,7 +77,8 @@ int kl_eval_compute(const kl_eval_input *in, kl_eval_result *out, kl_err *err)
         return kl_err_set(err, KL_EINVAL, "nothing to evaluate: no rows");
     int cls = in->task == KL_TASK_CLASSIFICATION;
     if (cls && (in->k < 2 || !in->proba || (in->k == 2 && in->pos > 1)))
-        return kl_err_set(err, KL_EINVAL, "classification needs probabilities of 2 or more classes");
+        return kl_err_set(err, KL_EINVAL,
+                          "classification needs probabilities of 2 or more classes");
     if (!cls && !in->y_pred)
         return kl_err_set(err, KL_EINVAL, "no predictions to evaluate");
     for (size_t i = 0; i < in->n; i++)

@@ -67,8 +67,8 @@ json_t *kl_kpi_verdicts_json(const kl_kpi_verdict *v, size_t n)
         json_object_set_new(o, "target", k->has_target ? json_real(k->target) : json_null());
         json_object_set_new(o, "direction",
                             json_string(k->direction == KL_KPI_DIRECTION_MIN ? "min" : "max"));
-        json_object_set_new(o, "met", v[i].ok && k->has_target ? json_boolean(v[i].met)
-                                                              : json_null());
+        json_object_set_new(o, "met",
+                            v[i].ok && k->has_target ? json_boolean(v[i].met) : json_null());
         if (!v[i].ok)
             json_object_set_new(o, "error", json_string(v[i].error));
         json_array_append_new(a, o);

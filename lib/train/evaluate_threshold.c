@@ -90,10 +90,10 @@ int kl_threshold_choose(const double *score, const double *is_pos, size_t n,
             if ((rc = kl_kpi_formula_eval(formula, kl_eval_kpi_lookup, &r, &v, err)) < 0)
                 break;
         }
-        int better = isnan(best_v) ||
-                     (method == KL_THRESHOLD_METHOD_COST && direction == KL_KPI_DIRECTION_MIN
-                          ? v < best_v
-                          : v > best_v);
+        int better =
+            isnan(best_v) ||
+            (method == KL_THRESHOLD_METHOD_COST && direction == KL_KPI_DIRECTION_MIN ? v < best_v
+                                                                                     : v > best_v);
         if (better) {
             best_v = v;
             best_t = t;

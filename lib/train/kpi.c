@@ -212,12 +212,10 @@ void kl_kpi_check(const kl_spec_kpi *kpi, size_t n, const kl_eval_result *r, kl_
         v->has_target = kpi[i].has_target;
         if (kpi[i].metric) {
             if (!(v->ok = kl_eval_metric_get(r, kpi[i].metric, &v->value)))
-                snprintf(v->error, sizeof v->error, "metric '%s' was not measured",
-                         kpi[i].metric);
+                snprintf(v->error, sizeof v->error, "metric '%s' was not measured", kpi[i].metric);
         } else {
             kl_err e = {0};
-            if (kl_kpi_formula_eval(kpi[i].value, kl_eval_kpi_lookup, (void *)r, &v->value, &e) <
-                0)
+            if (kl_kpi_formula_eval(kpi[i].value, kl_eval_kpi_lookup, (void *)r, &v->value, &e) < 0)
                 snprintf(v->error, sizeof v->error, "%s", e.msg);
             else
                 v->ok = 1;

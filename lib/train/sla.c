@@ -26,8 +26,8 @@ const char *kl_sla_status_name(enum kl_sla_status s)
     return "?";
 }
 
-size_t kl_sla_check(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage,
-                    const kl_eval_result *r, kl_sla_verdict *out)
+size_t kl_sla_check(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage, const kl_eval_result *r,
+                    kl_sla_verdict *out)
 {
     size_t failed = 0;
     for (size_t i = 0; i < n; i++) {

@@ -96,9 +96,9 @@ int kl_train_positive_class(const kl_model *m, const kl_spec *spec, size_t *pos,
             *pos = k;
             return 0;
         }
-    return kl_err_set(err, KL_EINVAL, "objective.positive_class '%s' is not a class of '%s' (%s, %s)",
-                      want, kl_model_target(m), kl_model_class_name(m, 0),
-                      kl_model_class_name(m, 1));
+    return kl_err_set(err, KL_EINVAL,
+                      "objective.positive_class '%s' is not a class of '%s' (%s, %s)", want,
+                      kl_model_target(m), kl_model_class_name(m, 0), kl_model_class_name(m, 1));
 }
 
 /* Threshold stored in the model (0.5 when none). */
@@ -204,8 +204,8 @@ static int resolve(struct run *r, kl_err *err)
     r->algo = o->algo ? o->algo : s && s->train.algorithm ? s->train.algorithm : NULL;
     if (!r->algo)
         r->algo = r->task == KL_TASK_CLASSIFICATION ? "logistic"
-                  : r->task == KL_TASK_FORECAST      ? "ar"
-                                                     : "ridge";
+                  : r->task == KL_TASK_FORECAST     ? "ar"
+                                                    : "ridge";
     const kl_algo *a = kl_algo_find(r->algo);
     if (!a)
         return kl_err_set(err, KL_ENOTFOUND, "unknown algorithm '%s'", r->algo);
@@ -216,8 +216,8 @@ static int resolve(struct run *r, kl_err *err)
     const char *algo_in_spec = s ? s->train.algorithm : NULL;
     int spec_params_apply = s && (!o->algo || (algo_in_spec && !strcmp(algo_in_spec, o->algo)));
     for (size_t i = 0; spec_params_apply && i < s->train.n_params; i++)
-        r->params[r->n_params++] = (kl_model_param){s->train.params[i].key,
-                                                    s->train.params[i].value};
+        r->params[r->n_params++] =
+            (kl_model_param){s->train.params[i].key, s->train.params[i].value};
     for (size_t i = 0; i < o->n_params && r->n_params < KL_ARRAY_LEN(r->params); i++) {
         size_t k = 0;
         while (k < r->n_params && strcmp(r->params[k].key, o->params[i].key))
@@ -301,9 +301,9 @@ static int make_split(struct run *r, kl_split **out, kl_err *err)
     size_t n = kl_frame_row_count(r->f);
     kl_split_opts so = {.seed = r->seed, .shuffle = 1};
     int cls = r->task == KL_TASK_CLASSIFICATION, fc = r->task == KL_TASK_FORECAST;
-    enum kl_validation_method vm = s ? s->train.validation.method
-                                     : fc ? KL_VALIDATION_METHOD_TIME_SERIES
-                                          : KL_VALIDATION_METHOD_HOLDOUT;
+    enum kl_validation_method vm = s    ? s->train.validation.method
+                                   : fc ? KL_VALIDATION_METHOD_TIME_SERIES
+                                        : KL_VALIDATION_METHOD_HOLDOUT;
     so.test_fraction = s ? s->train.validation.test_size : 0.2;
     so.folds = s ? (size_t)s->train.validation.folds : 5;
     if (r->o->cv_folds >= 2) {
@@ -637,8 +637,8 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     out->target = r.target;
     out->seed = r.seed;
     out->n_rows = kl_frame_row_count(f);
-    out->gap_threshold = opts->gap_threshold > 0 ? opts->gap_threshold
-                                                 : KL_TRAIN_GAP_THRESHOLD_DEFAULT;
+    out->gap_threshold =
+        opts->gap_threshold > 0 ? opts->gap_threshold : KL_TRAIN_GAP_THRESHOLD_DEFAULT;
     /* the final model first: its classes define the class indices of every fold */
     double t1 = now_s();
     if ((rc = kl_model_fit(f, &r.fo, &out->model, err)) < 0)

@@ -127,8 +127,8 @@ static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
     for (size_t j = 0; rc == 0 && j < r->n_metrics; j++) {
         const char *name = r->metrics[j].desc->name;
         for (size_t k = 0; rc == 0 && k < r->n_folds && r->n_folds > 1; k++)
-            rc = kl_run_log_metric(run, name, r->fold_values[k * r->n_metrics + j], (int64_t)k,
-                                   err);
+            rc =
+                kl_run_log_metric(run, name, r->fold_values[k * r->n_metrics + j], (int64_t)k, err);
         char key[96];
         snprintf(key, sizeof key, "%s_std", name);
         if (rc == 0)

@@ -121,8 +121,7 @@ static void test_eval_regression_quantities_by_hand(void **state)
     assert_true(r.sum_actual == 10 && r.sum_predicted == 11);
     assert_true(isnan(r.tp));
     double k;
-    assert_int_equal(kl_kpi_formula_eval("sum_abs_error / n", kl_eval_kpi_lookup, &r, &k, &err),
-                     0);
+    assert_int_equal(kl_kpi_formula_eval("sum_abs_error / n", kl_eval_kpi_lookup, &r, &k, &err), 0);
     assert_true(k == 0.25);
     assert_int_equal(kl_kpi_formula_eval("tp", kl_eval_kpi_lookup, &r, &k, &err), KL_EINVAL);
 }

@@ -33,7 +33,7 @@ static void test_sla_min_max_pass_fail_and_boundaries(void **state)
     kl_spec_sla sla[] = {
         {"r2", KL_SLA_BOUND_MIN, 0.5, KL_SLA_ON_VALIDATION, NULL},
         {"rmse", KL_SLA_BOUND_MAX, 8, KL_SLA_ON_VALIDATION, NULL},
-        {"r2", KL_SLA_BOUND_MIN, 0.6, KL_SLA_ON_VALIDATION, NULL}, /* exactly met */
+        {"r2", KL_SLA_BOUND_MIN, 0.6, KL_SLA_ON_VALIDATION, NULL},  /* exactly met */
         {"rmse", KL_SLA_BOUND_MAX, 10, KL_SLA_ON_VALIDATION, NULL}, /* exactly met */
     };
     kl_eval_result r = result_r2_rmse(0.6, 10);
@@ -74,10 +74,18 @@ static void test_kpi_verdicts_follow_direction_and_report_errors(void **state)
 {
     (void)state;
     kl_spec_kpi k[] = {
-        {.name = "fit", .metric = "r2", .has_target = 1, .target = 0.5,
-         .direction = KL_KPI_DIRECTION_MAX, .why = "w"},
-        {.name = "mean error", .value = "sum_abs_error / n", .has_target = 1, .target = 2,
-         .direction = KL_KPI_DIRECTION_MIN, .why = "w"},
+        {.name = "fit",
+         .metric = "r2",
+         .has_target = 1,
+         .target = 0.5,
+         .direction = KL_KPI_DIRECTION_MAX,
+         .why = "w"},
+        {.name = "mean error",
+         .value = "sum_abs_error / n",
+         .has_target = 1,
+         .target = 2,
+         .direction = KL_KPI_DIRECTION_MIN,
+         .why = "w"},
         {.name = "gain", .value = "100*tp", .why = "w"},
         {.name = "auc", .metric = "roc_auc", .why = "w"},
         {.name = "no target", .value = "n * 2", .why = "w"},

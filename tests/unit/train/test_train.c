@@ -194,8 +194,8 @@ static void test_logistic_breast_cancer_metrics_threshold_and_gates(void **state
 
     /* reference: stratified holdout on the 0/1 labels, seed 42 (the spec's default) */
     size_t N = kl_frame_row_count(f);
-    kl_split_opts so = {.method = KL_SPLIT_METHOD_HOLDOUT_STRATIFIED, .seed = 42,
-                        .test_fraction = 0.2};
+    kl_split_opts so = {
+        .method = KL_SPLIT_METHOD_HOLDOUT_STRATIFIED, .seed = 42, .test_fraction = 0.2};
     kl_split *sp = NULL;
     kl_err err = {0};
     assert_int_equal(kl_split_new(&sp, N, target_col(f), NULL, &so, &err), 0);
@@ -285,8 +285,8 @@ static void test_iris_multinomial_kfold_accuracy_per_fold(void **state)
     assert_int_equal(r.n_folds, 3);
     assert_false(r.has_threshold);
     assert_int_equal(kl_model_class_count(r.model), 3);
-    kl_split_opts so = {.method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .seed = 3, .folds = 3,
-                        .shuffle = 1};
+    kl_split_opts so = {
+        .method = KL_SPLIT_METHOD_STRATIFIED_KFOLD, .seed = 3, .folds = 3, .shuffle = 1};
     kl_split *sp = NULL;
     kl_err err = {0};
     assert_int_equal(kl_split_new(&sp, 150, target_col(f), NULL, &so, &err), 0);
@@ -349,8 +349,12 @@ static void test_ar_forecast_holdout_scores_the_multistep_forecast(void **state)
     kl_frame *tr = NULL;
     kl_err err = {0};
     assert_int_equal(kl_frame_take(f, idx, n0, &tr, &err), 0);
-    kl_model_fit_opts fo = {.algo = "ar", .task = KL_TASK_FORECAST, .target = "sunactivity",
-                            .params = prm, .n_params = 1, .seed = 42};
+    kl_model_fit_opts fo = {.algo = "ar",
+                            .task = KL_TASK_FORECAST,
+                            .target = "sunactivity",
+                            .params = prm,
+                            .n_params = 1,
+                            .seed = 42};
     kl_model *m = NULL;
     assert_int_equal(kl_model_fit(tr, &fo, &m, &err), 0);
     double *fc = malloc(nt * sizeof *fc);
@@ -520,8 +524,12 @@ static void test_bad_options_give_clear_errors(void **state)
     kl_train_result r;
     kl_err err = {0};
     kl_model_param bad[] = {{"alpha", "-1"}};
-    kl_train_opts o = {.has_task = 1, .task = KL_TASK_REGRESSION, .target = "target",
-                       .algo = "ridge", .params = bad, .n_params = 1};
+    kl_train_opts o = {.has_task = 1,
+                       .task = KL_TASK_REGRESSION,
+                       .target = "target",
+                       .algo = "ridge",
+                       .params = bad,
+                       .n_params = 1};
     assert_int_equal(kl_train(f, &o, &r, &err), KL_EINVAL);
     assert_non_null(strstr(err.msg, "alpha"));
     assert_string_equal(err.ctx, "param alpha");
