@@ -802,10 +802,6 @@ static int grow_tree(trainer *T, kl_err *err)
     T->tn[0].G = G;
     T->tn[0].H = H;
     set_out_node(T, 0);
-    if (T->P.max_depth != 0 && T->P.max_depth < 1) {
-        put_slot(T, s);
-        return 0;
-    }
     eval_node(T, &T->tn[0]);
     size_t n_leaves = 1;
     size_t cap = 64;
@@ -834,7 +830,10 @@ static int grow_tree(trainer *T, kl_err *err)
             size_t bi = SIZE_MAX;
             for (size_t i = 0; i < n_open; i++) {
                 const tnode *nd = &T->tn[open[i]];
-                if (nd->best.valid && (bi == SIZE_MAX || nd->best.gain > T->tn[open[bi]].best.gain))
+                if (!nd->best.valid)
+                    continue;
+                if (bi == SIZE_MAX || nd->best.gain > T->tn[open[bi]].best.gain ||
+                    (nd->best.gain == T->tn[open[bi]].best.gain && open[i] < open[bi]))
                     bi = i;
             }
             if (bi == SIZE_MAX || !leaf_budget_left(T, n_leaves))
