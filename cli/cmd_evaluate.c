@@ -115,6 +115,7 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
         printf("verdict: %s\n", failed ? "FAIL" : "pass");
     }
     if (rc == KL_EXIT_OK && failed) {
+        fflush(stdout);
         kl_cli_warn("%zu quality SLA%s missed", failed, failed == 1 ? "" : "s");
         rc = KL_EXIT_CHECK;
     }

@@ -423,6 +423,7 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         rc = KL_EXIT_OK;
     }
     if (rc == KL_EXIT_OK && res.n_sla_failed) {
+        fflush(stdout);
         kl_cli_warn("%zu validation SLA%s missed", res.n_sla_failed,
                     res.n_sla_failed == 1 ? "" : "s");
         rc = KL_EXIT_CHECK;
