@@ -1327,33 +1327,62 @@ void kl_gbdt_release(kl_gbdt *m)
 /* ---- prediction ---- */
 
 #define PRED_BLOCK 64
+#define PRED_TASK_ROWS 4096
+
+/*
+ * Rows [i0, i1) of one tree: the rows of a block descend together, one level
+ * per sweep, so their independent loads overlap; the direction is computed
+ * without branches (NaN fails x <= t, and takes the default instead).
+ */
+static void predict_block(const kl_gbdt *m, const double *X, size_t i0, size_t i1, size_t ld,
+                          double *out)
+{
+    size_t K = m->n_outputs;
+    uint32_t q[PRED_BLOCK];
+    for (size_t t = 0; t < m->n_trees; t++) {
+        const kl_gbdt_node *nodes = m->nodes + m->tree_start[t];
+        size_t k = t % K, nb = i1 - i0;
+        memset(q, 0, nb * sizeof *q);
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (size_t r = 0; r < nb; r++) {
+                const kl_gbdt_node *nd = &nodes[q[r]];
+                if (nd->left < 0)
+                    continue;
+                double x = X[(size_t)nd->feature * ld + i0 + r];
+                int left = nd->is_cat ? x == nd->threshold : x <= nd->threshold;
+                left = isnan(x) ? nd->default_left : left;
+                q[r] = (uint32_t)nd->left + (uint32_t)!left;
+                moved = 1;
+            }
+        }
+        for (size_t r = 0; r < nb; r++)
+            out[(i0 + r) * K + k] += nodes[q[r]].value;
+    }
+}
+
+typedef struct pred_ctx {
+    const kl_gbdt *m;
+    const double *X;
+    size_t n, ld;
+    double *out;
+} pred_ctx;
+
+static void pred_task(void *vctx, size_t t)
+{
+    pred_ctx *c = vctx;
+    size_t a = t * PRED_TASK_ROWS, e = KL_MIN(c->n, a + PRED_TASK_ROWS);
+    for (size_t i0 = a; i0 < e; i0 += PRED_BLOCK)
+        predict_block(c->m, c->X, i0, KL_MIN(e, i0 + PRED_BLOCK), c->ld, c->out);
+}
 
 void kl_gbdt_predict_margin(const kl_gbdt *m, const double *X, size_t n, size_t ld, double *out)
 {
     size_t K = m->n_outputs;
     for (size_t i = 0; i < n * K; i++)
         out[i] = m->base_margin;
-    for (size_t i0 = 0; i0 < n; i0 += PRED_BLOCK) {
-        size_t i1 = KL_MIN(n, i0 + PRED_BLOCK);
-        for (size_t t = 0; t < m->n_trees; t++) {
-            const kl_gbdt_node *nodes = m->nodes + m->tree_start[t];
-            size_t k = t % K;
-            for (size_t i = i0; i < i1; i++) {
-                size_t q = 0;
-                while (nodes[q].left >= 0) {
-                    const kl_gbdt_node *nd = &nodes[q];
-                    double x = X[(size_t)nd->feature * ld + i];
-                    int left;
-                    if (isnan(x))
-                        left = nd->default_left;
-                    else
-                        left = nd->is_cat ? x == nd->threshold : x <= nd->threshold;
-                    q = (size_t)nd->left + (left ? 0 : 1);
-                }
-                out[i * K + k] += nodes[q].value;
-            }
-        }
-    }
+    pred_ctx c = {m, X, n, ld, out};
+    par_for(kl_task_count(n, PRED_TASK_ROWS), pred_task, &c, n * (m->n_trees / 8 + 1));
 }
 
 void kl_gbdt_predict(const kl_gbdt *m, const double *X, size_t n, size_t ld, double *out)
