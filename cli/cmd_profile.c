@@ -13,6 +13,7 @@
 
 #include "keel/csv.h"
 #include "keel/frame.h"
+#include "keel/hash.h"
 #include "keel/profile.h"
 #include "keel/snapshot.h"
 #include "keel/spec.h"
@@ -111,29 +112,118 @@ static void report_text(const char *path, const kl_profile *p)
 }
 
 /*
- * Read the CSV file at path or, when no such file exists and the project has
- * a store, the snapshot that text names (id, prefix, name or tag).
+ * The lineage relation naming the stored profile of a snapshot under these
+ * options: "profile/1/" and 16 hex digits of SHA-256 over the requested
+ * target and the thresholds, so other options make (and reuse) another one.
  */
-static int read_data(const struct kl_cli *cli, const char *path, const char *text,
-                     const kl_csv_read_opts *ropts, kl_frame **f, kl_err *err)
+static void profile_key(const kl_profile_opts *o, char *buf, size_t n)
 {
-    if (text && access(path, F_OK) != 0) {
-        kl_store *s = NULL;
-        if (kl_store_open(cli->dir, NULL, &s, err) == 0) {
-            kl_ref ref;
-            int rc = kl_store_resolve(s, "snapshot", text, &ref, err);
-            if (rc == 0)
-                rc = kl_snapshot_load(s, ref.id, f, err);
-            kl_store_close(s);
-            /* Found, or failed for another reason (an ambiguous prefix, a damaged object). */
-            if (rc != KL_ENOTFOUND)
-                return rc;
-        }
-        *err = (kl_err){0};
+    const kl_profile_thresholds *t = &o->thresholds;
+    char text[1024];
+    snprintf(text, sizeof text, "%s|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g",
+             o->target ? o->target : "", t->missing, t->zeros, t->infinite, t->duplicates,
+             t->skewed, t->high_cardinality, t->imbalance, t->high_correlation, t->leakage,
+             t->date_like);
+    uint8_t h[KL_SHA256_LEN];
+    char hex[KL_SHA256_HEX_LEN + 1];
+    kl_sha256(text, strlen(text), h);
+    kl_hex(h, 8, hex);
+    snprintf(buf, n, "profile/1/%s", hex);
+}
+
+/* The profile stored for snapshot id under key: 1 and *out, 0 when none, or an error. */
+static int profile_stored(kl_store *s, const char *id, const char *key, kl_profile **out,
+                          kl_err *err)
+{
+    kl_lineage l = {0};
+    int rc = kl_store_lineage(s, "snapshot", id, KL_LINEAGE_DIR_DESCENDANTS, 1, &l, err);
+    if (rc < 0)
+        return rc;
+    char obj[KL_ID_LEN] = "";
+    for (size_t k = 0; k < l.count; k++) {
+        const kl_lineage_edge *e = &l.edges[k];
+        if (strcmp(e->from_kind, "snapshot") == 0 && strcmp(e->from_id, id) == 0 &&
+            strcmp(e->to_kind, "object") == 0 && strcmp(e->relation, key) == 0)
+            snprintf(obj, sizeof obj, "%s", e->to_id);
     }
-    kl_csv_report rep = {0};
-    int rc = kl_csv_read_file(path, ropts, f, &rep, err);
-    kl_csv_report_release(&rep);
+    kl_lineage_release(&l);
+    if (!obj[0])
+        return 0;
+    void *data = NULL;
+    size_t n = 0;
+    if ((rc = kl_store_get(s, obj, 0, &data, &n, err)) < 0)
+        return rc;
+    json_error_t je;
+    json_t *j = json_loadb(data, n, 0, &je);
+    free(data);
+    if (!j)
+        return kl_err_set(err, KL_ECORRUPT, "stored profile %.12s is not JSON: %s", obj, je.text);
+    rc = kl_profile_from_json(j, out, err);
+    json_decref(j);
+    return rc < 0 ? rc : 1;
+}
+
+/* Store p as an object linked from snapshot id under key. */
+static int profile_store(kl_store *s, const char *id, const char *key, const kl_profile *p,
+                         kl_err *err)
+{
+    json_t *j = kl_profile_json(p);
+    char *text =
+        j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(j);
+    if (!text)
+        return kl_err_set(err, KL_ENOMEM, "out of memory while storing the profile");
+    char obj[KL_ID_LEN];
+    int rc = kl_store_put(s, text, strlen(text), obj, err);
+    free(text);
+    if (rc == 0)
+        rc = kl_store_link(s, "snapshot", id, "object", obj, key, err);
+    return rc;
+}
+
+/*
+ * Profile the snapshot text names, when no file has that name and the
+ * project has a store: the stored profile for these options when there is
+ * one, else computed from the snapshot and stored. Returns 1 and *out, 0
+ * when text names no snapshot, or an error.
+ */
+static int profile_snapshot(const struct kl_cli *cli, const char *text, kl_profile_opts *o,
+                            int target_given, kl_profile **out, kl_err *err)
+{
+    kl_store *s = NULL;
+    if (kl_store_open(cli->dir, NULL, &s, err) < 0) {
+        *err = (kl_err){0};
+        return 0;
+    }
+    kl_ref ref;
+    int rc = kl_store_resolve(s, "snapshot", text, &ref, err);
+    if (rc == KL_ENOTFOUND) {
+        kl_store_close(s);
+        *err = (kl_err){0};
+        return 0;
+    }
+    char key[64];
+    profile_key(o, key, sizeof key);
+    if (rc == 0)
+        rc = profile_stored(s, ref.id, key, out, err);
+    if (rc == 0) {
+        kl_frame *f = NULL;
+        rc = kl_snapshot_load(s, ref.id, &f, err);
+        if (rc == 0 && o->target && kl_frame_col_index(f, o->target) < 0 && !target_given)
+            o->target = NULL;
+        if (rc == 0)
+            rc = kl_profile_compute(f, o, out, err);
+        kl_frame_free(f);
+        if (rc == 0)
+            rc = profile_store(s, ref.id, key, *out, err);
+        if (rc == 0)
+            rc = 1;
+    }
+    kl_store_close(s);
+    if (rc < 0) {
+        kl_profile_free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -209,8 +299,15 @@ static int cmd_profile(struct kl_cli *cli, int argc, char **argv)
         t->date_like = given(spec->constraints.alerts.date_like);
     }
     kl_frame *f = NULL;
-    rc = read_data(cli, path, n_pos ? pos[0] : NULL, &ropts, &f, &err);
     kl_profile *p = NULL;
+    rc = 0;
+    if (n_pos && access(path, F_OK) != 0)
+        rc = profile_snapshot(cli, pos[0], &popts, target != NULL, &p, &err);
+    if (rc == 0) {
+        kl_csv_report rep = {0};
+        rc = kl_csv_read_file(path, &ropts, &f, &rep, &err);
+        kl_csv_report_release(&rep);
+    }
     if (rc == 0) {
         /* The spec's target may be absent from a file profiled on its own: profile without it. */
         if (!target && popts.target && kl_frame_col_index(f, popts.target) < 0)

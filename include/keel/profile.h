@@ -168,6 +168,13 @@ void kl_profile_free(kl_profile *p); /* NULL does nothing */
 struct json_t *kl_profile_json(const kl_profile *p);
 
 /*
+ * The profile that kl_profile_json wrote, read back (for stored profiles):
+ * kl_profile_json of the result equals the JSON read. Returns 0, KL_EPARSE
+ * when j is not such a profile, or KL_ENOMEM.
+ */
+int kl_profile_from_json(const struct json_t *j, kl_profile **out, kl_err *err);
+
+/*
  * Write a self-contained HTML report (no external resources) with inline SVG
  * charts: a histogram or bar chart per column and a correlation heat map.
  * title is escaped. Returns 0 or KL_EIO.

@@ -784,6 +784,54 @@ static void test_profile_json_has_the_documented_fields(void **state)
     kl_frame_free(f);
 }
 
+static void test_profile_read_back_from_json_gives_the_same_json(void **state)
+{
+    (void)state;
+    kl_frame *f = random_frame(3000);
+    kl_err err = {0};
+    const char *t[3000];
+    int64_t tm[3000];
+    for (int i = 0; i < 3000; i++) {
+        t[i] = i % 3 ? "2021-05-06" : "words";
+        tm[i] = i % 11 == 0 ? KL_TIME_MISSING : INT64_C(1600000000000000) + i * INT64_C(3600000000);
+    }
+    assert_int_equal(kl_frame_add_text(f, "t", t, &err), 0);
+    assert_int_equal(kl_frame_add_time(f, "when", KL_TYPE_DATETIME, tm, NULL, &err), 0);
+    kl_profile_opts o = {.target = "c"};
+    kl_profile *p = profile(f, &o);
+    char *s1 = json_text(p);
+    json_error_t je;
+    json_t *j = json_loads(s1, 0, &je);
+    assert_non_null(j);
+    kl_profile *back = NULL;
+    assert_int_equal(kl_profile_from_json(j, &back, &err), 0);
+    json_decref(j);
+    char *s2 = json_text(back);
+    assert_string_equal(s1, s2);
+    /* what the report shows comes out the same too */
+    assert_int_equal(back->n_alerts, p->n_alerts);
+    assert_true(back->columns[4].t_min == p->columns[4].t_min);
+    char *h1 = NULL, *h2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    FILE *a = open_memstream(&h1, &l1), *b = open_memstream(&h2, &l2);
+    assert_int_equal(kl_profile_html(p, "x", a, &err), 0);
+    assert_int_equal(kl_profile_html(back, "x", b, &err), 0);
+    fclose(a);
+    fclose(b);
+    assert_string_equal(h1, h2);
+    free(h1);
+    free(h2);
+    free(s1);
+    free(s2);
+    kl_profile_free(back);
+    kl_profile_free(p);
+    kl_frame_free(f);
+    j = json_pack("{s:i}", "rows", 3);
+    assert_int_equal(kl_profile_from_json(j, &back, &err), KL_EPARSE);
+    assert_null(back);
+    json_decref(j);
+}
+
 /* ---- real data ---- */
 
 static void test_profile_adult_census_spot_checks(void **state)
@@ -846,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_profile_does_not_depend_on_the_thread_count),
         cmocka_unit_test(test_profile_html_is_balanced_with_one_svg_per_chart_and_no_urls),
         cmocka_unit_test(test_profile_json_has_the_documented_fields),
+        cmocka_unit_test(test_profile_read_back_from_json_gives_the_same_json),
         cmocka_unit_test(test_profile_adult_census_spot_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
