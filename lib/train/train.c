@@ -57,28 +57,73 @@ int kl_train_target_values(const kl_model *m, const kl_frame *f, double *y, kl_e
         return 0;
     }
     size_t K = kl_model_class_count(m);
+    /*
+     * Each label is matched once per distinct value, not per row: numbers
+     * against the classes' numeric values (K of them, parsed once),
+     * categories through a dictionary-code -> class map.
+     */
+    size_t nd = 0;
+    const char *const *dict =
+        kind == KL_COL_KIND_CATEGORICAL ? kl_frame_col_dict(f, j, &nd) : NULL;
+    double *cv = malloc((K + nd + 1) * sizeof *cv);
+    if (!cv)
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
+    double *code_class = cv + K;
+    for (size_t k = 0; k < K; k++)
+        cv[k] = strtod(kl_model_class_name(m, k), NULL);
+    for (size_t d = 0; d < nd; d++) {
+        size_t k = 0;
+        while (k < K && strcmp(kl_model_class_name(m, k), dict[d]))
+            k++;
+        code_class[d] = k < K ? (double)k : -1;
+    }
+    const double *num = kind == KL_COL_KIND_NUMERIC ? kl_frame_col_f64(f, j) : NULL;
+    const int32_t *codes = dict ? kl_frame_col_codes(f, j) : NULL;
+    const uint8_t *bools = kind == KL_COL_KIND_BOOL ? kl_frame_col_bool(f, j) : NULL;
+    int rc = 0;
     char buf[128];
-    for (size_t i = 0; i < n; i++) {
-        if (!kl_frame_cell_str(f, i, j, buf, sizeof buf)) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        double k = -1;
+        if (num) {
+            if (isnan(num[i])) {
+                y[i] = NAN;
+                continue;
+            }
+            for (size_t q = 0; q < K && k < 0; q++)
+                if (cv[q] == num[i])
+                    k = (double)q;
+        } else if (codes) {
+            if (codes[i] == KL_CAT_MISSING) {
+                y[i] = NAN;
+                continue;
+            }
+            k = code_class[codes[i]];
+        } else if (bools) {
+            if (bools[i] == KL_BOOL_MISSING) {
+                y[i] = NAN;
+                continue;
+            }
+            for (size_t q = 0; q < K && k < 0; q++)
+                if (!strcmp(kl_model_class_name(m, q), bools[i] ? "true" : "false"))
+                    k = (double)q;
+        } else if (!kl_frame_cell_str(f, i, j, buf, sizeof buf)) {
             y[i] = NAN;
             continue;
-        }
-        size_t k = 0;
-        if (kind == KL_COL_KIND_NUMERIC) {
-            double v = kl_frame_col_f64(f, j)[i];
-            while (k < K && strtod(kl_model_class_name(m, k), NULL) != v)
-                k++;
         } else {
-            while (k < K && strcmp(kl_model_class_name(m, k), buf))
-                k++;
+            for (size_t q = 0; q < K && k < 0; q++)
+                if (!strcmp(kl_model_class_name(m, q), buf))
+                    k = (double)q;
         }
-        if (k == K)
-            return kl_err_set(err, KL_EINVAL,
-                              "label '%s' of '%s' in row %zu is not a class the model knows", buf,
-                              target, i + 1);
-        y[i] = (double)k;
+        if (k < 0) {
+            kl_frame_cell_str(f, i, j, buf, sizeof buf);
+            rc = kl_err_set(err, KL_EINVAL,
+                            "label '%s' of '%s' in row %zu is not a class the model knows", buf,
+                            target, i + 1);
+        }
+        y[i] = k;
     }
-    return 0;
+    free(cv);
+    return rc;
 }
 
 int kl_train_positive_class(const kl_model *m, const kl_spec *spec, size_t *pos, kl_err *err)
@@ -569,8 +614,11 @@ static int run_folds(struct run *r, kl_train_result *res, kl_err *err)
         const kl_frame *ftr = fd ? tr : r->f, *fte = fd ? te : r->o->valid;
         if ((rc = kl_model_fit(ftr, &r->fo, &m, err)) < 0)
             goto fold_done;
-        if ((rc = fold_eval(r, m, fd, fte, &fe[k], err)) < 0)
+        if ((rc = fold_eval(r, m, fd, fte, &fe[k], err)) < 0) {
+            if (!fd && !err->ctx[0])
+                kl_err_ctx(err, "the validation data");
             goto fold_done;
+        }
         tm[k] = train_main(r, m, ftr, res->main_metric, err, &rc);
     fold_done:
         if (rc < 0 && n_folds > 1)
