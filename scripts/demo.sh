@@ -1,19 +1,47 @@
 #!/usr/bin/env bash
-# The main job on data the repo carries (data/adult_2000.csv, UCI Adult):
-# start a project, check its spec, and look at the data as keel reads it.
-# Each later stage of the lifecycle adds its step here.
+# The main job on data the repo carries: the lifecycle so far, on the UCI
+# Adult census data (income above 50K, with sex and race as protected
+# attributes), the COMPAS file for PII, and the sunspots series for the
+# autoregressive lab. Each later stage of the lifecycle adds its step here.
 set -euo pipefail
 keel=$(readlink -f "${1:-build/keel}")
 root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/build/demo"
 rm -rf "$demo"; mkdir -p "$demo/data"
 cp "$root/data/adult_2000.csv" "$demo/data/adult.csv"
+cp "$root/data/compas_two_years.csv" "$demo/data/compas.csv"
+cp "$root/data/sunspots.csv" "$demo/data/sunspots.csv"
 
 if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s# %s%s\n' "$bold" "$*" "$plain"; }
 step() { printf '\n%s$ keel %s%s\n' "$bold" "$*" "$plain"; "$keel" "$@"; }
 cd "$demo"
+
+say "1. business understanding: the objective, written down and validated"
 step init --name adult-income --task classification --target income --data data/adult.csv
+# The objective's constraints and quality gate, as a user would write them.
+sed -i 's/^  protected: \[\]  /  protected: [sex, race]/' keel.yaml
+sed -i 's/^sla: .*$/sla:\n  - {metric: roc_auc, min: 0.85, on: validation}/' keel.yaml
 step spec check
+
+say "2. data: what keel reads, and whether it is accurate and reliable"
 step data schema
 step data head -n 5
+step profile --html profile.html
+echo "(profile.html: a self-contained report with its charts)"
+
+say "3. data constraints: personal data, protected groups, terms of use"
+step pii scan data/compas.csv
+step check
+
+say "4. versioned data and a tracked training run"
+step data add data/adult.csv --name adult
+step train
+step runs
+
+say "5. the autoregressive lab: s(n) = k1*s(n-1) + ... + kp*s(n-p) on sunspots"
+step ar acf data/sunspots.csv --column sunactivity --nlags 12
+step ar fit data/sunspots.csv --column sunactivity --max-lag 12 --ic bic --horizon 5
+step ar fit data/sunspots.csv --column sunactivity --lags 2 --trend n --horizon 3
+
 printf '\ndemo: done (project in %s)\n' "$demo"
