@@ -78,7 +78,8 @@ int main(int argc, char **argv)
     if (nt > n1 || nv > n2)
         return 2;
     kl_forest_opts o = {.tree = {.criterion = KL_TREE_CRITERION_GINI, .n_classes = 2},
-                        .n_estimators = (size_t)atol(argv[5]), .seed = 1};
+                        .n_estimators = (size_t)atol(argv[5]),
+                        .seed = 1};
     kl_forest f;
     kl_err err = {0};
     double t0 = now();
@@ -91,7 +92,8 @@ int main(int argc, char **argv)
     kl_forest_predict(&f, X2, nv, n2, pr);
     for (size_t i = 0; i < nv; i++)
         s[i] = pr[2 * i + 1];
-    printf("{\"tool\": \"keel forest\", \"trees\": %zu, \"rows\": %zu, \"fit_s\": %.3f, \"auc\": %.6f}\n",
+    printf("{\"tool\": \"keel forest\", \"trees\": %zu, \"rows\": %zu, \"fit_s\": %.3f, \"auc\": "
+           "%.6f}\n",
            f.n_trees, nt, t1 - t0, auc(s, y2, nv));
     kl_forest_release(&f);
     return 0;

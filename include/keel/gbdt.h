@@ -10,11 +10,10 @@
  *   stored leaf  eta * w*
  *
  * Binning: per feature at most max_bin (<= 255) value bins, stored as uint8,
- * the code after the last value bin standing for missing (NaN). Bin b holds values x <= upper[b] (and >
- * upper[b-1]). With at most max_bin distinct values the bounds are midpoints
- * between neighbours (so splits equal scikit-learn's exact ones); otherwise
- * equal-frequency quantiles of a sample of at most 200,000 evenly spaced
- * rows. A split "bin <= b" is stored as "x <= upper[b]", so
+ * the code after the last value bin standing for missing (NaN). Bin b holds values x <= upper[b]
+ * (and > upper[b-1]). With at most max_bin distinct values the bounds are midpoints between
+ * neighbours (so splits equal scikit-learn's exact ones); otherwise equal-frequency quantiles of a
+ * sample of at most 200,000 evenly spaced rows. A split "bin <= b" is stored as "x <= upper[b]", so
  * prediction from raw values repeats training decisions exactly.
  *
  * Missing values: every split scans twice (missing rows left, then right)
@@ -67,11 +66,11 @@ enum kl_gbdt_grow {
 /* Caller-filled; {0} is valid (XGBoost's defaults, squared error). */
 typedef struct kl_gbdt_opts {
     enum kl_gbdt_loss loss;
-    size_t n_classes;      /* softmax: K >= 2 (y holds 0..K-1) */
-    double eta;            /* 0: 0.3 */
-    int max_depth;         /* 0: 6 (lossguide: 0 is unlimited when max_leaves > 0) */
-    int max_depth_set;     /* 1: take max_depth as given, 0 included */
-    int max_leaves;        /* 0: no limit */
+    size_t n_classes;  /* softmax: K >= 2 (y holds 0..K-1) */
+    double eta;        /* 0: 0.3 */
+    int max_depth;     /* 0: 6 (lossguide: 0 is unlimited when max_leaves > 0) */
+    int max_depth_set; /* 1: take max_depth as given, 0 included */
+    int max_leaves;    /* 0: no limit */
     enum kl_gbdt_grow grow_policy;
     double min_child_weight; /* used when min_child_weight_set; else 1 */
     int min_child_weight_set;
@@ -80,15 +79,15 @@ typedef struct kl_gbdt_opts {
     double alpha, gamma;
     double max_delta_step; /* 0: none (poisson: 0.7 unless set) */
     int max_delta_step_set;
-    double subsample;        /* 0: 1 */
-    double colsample_bytree; /* 0: 1 */
-    int max_bin;             /* 0: 255 */
-    int n_estimators;        /* 0: 100; boosting rounds */
-    int early_stopping_rounds; /* 0: off; needs a validation set */
-    double huber_slope;      /* 0: 1 */
-    double base_score;       /* used when base_score_set (a raw score, not a margin) */
-    int base_score_set;      /* 0: the loss's best constant (mean, median, log mean, ...) */
-    const int8_t *monotone;  /* p values or NULL */
+    double subsample;           /* 0: 1 */
+    double colsample_bytree;    /* 0: 1 */
+    int max_bin;                /* 0: 255 */
+    int n_estimators;           /* 0: 100; boosting rounds */
+    int early_stopping_rounds;  /* 0: off; needs a validation set */
+    double huber_slope;         /* 0: 1 */
+    double base_score;          /* used when base_score_set (a raw score, not a margin) */
+    int base_score_set;         /* 0: the loss's best constant (mean, median, log mean, ...) */
+    const int8_t *monotone;     /* p values or NULL */
     const uint8_t *categorical; /* p flags or NULL */
     uint64_t seed;
 } kl_gbdt_opts;
@@ -116,15 +115,15 @@ typedef struct kl_gbdt_node {
 typedef struct kl_gbdt {
     enum kl_gbdt_loss loss;
     size_t n_features;
-    size_t n_outputs; /* 1, or K for softmax */
+    size_t n_outputs;   /* 1, or K for softmax */
     double base_margin; /* added to every output's sum of trees */
     size_t n_trees;     /* rounds * n_outputs; tree t feeds output t % n_outputs */
     size_t *tree_start; /* n_trees + 1 offsets into nodes */
     kl_gbdt_node *nodes;
     /* Training record (saved too): metric per round, best round. */
     size_t n_rounds_run;
-    double *train_metric; /* n_rounds_run */
-    double *valid_metric; /* n_rounds_run or NULL */
+    double *train_metric;  /* n_rounds_run */
+    double *valid_metric;  /* n_rounds_run or NULL */
     size_t best_iteration; /* round index (0-based) kept when early stopping ran */
     const char *metric_name;
 } kl_gbdt;
@@ -164,7 +163,6 @@ double kl_gbdt_softmax_loss(const double *F, size_t K, size_t y);
 /* Payload for the model file: see docs/GBDT.md ("Payload"). */
 void kl_gbdt_save(const kl_gbdt *m, kl_wbuf *w);
 int kl_gbdt_load(kl_rbuf *r, kl_gbdt *out, kl_err *err);
-
 
 /*
  * The learning curve as SVG line charts (training metric per round, then the

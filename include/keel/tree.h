@@ -82,7 +82,7 @@ void kl_tree_save(const kl_tree *t, kl_wbuf *w);
 int kl_tree_load(kl_rbuf *r, kl_tree *t, kl_err *err);
 
 typedef struct kl_forest_opts {
-    kl_tree_opts tree; /* max_features 0: sqrt(p) for classification, p for regression */
+    kl_tree_opts tree;   /* max_features 0: sqrt(p) for classification, p for regression */
     size_t n_estimators; /* 0: 100 */
     int no_bootstrap;    /* 1: every tree sees every row once */
     int oob_score;       /* 1: compute the out-of-bag score (needs bootstrap) */

@@ -47,8 +47,8 @@ static void tree_task(void *vctx, size_t t)
         }
         draw_counts(&g, c->n, w);
     }
-    c->rc[t] = kl_tree_fit(c->X, c->n, c->p, c->ld, c->y, w, &c->topts, &g, &c->trees[t],
-                           &c->errs[t]);
+    c->rc[t] =
+        kl_tree_fit(c->X, c->n, c->p, c->ld, c->y, w, &c->topts, &g, &c->trees[t], &c->errs[t]);
     free(w);
 }
 
@@ -162,8 +162,7 @@ void kl_forest_predict(const kl_forest *f, const double *X, size_t n, size_t ld,
                     size_t q = 0;
                     while (tr->nodes[q].left >= 0)
                         q = (size_t)tr->nodes[q].left +
-                            (X[(size_t)tr->nodes[q].feature * ld + i0 + i] <=
-                                     tr->nodes[q].threshold
+                            (X[(size_t)tr->nodes[q].feature * ld + i0 + i] <= tr->nodes[q].threshold
                                  ? 0
                                  : 1);
                     for (size_t k = 0; k < V; k++)

@@ -137,8 +137,8 @@ double kl_gbdt_softmax_loss(const double *F, size_t K, size_t y)
 
 static const char *metric_name(enum kl_gbdt_loss loss)
 {
-    static const char *const names[] = {"rmse",     "mae",      "mphe",
-                                        "logloss",  "mlogloss", "poisson-nloglik"};
+    static const char *const names[] = {"rmse",    "mae",      "mphe",
+                                        "logloss", "mlogloss", "poisson-nloglik"};
     return names[loss];
 }
 
@@ -201,8 +201,8 @@ static int resolve(const kl_gbdt_opts *o, size_t p, params *r, kl_err *err)
     r->lambda = o->lambda_set ? o->lambda : 1.0;
     r->alpha = o->alpha;
     r->gamma = o->gamma;
-    r->mds = o->max_delta_step_set ? o->max_delta_step
-                                   : (o->loss == KL_GBDT_LOSS_POISSON ? 0.7 : 0.0);
+    r->mds =
+        o->max_delta_step_set ? o->max_delta_step : (o->loss == KL_GBDT_LOSS_POISSON ? 0.7 : 0.0);
     r->subsample = o->subsample > 0 ? o->subsample : 1.0;
     r->colsample = o->colsample_bytree > 0 ? o->colsample_bytree : 1.0;
     r->max_bin = o->max_bin > 0 ? o->max_bin : KL_GBDT_MAX_BIN;
@@ -279,8 +279,8 @@ typedef struct trainer {
     kl__gbdt_bins bins;
     size_t n, p;
     const double *y;
-    double *F;    /* n * K margins */
-    double *gh;   /* K arrays of interleaved (g, h), n rows each */
+    double *F;         /* n * K margins */
+    double *gh;        /* K arrays of interleaved (g, h), n rows each */
     const double *ghk; /* the output being grown */
     uint32_t *idx, *tmp;
     size_t n_idx;
@@ -406,11 +406,11 @@ static void eval_node(const trainer *T, tnode *nd)
                 double wr = KL_MIN(KL_MAX(calc_weight(P, gr, hr), nd->lo), nd->hi);
                 if ((mono > 0 && wl > wr) || (mono < 0 && wl < wr))
                     continue;
-                double gain = score_given_weight(P, gl, hl, wl) +
-                              score_given_weight(P, gr, hr, wr) - parent;
+                double gain =
+                    score_given_weight(P, gl, hl, wl) + score_given_weight(P, gr, hr, wr) - parent;
                 if (gain > best.gain) {
-                    best = (split){gain, gl, hl, gr, hr, wl, wr, (int32_t)j, b, (uint8_t)dir,
-                                   (uint8_t)cat, 1};
+                    best = (split){gain, gl,         hl, gr,           hr,           wl,
+                                   wr,   (int32_t)j, b,  (uint8_t)dir, (uint8_t)cat, 1};
                 }
             }
         }
@@ -713,10 +713,22 @@ static int split_batch(trainer *T, const size_t *parents, size_t n, size_t *kids
         const split *s = &nd->best;
         double lo = nd->lo, hi = nd->hi, mid = (s->wl + s->wr) / 2.0;
         int mono = P->mono ? P->mono[s->feature] : 0;
-        T->tn[l] = (tnode){.begin = nd->begin, .end = nd->begin + NL, .G = s->GL, .H = s->HL,
-                           .lo = lo, .hi = hi, .depth = nd->depth + 1, .slot = -1};
-        T->tn[r] = (tnode){.begin = nd->begin + NL, .end = nd->end, .G = s->GR, .H = s->HR,
-                           .lo = lo, .hi = hi, .depth = nd->depth + 1, .slot = -1};
+        T->tn[l] = (tnode){.begin = nd->begin,
+                           .end = nd->begin + NL,
+                           .G = s->GL,
+                           .H = s->HL,
+                           .lo = lo,
+                           .hi = hi,
+                           .depth = nd->depth + 1,
+                           .slot = -1};
+        T->tn[r] = (tnode){.begin = nd->begin + NL,
+                           .end = nd->end,
+                           .G = s->GR,
+                           .H = s->HR,
+                           .lo = lo,
+                           .hi = hi,
+                           .depth = nd->depth + 1,
+                           .slot = -1};
         if (mono > 0) {
             T->tn[l].hi = mid;
             T->tn[r].lo = mid;
@@ -1188,8 +1200,8 @@ int kl_gbdt_fit(const kl_gbdt_data *train, const kl_gbdt_data *valid, const kl_g
     if ((rc = kl__gbdt_bins_fit(train, P->max_bin, opts->categorical, P->seed, &T.bins, err)) < 0)
         return rc;
     size_t nblk = kl_task_count(n, KL_GBDT_BLOCK_ROWS);
-    double *part = malloc((nblk + kl_task_count(valid ? valid->n : 0, KL_GBDT_BLOCK_ROWS) + 1) *
-                          sizeof *part);
+    double *part =
+        malloc((nblk + kl_task_count(valid ? valid->n : 0, KL_GBDT_BLOCK_ROWS) + 1) * sizeof *part);
     T.F = malloc(n * K * sizeof *T.F);
     T.gh = malloc(2 * n * K * sizeof *T.gh);
     T.idx = malloc(n * sizeof *T.idx);
@@ -1486,9 +1498,8 @@ int kl_gbdt_load(kl_rbuf *r, kl_gbdt *m, kl_err *err)
             nd->is_cat = kl_rbuf_u8(r);
             size_t li = (size_t)(uint32_t)nd->left;
             if (!r->ok || !isfinite(nd->value) || nd->default_left > 1 || nd->is_cat > 1 ||
-                (nd->left >= 0 &&
-                 (li <= i - a || li + 1 >= e - a || nd->feature < 0 || (uint32_t)nd->feature >= p ||
-                  isnan(nd->threshold))) ||
+                (nd->left >= 0 && (li <= i - a || li + 1 >= e - a || nd->feature < 0 ||
+                                   (uint32_t)nd->feature >= p || isnan(nd->threshold))) ||
                 (nd->left < 0 && nd->left != -1))
                 ok = 0;
             /* children are stored relative to the tree: left is an index within it */

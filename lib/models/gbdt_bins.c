@@ -217,8 +217,8 @@ int kl__gbdt_bins_apply(const kl__gbdt_bins *b, const kl_gbdt_data *d, uint8_t *
     return 0;
 }
 
-int kl__gbdt_bins_fit(const kl_gbdt_data *d, int max_bin, const uint8_t *categorical,
-                      uint64_t seed, kl__gbdt_bins *b, kl_err *err)
+int kl__gbdt_bins_fit(const kl_gbdt_data *d, int max_bin, const uint8_t *categorical, uint64_t seed,
+                      kl__gbdt_bins *b, kl_err *err)
 {
     (void)seed;
     memset(b, 0, sizeof *b);

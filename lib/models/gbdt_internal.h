@@ -25,21 +25,20 @@ typedef struct kl__gbdt_cell {
  */
 typedef struct kl__gbdt_bins {
     size_t n, p;
-    uint8_t *code;   /* n * p, row-major (histograms read a row's codes together) */
-    uint8_t *code_col; /* p * n, column-major (partitions read one feature); fit only */
-    uint16_t *nb;    /* p */
-    size_t *off;     /* p + 1 */
-    double *upper;   /* off[p] (slot off[j] + b is bin b's upper bound) */
-    uint8_t *is_cat; /* p */
+    uint8_t *code;        /* n * p, row-major (histograms read a row's codes together) */
+    uint8_t *code_col;    /* p * n, column-major (partitions read one feature); fit only */
+    uint16_t *nb;         /* p */
+    size_t *off;          /* p + 1 */
+    double *upper;        /* off[p] (slot off[j] + b is bin b's upper bound) */
+    uint8_t *is_cat;      /* p */
     uint8_t *has_missing; /* p: any NaN in the binning sample */
 } kl__gbdt_bins;
 
 /* Cuts from train (sample of at most 200,000 rows drawn with seed), then codes. */
-int kl__gbdt_bins_fit(const kl_gbdt_data *d, int max_bin, const uint8_t *categorical,
-                      uint64_t seed, kl__gbdt_bins *b, kl_err *err);
+int kl__gbdt_bins_fit(const kl_gbdt_data *d, int max_bin, const uint8_t *categorical, uint64_t seed,
+                      kl__gbdt_bins *b, kl_err *err);
 /* Codes of other rows with the cuts of b (codes only; n, p and code set in out). */
-int kl__gbdt_bins_apply(const kl__gbdt_bins *b, const kl_gbdt_data *d, uint8_t **code,
-                        kl_err *err);
+int kl__gbdt_bins_apply(const kl__gbdt_bins *b, const kl_gbdt_data *d, uint8_t **code, kl_err *err);
 void kl__gbdt_bins_release(kl__gbdt_bins *b);
 
 /*

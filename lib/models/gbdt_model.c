@@ -176,7 +176,8 @@ static int gbdt_predict(const void *state, const double *X, size_t n, size_t ld,
     (void)err;
     const kl_gbdt *m = state;
     kl_gbdt_predict(m, X, n, ld, out);
-    if (m->loss == KL_GBDT_LOSS_LOGISTIC) /* two class probabilities per row, in place from the end */
+    if (m->loss ==
+        KL_GBDT_LOSS_LOGISTIC) /* two class probabilities per row, in place from the end */
         for (size_t i = n; i-- > 0;) {
             double p1 = out[i];
             out[2 * i + 1] = p1;

@@ -87,7 +87,7 @@ typedef struct fit_ws {
     kl_rng *rng;
     uint32_t *idx;
     vr *buf;
-    kr *ka, *kb; /* radix sort buffers */
+    kr *ka, *kb;            /* radix sort buffers */
     double *cl, *cr, *ctot; /* class counts */
     size_t *feat;
     double wtotal;
@@ -245,8 +245,8 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
     for (size_t i = 0; i < n; i++)
         if (!isfinite(y[i]) || (K && (y[i] < 0 || y[i] >= (double)K || y[i] != floor(y[i]))))
             return kl_err_set(err, KL_EINVAL, "bad target %.17g in row %zu", y[i], i + 1);
-    fit_ws s = {X, y, sample_weight, n, p, ld, K, o, rng, NULL, NULL, NULL, NULL,
-                NULL, NULL, NULL, NULL, 0};
+    fit_ws s = {X,    y,    sample_weight, n,    p,    ld,   K,    o,    rng,
+                NULL, NULL, NULL,          NULL, NULL, NULL, NULL, NULL, 0};
     size_t V = K ? K : 1, cap = 64;
     s.idx = malloc(n * sizeof *s.idx);
     s.buf = malloc(n * sizeof *s.buf);
@@ -260,8 +260,8 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
     size_t *rng_a = malloc(cap * sizeof *rng_a), *rng_e = malloc(cap * sizeof *rng_e);
     int *depth = malloc(cap * sizeof *depth);
     int rc = 0;
-    if (!s.idx || !s.buf || !s.ka || !s.kb || !s.cl || !s.feat || !stack || !out->nodes || !out->values || !rng_a ||
-        !rng_e || !depth) {
+    if (!s.idx || !s.buf || !s.ka || !s.kb || !s.cl || !s.feat || !stack || !out->nodes ||
+        !out->values || !rng_a || !rng_e || !depth) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
     }

@@ -27,7 +27,9 @@
         {"min_samples_leaf", KL_ALGO_PARAM_KIND_INT, "1", 1, 1e9, 0, NULL},                        \
         {"min_impurity_decrease", KL_ALGO_PARAM_KIND_FLOAT, "0", 0, 1e300, 0, NULL},               \
         {"class_weight", KL_ALGO_PARAM_KIND_CHOICE, "none", 0, 0, 0, "none,balanced"},             \
-        {"max_features", KL_ALGO_PARAM_KIND_FLOAT, "0", 0, 1e9, 0, NULL}
+    {                                                                                              \
+        "max_features", KL_ALGO_PARAM_KIND_FLOAT, "0", 0, 1e9, 0, NULL                             \
+    }
 
 static const kl_algo_param tree_params[] = {TREE_PARAMS};
 static const kl_algo_param forest_params[] = {
@@ -61,8 +63,9 @@ static int tree_opts_from(const kl_model_data *d, const double *pv, kl_tree_opts
     o->min_samples_leaf = (size_t)pv[PV_MSL];
     o->min_impurity_decrease = pv[PV_MID];
     double mf = pv[PV_MF];
-    o->max_features = mf <= 0 ? 0 : mf <= 1 ? KL_MAX((size_t)1, (size_t)floor(mf * (double)d->p))
-                                            : KL_MIN((size_t)mf, d->p);
+    o->max_features = mf <= 0   ? 0
+                      : mf <= 1 ? KL_MAX((size_t)1, (size_t)floor(mf * (double)d->p))
+                                : KL_MIN((size_t)mf, d->p);
     if (pv[PV_CW] != 0.0 && d->n_classes >= 2) {
         double *w = calloc(d->n_classes, sizeof *w);
         if (!w)
@@ -292,7 +295,8 @@ static int forest_describe(const void *state, const char *const *feature_names,
     for (size_t t = 0; t < f->n_trees; t++)
         add_importance(&f->trees[t], imp);
     json_object_set_new(obj, "n_trees", json_integer((json_int_t)f->n_trees));
-    json_object_set_new(obj, "oob_score", isnan(f->oob_score) ? json_null() : json_real(f->oob_score));
+    json_object_set_new(obj, "oob_score",
+                        isnan(f->oob_score) ? json_null() : json_real(f->oob_score));
     json_object_set_new(obj, "feature_importance", importance_json(imp, p, feature_names));
     free(imp);
     return 0;

@@ -43,9 +43,10 @@ static void test_forest_one_tree_without_sampling_is_the_cart_tree(void **state)
     make_data(X, y);
     kl_err err = {0};
     kl_forest f;
-    kl_forest_opts fo = {.tree = {.criterion = KL_TREE_CRITERION_GINI, .n_classes = 2,
-                                  .max_features = P},
-                         .n_estimators = 1, .no_bootstrap = 1};
+    kl_forest_opts fo = {
+        .tree = {.criterion = KL_TREE_CRITERION_GINI, .n_classes = 2, .max_features = P},
+        .n_estimators = 1,
+        .no_bootstrap = 1};
     assert_int_equal(kl_forest_fit(X, N, P, N, y, &fo, &f, &err), 0);
     kl_tree t;
     kl_tree_opts to = {.criterion = KL_TREE_CRITERION_GINI, .n_classes = 2};
@@ -64,7 +65,9 @@ static void fit_threads(int th, const double *X, const double *y, kl_forest *f)
 {
     kl_err err = {0};
     kl_forest_opts fo = {.tree = {.criterion = KL_TREE_CRITERION_GINI, .n_classes = 2},
-                         .n_estimators = 12, .oob_score = 1, .seed = 4};
+                         .n_estimators = 12,
+                         .oob_score = 1,
+                         .seed = 4};
     kl_threads_set(th);
     assert_int_equal(kl_forest_fit(X, N, P, N, y, &fo, f, &err), 0);
     kl_threads_set(0);
@@ -128,8 +131,12 @@ static void test_forest_model_file_roundtrip_on_real_data(void **state)
     assert_int_equal(
         kl_csv_read_file(KEEL_SOURCE_DIR "/data/breast_cancer.csv", NULL, &f, NULL, &err), 0);
     kl_model_param ps[] = {{"n_estimators", "15"}, {"oob_score", "true"}};
-    kl_model_fit_opts o = {.algo = "forest", .task = KL_TASK_CLASSIFICATION, .target = "target",
-                           .params = ps, .n_params = 2, .seed = 1};
+    kl_model_fit_opts o = {.algo = "forest",
+                           .task = KL_TASK_CLASSIFICATION,
+                           .target = "target",
+                           .params = ps,
+                           .n_params = 2,
+                           .seed = 1};
     kl_model *m = NULL, *m2 = NULL;
     if (kl_model_fit(f, &o, &m, &err) != 0)
         fail_msg("fit: %s", err.msg);

@@ -137,7 +137,8 @@ static void test_gbdt_one_tree_depth_one_equals_best_stump(void **state)
             if (HL < 1 || Ht - HL < 1)
                 continue;
             double GR = Gt - GL, HR = Ht - HL;
-            double gain = GL * GL / (HL + lambda) + GR * GR / (HR + lambda) - Gt * Gt / (Ht + lambda);
+            double gain =
+                GL * GL / (HL + lambda) + GR * GR / (HR + lambda) - Gt * Gt / (Ht + lambda);
             if (gain > best + 1e-9) {
                 best = gain;
                 best_j = j;
@@ -242,8 +243,8 @@ static void test_gbdt_missing_direction_is_learned(void **state)
         y[i] = miss ? 5.0 : 0.0;
     }
     kl_gbdt_data d = {X, N, 1, N, y};
-    kl_gbdt_opts o = {.eta = 1.0, .max_depth = 1, .n_estimators = 1, .base_score_set = 1,
-                      .lambda_set = 1};
+    kl_gbdt_opts o = {
+        .eta = 1.0, .max_depth = 1, .n_estimators = 1, .base_score_set = 1, .lambda_set = 1};
     kl_gbdt m;
     fit_ok(&d, NULL, &o, &m);
     double q[3] = {NAN, 0.2, 0.9}, out[3];
@@ -266,8 +267,12 @@ static void test_gbdt_categorical_split_isolates_one_category(void **state)
     }
     uint8_t cat = 1;
     kl_gbdt_data d = {X, N, 1, N, y};
-    kl_gbdt_opts o = {.eta = 1.0, .max_depth = 1, .n_estimators = 1, .base_score_set = 1,
-                      .lambda_set = 1, .categorical = &cat};
+    kl_gbdt_opts o = {.eta = 1.0,
+                      .max_depth = 1,
+                      .n_estimators = 1,
+                      .base_score_set = 1,
+                      .lambda_set = 1,
+                      .categorical = &cat};
     kl_gbdt m;
     fit_ok(&d, NULL, &o, &m);
     assert_int_equal(m.nodes[0].is_cat, 1);
@@ -306,8 +311,11 @@ static void test_gbdt_early_stopping_keeps_best_iteration(void **state)
     make_noisy(N, P, 1, X, y, 1);
     make_noisy(N, P, 2, Xv, yv, 1);
     kl_gbdt_data tr = {X, N, P, N, y}, va = {Xv, N, P, N, yv};
-    kl_gbdt_opts o = {.loss = KL_GBDT_LOSS_LOGISTIC, .eta = 0.5, .max_depth = 6,
-                      .n_estimators = 200, .early_stopping_rounds = 5};
+    kl_gbdt_opts o = {.loss = KL_GBDT_LOSS_LOGISTIC,
+                      .eta = 0.5,
+                      .max_depth = 6,
+                      .n_estimators = 200,
+                      .early_stopping_rounds = 5};
     kl_gbdt m;
     fit_ok(&tr, &va, &o, &m);
     assert_true(m.n_rounds_run < 200);
@@ -346,9 +354,15 @@ static void test_gbdt_predictions_identical_across_thread_counts(void **state)
     for (size_t i = 0; i < N; i++)
         y[i] = y[i] < -0.5 ? 0 : y[i] < 0.5 ? 1 : 2;
     kl_gbdt_data tr = {X, N, P, N, y};
-    kl_gbdt_opts o = {.loss = KL_GBDT_LOSS_SOFTMAX, .n_classes = 3, .eta = 0.3, .n_estimators = 4,
-                      .subsample = 0.8, .colsample_bytree = 0.7, .seed = 99,
-                      .grow_policy = KL_GBDT_GROW_LOSSGUIDE, .max_leaves = 20};
+    kl_gbdt_opts o = {.loss = KL_GBDT_LOSS_SOFTMAX,
+                      .n_classes = 3,
+                      .eta = 0.3,
+                      .n_estimators = 4,
+                      .subsample = 0.8,
+                      .colsample_bytree = 0.7,
+                      .seed = 99,
+                      .grow_policy = KL_GBDT_GROW_LOSSGUIDE,
+                      .max_leaves = 20};
     kl_gbdt m1, m2, m4;
     fit_threads(1, &tr, &o, &m1);
     fit_threads(2, &tr, &o, &m2);
@@ -460,15 +474,20 @@ static void test_gbdt_rejects_bad_labels_and_options(void **state)
     assert_int_equal(kl_gbdt_fit(&d, NULL, &o, &m, &err), KL_EINVAL);
 }
 
-/* Through the model file: iris (3 classes, softmax) and breast cancer (logistic, early stopping). */
+/* Through the model file: iris (3 classes, softmax) and breast cancer (logistic, early stopping).
+ */
 static void model_roundtrip(const char *csv, const char *target, const kl_model_param *params,
                             size_t n_params, double min_accuracy)
 {
     kl_err err = {0};
     kl_frame *f = NULL;
     assert_int_equal(kl_csv_read_file(csv, NULL, &f, NULL, &err), 0);
-    kl_model_fit_opts o = {.algo = "gbdt", .task = KL_TASK_CLASSIFICATION, .target = target,
-                           .params = params, .n_params = n_params, .seed = 5};
+    kl_model_fit_opts o = {.algo = "gbdt",
+                           .task = KL_TASK_CLASSIFICATION,
+                           .target = target,
+                           .params = params,
+                           .n_params = n_params,
+                           .seed = 5};
     kl_model *m = NULL, *m2 = NULL;
     if (kl_model_fit(f, &o, &m, &err) != 0)
         fail_msg("fit: %s (%s)", err.msg, err.ctx);
@@ -507,8 +526,10 @@ static void test_gbdt_model_file_roundtrip_on_real_data(void **state)
     (void)state;
     kl_model_param iris[] = {{"n_estimators", "20"}, {"max_depth", "3"}};
     model_roundtrip(KEEL_SOURCE_DIR "/data/iris.csv", "target", iris, 2, 0.97);
-    kl_model_param bc[] = {{"n_estimators", "300"}, {"eta", "0.1"},
-                           {"early_stopping_rounds", "10"}, {"validation_fraction", "0.2"}};
+    kl_model_param bc[] = {{"n_estimators", "300"},
+                           {"eta", "0.1"},
+                           {"early_stopping_rounds", "10"},
+                           {"validation_fraction", "0.2"}};
     model_roundtrip(KEEL_SOURCE_DIR "/data/breast_cancer.csv", "target", bc, 4, 0.97);
 }
 
@@ -530,15 +551,18 @@ static void test_gbdt_matches_xgboost_fixture(void **state)
     assert_non_null(fgets(line, sizeof line, fp)); /* header */
     for (size_t i = 0; i < N; i++) {
         assert_non_null(fgets(line, sizeof line, fp));
-        assert_int_equal(sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &X[i], &X[N + i], &X[2 * N + i],
-                                &yr[i], &yc[i], &pr[i], &pc[i]),
+        assert_int_equal(sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf", &X[i], &X[N + i],
+                                &X[2 * N + i], &yr[i], &yc[i], &pr[i], &pc[i]),
                          7);
     }
     fclose(fp);
     for (int cls = 0; cls < 2; cls++) {
         kl_gbdt_data d = {X, N, 3, N, cls ? yc : yr};
         kl_gbdt_opts o = {.loss = cls ? KL_GBDT_LOSS_LOGISTIC : KL_GBDT_LOSS_SQUARED,
-                          .eta = 0.3, .max_depth = 3, .n_estimators = 10, .base_score = 0.5,
+                          .eta = 0.3,
+                          .max_depth = 3,
+                          .n_estimators = 10,
+                          .base_score = 0.5,
                           .base_score_set = 1};
         kl_gbdt m;
         fit_ok(&d, NULL, &o, &m);

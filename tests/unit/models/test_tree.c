@@ -141,8 +141,11 @@ static void test_tree_save_load_predicts_identically(void **state)
     kl_frame *f = NULL;
     assert_int_equal(kl_csv_read_file(KEEL_SOURCE_DIR "/data/iris.csv", NULL, &f, NULL, &err), 0);
     kl_model_param ps[] = {{"max_depth", "4"}, {"criterion", "entropy"}};
-    kl_model_fit_opts o = {.algo = "tree", .task = KL_TASK_CLASSIFICATION, .target = "target",
-                           .params = ps, .n_params = 2};
+    kl_model_fit_opts o = {.algo = "tree",
+                           .task = KL_TASK_CLASSIFICATION,
+                           .target = "target",
+                           .params = ps,
+                           .n_params = 2};
     kl_model *m = NULL, *m2 = NULL;
     if (kl_model_fit(f, &o, &m, &err) != 0)
         fail_msg("fit: %s", err.msg);
