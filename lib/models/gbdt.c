@@ -151,7 +151,7 @@ static inline double metric_term(enum kl_gbdt_loss loss, double slope, double F,
     case KL_GBDT_LOSS_LOGISTIC: {
         double p = sigmoid(F);
         p = KL_MIN(KL_MAX(p, 1e-16), 1.0 - 1e-16);
-        return -(y * log(p) + (1.0 - y) * log(1.0 - p));
+        return -log(y != 0.0 ? p : 1.0 - p); /* y is 0 or 1 */
     }
     case KL_GBDT_LOSS_POISSON:
         return exp(F) - y * F + lgamma(y + 1.0);
@@ -928,7 +928,7 @@ static void grad_task(void *vctx, size_t t)
             T->gh[2 * i] = p - y;
             T->gh[2 * i + 1] = KL_MAX(p * (1.0 - p), 1e-16);
             double pc = KL_MIN(KL_MAX(p, 1e-16), 1.0 - 1e-16);
-            sum -= y * log(pc) + (1.0 - y) * log(1.0 - pc);
+            sum -= log(y != 0.0 ? pc : 1.0 - pc); /* y is 0 or 1 */
         }
     } else {
         for (size_t i = i0; i < i1; i++) {
