@@ -128,7 +128,7 @@ static void profile_key(const kl_profile_opts *o, char *buf, size_t n)
     char hex[KL_SHA256_HEX_LEN + 1];
     kl_sha256(text, strlen(text), h);
     kl_hex(h, 8, hex);
-    snprintf(buf, n, "profile/1/%s", hex);
+    snprintf(buf, n, "profile/1/%.16s", hex);
 }
 
 /* The profile stored for snapshot id under key: 1 and *out, 0 when none, or an error. */
