@@ -131,6 +131,26 @@ kb import "$tmp/iris.tar" --json | json 'd["runs_added"]' | grep -qx 0 || fail "
 kb data get iris -o "$tmp/iris_b.csv" && cmp -s "$data/iris.csv" "$tmp/iris_b.csv" ||
     fail "snapshot table differs after import"
 
+# ---- and back: the SQLite store's bundle into a fresh PostgreSQL database ----
+if [ -n "$url_a" ]; then
+    db_c=keel_cli_c_$$
+    psql "$KEEL_TEST_PG_URL" -qc "CREATE DATABASE $db_c" >/dev/null || fail "cannot create $db_c"
+    c=$tmp/c
+    mkdir -p "$c"
+    kc() { (cd "$c" && KEEL_STORE=${KEEL_TEST_PG_URL%/*}/$db_c "$KEEL" "$@"); }
+    kc import "$tmp/again.tar" > /dev/null || fail "import of the SQLite bundle into PostgreSQL"
+    kc fsck > /dev/null || fail "fsck after importing into PostgreSQL"
+    for r in "$r1" "$r2"; do
+        kb show "$r" --json > "$tmp/rb.json" && kc show "$r" --json > "$tmp/rc.json" ||
+            fail "show $r"
+        cmp -s "$tmp/rb.json" "$tmp/rc.json" || fail "run $r differs after sqlite -> postgresql"
+    done
+    kc export iris -o "$tmp/third.tar" > /dev/null || fail "export from PostgreSQL again"
+    tar -xOf "$tmp/third.tar" keel-bundle.json > "$tmp/j3"
+    cmp -s "$tmp/j1" "$tmp/j3" || fail "bundle differs after postgresql -> sqlite -> postgresql"
+    psql "$KEEL_TEST_PG_URL" -qc "DROP DATABASE $db_c" >/dev/null
+fi
+
 # ---- fsck finds damage ----
 obj=$(objfiles "$b" | head -1)
 chmod u+w "$obj"
@@ -139,4 +159,4 @@ kb fsck > "$tmp/fsck" && fail "fsck passed a damaged object"
 grep -q "^object $(basename "$(dirname "$obj")")$(basename "$obj")" "$tmp/fsck" ||
     fail "fsck did not name the damaged object"
 [ -z "$url_a" ] || psql "$KEEL_TEST_PG_URL" -qc "DROP DATABASE $db" >/dev/null
-echo "store/cli.sh: all checks passed ($backend_a -> sqlite)"
+echo "store/cli.sh: all checks passed ($backend_a -> sqlite${url_a:+ -> postgresql})"
