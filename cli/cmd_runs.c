@@ -557,22 +557,32 @@ static int cmd_lineage(struct kl_cli *cli, int argc, char **argv)
         goto out;
     }
     if (dot) {
+        /* Each node once (the first time it appears), then each edge. */
+        json_t *seen = json_object();
         printf("digraph lineage {\n  rankdir=LR;\n  node [shape=box];\n");
         printf("  \"%s:%s\" [label=\"%s\\n%.12s\", style=bold];\n", ref.kind, ref.id, ref.kind,
                ref.id);
+        char key[96];
+        snprintf(key, sizeof key, "%s:%s", ref.kind, ref.id);
+        json_object_set_new(seen, key, json_true());
         for (int pass = 0; pass < 2; pass++) {
             const kl_lineage *l = pass ? &down : &up;
             for (size_t i = 0; i < l->count; i++) {
                 const kl_lineage_edge *e = &l->edges[i];
-                printf("  \"%s:%s\" [label=\"%s\\n%.12s\"];\n", e->from_kind, e->from_id,
-                       e->from_kind, e->from_id);
-                printf("  \"%s:%s\" [label=\"%s\\n%.12s\"];\n", e->to_kind, e->to_id, e->to_kind,
-                       e->to_id);
+                const char *ends[2][2] = {{e->from_kind, e->from_id}, {e->to_kind, e->to_id}};
+                for (int k = 0; k < 2; k++) {
+                    snprintf(key, sizeof key, "%s:%s", ends[k][0], ends[k][1]);
+                    if (json_object_get(seen, key))
+                        continue;
+                    json_object_set_new(seen, key, json_true());
+                    printf("  \"%s\" [label=\"%s\\n%.12s\"];\n", key, ends[k][0], ends[k][1]);
+                }
                 printf("  \"%s:%s\" -> \"%s:%s\" [label=\"%s\"];\n", e->from_kind, e->from_id,
                        e->to_kind, e->to_id, e->relation);
             }
         }
         printf("}\n");
+        json_decref(seen);
         goto out;
     }
     char lab[96];
