@@ -134,7 +134,7 @@ def breakdown_section(out, doc, size):
     if not rows:
         return
     doc.append("## Breakdown by value form\n")
-    doc.append(f"The {size_name(size)} file cut (`cut -d,`) into one file per form of value, each read "
+    doc.append(f"The file of {size_name(size)} cut (`cut -d,`) into one file per form of value, each read "
                "the same way (keel 5 runs, pandas 3). Time per field = median time ÷ (rows × "
                "columns), so forms of different lengths compare; splitting rows and building the "
                "frame are in every line. Wall time is what the target counts; CPU time (all "
@@ -227,6 +227,16 @@ def main():
     doc.append("Target (issue 2): parse + type inference into a frame at least 5× pandas.read_csv's "
                "throughput on the 1M and 5M files, on 2 cores; memory under 3× the file size; "
                "the ratio to `cat` (the limit) reported beside it.\n")
+    try:
+        load = max(float(v.split()[0]) for k, v in m.items() if k.startswith("load_"))
+        cores = int(m.get("nproc", "0"))
+    except ValueError:
+        load, cores = 0.0, 0
+    if cores and load > cores:
+        doc.append(f"**This run shared the machine**: the 1-minute load average reached {load:.1f} on "
+                   f"{cores} cores (other builds and tests), so every wall time below is stretched "
+                   "(several times its CPU time). Read the ratios, measured side by side, not the "
+                   "absolute times; a quiet machine gives other numbers.\n")
     results = []
     body = []
     for s in sizes:
