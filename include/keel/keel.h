@@ -30,4 +30,30 @@
 #include "keel/spec.h"
 #include "keel/project.h"
 
+/* store: objects, metadata, tracking, snapshots */
+#include "keel/store.h"
+#include "keel/track.h"
+#include "keel/snapshot.h"
+
+/* quality: profile, PII, constraints */
+#include "keel/svg.h"
+#include "keel/profile.h"
+#include "keel/pii.h"
+#include "keel/constraints.h"
+
+/* features and models */
+#include "keel/pipeline.h"
+#include "keel/model.h"
+#include "keel/linear.h"
+#include "keel/ar.h"
+#include "keel/tree.h"
+#include "keel/gbdt.h"
+
+/* training and evaluation */
+#include "keel/metrics.h"
+#include "keel/split.h"
+#include "keel/train.h"
+#include "keel/evaluate.h"
+#include "keel/curve.h"
+
 #endif
