@@ -283,10 +283,24 @@ def main():
     return write(path, doc)
 
 
+BEGIN, END = "<!-- bench/run.sh csv: begin -->", "<!-- bench/run.sh csv: end -->"
+
+
 def write(path, doc):
+    """Replace the CSV part between the markers, keeping what other benchmarks wrote around it;
+    a page without the markers is written whole."""
+    title, body = doc[0], "\n".join(doc[1:]).strip("\n")
+    part = f"{BEGIN}\n{body}\n{END}"
+    text = f"{title}\n{part}\n"
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        a, b = old.find(BEGIN), old.find(END)
+        if a >= 0 and b > a:
+            text = old[:a] + part + old[b + len(END):]
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write("\n".join(doc).rstrip("\n") + "\n")
+        f.write(text)
     os.replace(tmp, path)
     return 0
 
