@@ -35,7 +35,8 @@ PY
 check() {
     "$KEEL" -C p fsck > fsck.out 2>&1 || { cat fsck.out >&2; fail "fsck not clean after $1 kills"; }
     # The newest three snapshots each time, all of them at the end.
-    for id in $("$KEEL" -C p data list --json | python3 -c 'import json,sys; l=json.load(sys.stdin); print(" ".join(s["id"] for s in (l if sys.argv[1] == "all" else l[:3])))' "${2:-}"); do
+    "$KEEL" -C p data list --json > list.json || fail "data list failed after $1 kills"
+    for id in $(python3 -c 'import json,sys; l=json.load(open("list.json")); print(" ".join(s["id"] for s in (l if sys.argv[1] == "all" else l[:3])))' "${2:-}"); do
         "$KEEL" -C p data get "$id" -o got.csv 2> get.err || { cat get.err >&2; fail "snapshot $id does not load"; }
     done
     w=$(find p/.keel/objects -type f -not -path 'p/.keel/objects/tmp/*' -perm /222 | head -1)
