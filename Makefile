@@ -26,8 +26,9 @@ build: deps $(BUILD)/CMakeCache.txt
 demo: build
 	@scripts/demo.sh $(BUILD)/keel
 
-# Everything: release build, then the sanitizer build (ASan + UBSan), then a
-# short libFuzzer run of every fuzz target.
+# Everything: release build (every test, the long crash tests included), then
+# the sanitizer build (ASan + UBSan; all but the long tests), then a short
+# libFuzzer run of every fuzz target.
 test: deps test-release test-asan fuzz-smoke
 	@echo "make test: all suites passed"
 
@@ -37,7 +38,7 @@ test-release: build
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE="address;undefined" $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -LE long
 
 # The developers' quick subset: release build, unit tests, e2e cases.
 check: build
