@@ -129,20 +129,20 @@ static int collect(struct bundle *b, const kl_ref *start, kl_err *err)
     for (;;) {
         const char *key;
         json_t *v;
-        char todo[96] = "";
+        char pending[96] = "";
         json_object_foreach(b->nodes, key, v)
         {
             if (json_is_false(v)) {
-                snprintf(todo, sizeof todo, "%s", key);
+                snprintf(pending, sizeof pending, "%s", key);
                 break;
             }
         }
-        if (!todo[0])
+        if (!pending[0])
             return 0;
-        json_object_set_new(b->nodes, todo, json_true());
-        char *colon = strchr(todo, ':');
+        json_object_set_new(b->nodes, pending, json_true());
+        char *colon = strchr(pending, ':');
         *colon = '\0';
-        if (kl_store_lineage(b->s, todo, colon + 1, KL_LINEAGE_DIR_ANCESTORS, 0, &l, err) < 0)
+        if (kl_store_lineage(b->s, pending, colon + 1, KL_LINEAGE_DIR_ANCESTORS, 0, &l, err) < 0)
             return -1;
         add_edges(b, &l);
         kl_lineage_release(&l);
