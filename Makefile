@@ -56,7 +56,7 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench:
-	@bench/run.sh
+	@bench/all.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
