@@ -21,11 +21,14 @@
  * do not standardize"):
  *
  *   numeric      defaults: impute median, then standardize (KL_PIPELINE_DEFAULTS_LINEAR)
- *                or impute median only (KL_PIPELINE_DEFAULTS_PLAIN)
- *   bool         0/1, missing imputed with the most frequent value
+ *                or impute median only (KL_PIPELINE_DEFAULTS_PLAIN) or as is, NaN
+ *                kept (KL_PIPELINE_DEFAULTS_NATIVE)
+ *   bool         0/1, missing imputed with the most frequent value (native: NaN)
  *   categorical  one-hot over the training categories in sorted (bytewise)
  *                order; a category unseen in training, or a missing value,
- *                gives all zeros (scikit-learn's handle_unknown='ignore')
+ *                gives all zeros (scikit-learn's handle_unknown='ignore');
+ *                native: one output, the category's index in that order, NaN
+ *                for an unseen or missing one
  *   text         dropped, with a note
  *   time         dropped, with a note (use op date_parts)
  *   target, id_column, excluded and protected columns: never features.
@@ -79,6 +82,13 @@ typedef struct kl_pipeline kl_pipeline;
 enum kl_pipeline_defaults {
     KL_PIPELINE_DEFAULTS_LINEAR = 0, /* numeric: impute median + standardize */
     KL_PIPELINE_DEFAULTS_PLAIN = 1,  /* numeric: impute median only (trees, raw coefficients) */
+    /*
+     * Native (gradient boosting): numeric and bool columns pass through with
+     * NaN for missing (no imputation, no scaling); a categorical column becomes
+     * one output holding its category's index in the sorted training
+     * categories, NaN for a missing or unseen one (kl_pipeline_output_categories).
+     */
+    KL_PIPELINE_DEFAULTS_NATIVE = 2,
 };
 
 /* Caller-filled; {0} is valid (every column but the target, linear defaults). */
@@ -118,6 +128,11 @@ void kl_pipeline_free(kl_pipeline *p); /* NULL does nothing */
 
 size_t kl_pipeline_n_outputs(const kl_pipeline *p);
 const char *kl_pipeline_output_name(const kl_pipeline *p, size_t j); /* j < n_outputs */
+/*
+ * Output j is a native category code (KL_PIPELINE_DEFAULTS_NATIVE): the number
+ * of training categories (codes 0..n-1; at least 1), else 0.
+ */
+size_t kl_pipeline_output_categories(const kl_pipeline *p, size_t j);
 /* Rows at the start of a frame whose outputs are NaN for lack of history (0 without time ops). */
 size_t kl_pipeline_warmup(const kl_pipeline *p);
 /* Notes made while fitting ("column 'comment' is text: left out"); i < note count. */

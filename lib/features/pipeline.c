@@ -43,11 +43,13 @@ enum enc {
     ENC_LAG = 6,
     ENC_DIFF = 7,
     ENC_ROLL = 8,
-    ENC_COUNT_ = 9,
+    ENC_CODE = 9, /* native: the category's index in the sorted categories, NaN when unseen */
+    ENC_COUNT_ = 10,
 };
 static const char *const enc_names[] = {"numeric",   "bool",          "onehot",
                                         "frequency", "target_encode", "date_parts",
-                                        "lag",       "diff",          "rolling"};
+                                        "lag",       "diff",          "rolling",
+                                        "code"};
 
 enum step_op {
     STEP_CLIP = 0,
@@ -65,7 +67,8 @@ static const char *const imp_names[] = {"mean", "median", "most_frequent", "cons
 static const char *const part_names[] = {"year", "month", "day", "weekday", "hour"};
 static const char *const roll_names[] = {"mean", "std"};
 
-#define PIPE_FORMAT_VERSION 1u
+/* Version 2 only adds encoding 9 (code); a pipeline without it is still written as 1. */
+#define PIPE_FORMAT_VERSION 2u
 #define MAX_NAME 65536
 #define MAX_ITEMS 10000000u
 #define MAX_LAG 100000000u
@@ -284,6 +287,9 @@ static int derive(kl_pipeline *p)
             case ENC_TARGET:
                 nm = xprintf("%s__target", g->source);
                 break;
+            case ENC_CODE:
+                nm = xstrdup(g->source);
+                break;
             case ENC_DATE:
                 nm = xprintf("%s__%s", g->source, part_names[g->ks[o]]);
                 break;
@@ -333,6 +339,20 @@ const char *kl_pipeline_output_name(const kl_pipeline *p, size_t j)
     KL_ASSERT(j < p->n_out);
     return p->out_names[j];
 }
+size_t kl_pipeline_output_categories(const kl_pipeline *p, size_t j)
+{
+    KL_ASSERT(j < p->n_out);
+    size_t c = 0;
+    for (size_t i = 0; i < p->n_groups; i++) {
+        const group *g = &p->g[i];
+        size_t w = group_width(g);
+        if (j < c + w)
+            return g->enc == ENC_CODE && j == c ? (size_t)KL_MAX(g->n_cats, 1u) : 0;
+        c += w;
+    }
+    return 0;
+}
+
 size_t kl_pipeline_warmup(const kl_pipeline *p)
 {
     return p->warmup;
@@ -492,6 +512,7 @@ static int extract(const group *g, const kl_frame *f, size_t row0, size_t n, dou
     }
     case ENC_ONEHOT:
     case ENC_FREQ:
+    case ENC_CODE:
     case ENC_TARGET: {
         size_t nd;
         const char *const *dict = kl_frame_col_dict(f, (size_t)j, &nd);
@@ -1194,6 +1215,13 @@ static int fit_categories(fitctx *c, group *g, long jcol, const kl_spec_transfor
     for (size_t i = 0; i < n; i++)
         rowcat[i] = code_to_cat(g, dict, map, codes[i]);
     free(map);
+    if (g->enc == ENC_CODE) {
+        for (uint32_t k = 0; k < g->n_cats; k++)
+            g->cat_val[k] = (double)k;
+        g->cat_default = NAN;
+        free(rowcat);
+        return 0;
+    }
     if (g->enc == ENC_FREQ) {
         for (size_t i = 0; i < n; i++)
             if (rowcat[i] >= 0)
@@ -1320,7 +1348,7 @@ static int build_group(fitctx *c, size_t j, group *g, kl_err *err)
             g->enc = ENC_BOOL;
             break;
         case KL_COL_KIND_CATEGORICAL:
-            g->enc = ENC_ONEHOT;
+            g->enc = c->o->defaults == KL_PIPELINE_DEFAULTS_NATIVE ? ENC_CODE : ENC_ONEHOT;
             break;
         default:
             if (n_listed) {
@@ -1353,7 +1381,7 @@ static int build_group(fitctx *c, size_t j, group *g, kl_err *err)
         if ((rc = numeric_step(c, g, t, err)) < 0)
             return rc;
     }
-    if (n_listed == 0) {
+    if (n_listed == 0 && c->o->defaults != KL_PIPELINE_DEFAULTS_NATIVE) {
         int e = 0;
         if (kind == KL_COL_KIND_NUMERIC)
             e = add_step(g, STEP_IMPUTE, IMP_MEDIAN, 0, 0, 0) ||
@@ -1365,7 +1393,7 @@ static int build_group(fitctx *c, size_t j, group *g, kl_err *err)
             return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
     /* encodings */
-    if (g->enc == ENC_ONEHOT || g->enc == ENC_FREQ || g->enc == ENC_TARGET) {
+    if (g->enc == ENC_ONEHOT || g->enc == ENC_FREQ || g->enc == ENC_TARGET || g->enc == ENC_CODE) {
         if ((rc = fit_categories(c, g, (long)j, enc_t, imp_cat, err)) < 0)
             return rc;
     } else if (g->enc == ENC_DATE) {
@@ -1622,7 +1650,11 @@ int kl_pipeline_save(const kl_pipeline *p, uint8_t **buf, size_t *len, kl_err *e
 {
     kl_wbuf w;
     kl_wbuf_init(&w);
-    kl_wbuf_u32(&w, PIPE_FORMAT_VERSION);
+    uint32_t ver = 1;
+    for (size_t i = 0; i < p->n_groups; i++)
+        if (p->g[i].enc == ENC_CODE)
+            ver = PIPE_FORMAT_VERSION;
+    kl_wbuf_u32(&w, ver);
     kl_wbuf_str(&w, p->target);
     kl_wbuf_u32(&w, (uint32_t)p->n_groups);
     for (size_t i = 0; i < p->n_groups; i++) {
@@ -1682,7 +1714,8 @@ static const char *group_invalid(const group *g)
     if (g->kind > KL_COL_KIND_TIME || g->enc >= ENC_COUNT_)
         return "unknown column kind or encoding";
     uint32_t need_kind = g->enc == ENC_BOOL ? KL_COL_KIND_BOOL
-                         : g->enc == ENC_ONEHOT || g->enc == ENC_FREQ || g->enc == ENC_TARGET
+                         : g->enc == ENC_ONEHOT || g->enc == ENC_FREQ || g->enc == ENC_TARGET ||
+                                   g->enc == ENC_CODE
                              ? KL_COL_KIND_CATEGORICAL
                          : g->enc == ENC_DATE ? KL_COL_KIND_TIME
                                               : KL_COL_KIND_NUMERIC;
@@ -1726,7 +1759,7 @@ int kl_pipeline_load(const uint8_t *buf, size_t len, kl_pipeline **out, kl_err *
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     int rc = 0;
     uint32_t ver = kl_rbuf_u32(&r);
-    if (r.ok && ver != PIPE_FORMAT_VERSION) {
+    if (r.ok && (ver < 1 || ver > PIPE_FORMAT_VERSION)) {
         rc = kl_err_set(err, ver > PIPE_FORMAT_VERSION ? KL_EUNSUPPORTED : KL_ECORRUPT,
                         "pipeline format version %u is not %u", ver, PIPE_FORMAT_VERSION);
         goto done;
