@@ -17,11 +17,14 @@
  *   objective:   task (required: regression | classification | forecast),
  *                target (required), description, business_outcome,
  *                positive_class (classification only), horizon (forecast only, >= 1)
- *   data:        source (required when the section is given), time_column,
+ *   data:        source (required when the section is given, unless sources is), time_column,
  *                segment_column, id_column, delimiter (one of , ; | tab),
  *                missing_tokens (default "", NA, N/A, null, NaN, None),
  *                columns: {NAME: TYPE} or {NAME: {type: TYPE, format: FMT}},
- *                TYPE one of int float bool date datetime categorical text
+ *                TYPE one of int float bool date datetime categorical text,
+ *                sources (instead of source: list of {source (required), name,
+ *                on | asof, by, tolerance, how (left), columns}; the first is
+ *                the base, each next is joined onto it; docs/JOINS.md)
  *   constraints: terms (list of {source, licence, terms, purposes, retention}),
  *                require_terms (false), purpose,
  *                pii: {default (keep), columns: {COL: POLICY}, entities: {ENTITY: POLICY}},
@@ -74,6 +77,7 @@
 #include "keel/csv.h"
 #include "keel/err.h"
 #include "keel/frame.h"
+#include "keel/join.h"
 
 #define KL_SPEC_VERSION 1
 
@@ -194,6 +198,26 @@ typedef struct kl_spec_pii_rule {
     const char *name; /* column name, or entity name (email, phone, ...) */
     kl_pii_policy policy;
 } kl_spec_pii_rule;
+
+/*
+ * data.sources entry: one CSV file of several joined into the project's data.
+ * The first entry is the base and has no join fields; every later entry has
+ * exactly one of on (equality keys) or asof (a time column), by and
+ * tolerance only with asof.
+ */
+typedef struct kl_spec_source {
+    const char *source; /* required: CSV path as written (relative to the spec's directory) */
+    const char *name;   /* NULL: the file name */
+    const char **on;    /* equality join keys */
+    size_t n_on;
+    const char *asof; /* as-of join time column */
+    const char **by;  /* as-of exact-match keys */
+    size_t n_by;
+    const char *tolerance;    /* as-of: "7d", "15m", a number for numeric times; NULL: none */
+    enum kl_join_how how;     /* default left */
+    kl_csv_override *columns; /* this file's type overrides (data.columns apply to the first) */
+    size_t n_columns;
+} kl_spec_source;
 
 /* constraints.terms entry: where a data source may be used and for what. */
 typedef struct kl_spec_terms {
@@ -329,6 +353,9 @@ typedef struct kl_spec {
         size_t n_missing_tokens;
         kl_csv_override *columns; /* type overrides, ready for kl_csv_read_opts */
         size_t n_columns;
+        kl_spec_source *sources; /* n_sources 0: the single source form; else source is
+                                    sources[0].source */
+        size_t n_sources;
     } data;
 
     struct {

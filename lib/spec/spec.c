@@ -831,13 +831,91 @@ static int parse_delimiter(chk *c, const kl__node *v, char *out)
     return fail(c, v, "'%s' must be one of ',', ';', '|', tab, not %s", c->path, SHOWN(v));
 }
 
+/* Type overrides of mapping v into *out (data.columns, data.sources[i].columns). */
+static int parse_columns(chk *c, const kl__node *m, kl_csv_override **out, size_t *n)
+{
+    const kl__node *v;
+    size_t saved;
+    int got;
+    TRY(got = enter(c, m, "columns", &v, &saved));
+    if (got) {
+        TRY(check_map(c, v, NULL, 0));
+        *out = alloc_items(c, v->n, sizeof **out);
+        if (!*out)
+            return oom(c);
+        *n = v->n;
+        TRY(each_pair(c, v, *out, sizeof **out, parse_column));
+        path_pop(c, saved);
+    }
+    return 0;
+}
+
+static const char *const join_how_names[] = {"inner", "left"};
+
+/* One data.sources entry; the first (the base) takes no join fields. */
+static int parse_source(chk *c, const kl__node *m, void *dst)
+{
+    KEYS("source", "name", "on", "asof", "by", "tolerance", "how", "columns");
+    kl_spec_source *src = dst;
+    int got, got_on, got_asof, how = KL_JOIN_HOW_LEFT;
+    int first = src == c->s->data.sources;
+    TRY(got = f_name(c, m, "source", &src->source));
+    if (!got)
+        return missing(c, m, "source");
+    TRY(f_name(c, m, "name", &src->name));
+    TRY(got_on = f_strlist(c, m, "on", 0, &src->on, &src->n_on));
+    TRY(got_asof = f_name(c, m, "asof", &src->asof));
+    TRY(f_strlist(c, m, "by", 0, &src->by, &src->n_by));
+    TRY(f_name(c, m, "tolerance", &src->tolerance));
+    TRY(got = f_enum(c, m, "how", join_how_names, KL_ARRAY_LEN(join_how_names), &how));
+    src->how = (enum kl_join_how)how;
+    static const char *const join_keys[] = {"on", "asof", "by", "tolerance", "how"};
+    for (size_t k = 0; first && k < KL_ARRAY_LEN(join_keys); k++)
+        if (lookup(m, join_keys[k]))
+            return fail(c, lookup(m, join_keys[k]),
+                        "'%s.%s': the first source is the base, joined onto by the next ones; "
+                        "it takes no join keys",
+                        c->path, join_keys[k]);
+    if (!first && got_on == got_asof)
+        return fail(c, m, "'%s' needs exactly one of 'on' (equality keys) or 'asof' (a time column)",
+                    c->path);
+    if (got_on && (src->n_by || src->tolerance))
+        return fail(c, lookup(m, src->n_by ? "by" : "tolerance"),
+                    "'%s.%s' applies only to an as-of join ('asof')", c->path,
+                    src->n_by ? "by" : "tolerance");
+    return parse_columns(c, m, &src->columns, &src->n_columns);
+}
+
 static int parse_data(chk *c, const kl__node *m)
 {
     KEYS("source", "time_column", "segment_column", "id_column", "delimiter", "missing_tokens",
-         "columns");
+         "columns", "sources");
     kl_spec *s = c->s;
     int got;
     TRY(got = f_name(c, m, "source", &s->data.source));
+    {
+        const kl__node *v;
+        size_t saved;
+        int got_sources;
+        TRY(got_sources = enter(c, m, "sources", &v, &saved));
+        if (got_sources && got)
+            return fail(c, lookup(m, "sources"),
+                        "'data' has both 'source' and 'sources'; give one (the first of 'sources' "
+                        "is the base)");
+        if (got_sources) {
+            if (v->kind != KL__NODE_SEQ || !v->n)
+                return fail(c, v, "'%s' must be a list of at least one source, not %s", c->path,
+                            SHOWN(v));
+            s->data.sources = alloc_items(c, v->n, sizeof *s->data.sources);
+            if (!s->data.sources)
+                return oom(c);
+            s->data.n_sources = v->n;
+            TRY(each_item(c, v, s->data.sources, sizeof *s->data.sources, parse_source));
+            path_pop(c, saved);
+            s->data.source = s->data.sources[0].source;
+            got = 1;
+        }
+    }
     if (!got)
         return missing(c, m, "source");
     TRY(f_name(c, m, "time_column", &s->data.time_column));
@@ -851,16 +929,7 @@ static int parse_data(chk *c, const kl__node *m)
         path_pop(c, saved);
     }
     TRY(f_strlist(c, m, "missing_tokens", 1, &s->data.missing_tokens, &s->data.n_missing_tokens));
-    TRY(got = enter(c, m, "columns", &v, &saved));
-    if (got) {
-        TRY(check_map(c, v, NULL, 0));
-        s->data.columns = alloc_items(c, v->n, sizeof *s->data.columns);
-        if (!s->data.columns)
-            return oom(c);
-        s->data.n_columns = v->n;
-        TRY(each_pair(c, v, s->data.columns, sizeof *s->data.columns, parse_column));
-        path_pop(c, saved);
-    }
+    TRY(parse_columns(c, m, &s->data.columns, &s->data.n_columns));
     const char *roles[] = {s->data.time_column, s->data.segment_column, s->data.id_column};
     const char *role_keys[] = {"time_column", "segment_column", "id_column"};
     for (size_t i = 0; i < 3; i++) {

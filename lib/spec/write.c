@@ -252,13 +252,59 @@ static void kv_free(w *o, const char *k, const kl_spec_kv *kv, size_t n)
 
 /* ---- the walk ---- */
 
+static void kv_columns(w *o, const char *k, const kl_csv_override *cols, size_t n)
+{
+    if (!n)
+        return;
+    key(o, k);
+    map_begin(o);
+    for (size_t i = 0; i < n; i++) {
+        const kl_csv_override *c = &cols[i];
+        key(o, c->column);
+        if (!c->time_format) {
+            str(o, kl__spec_type_name(c->type));
+            continue;
+        }
+        map_begin(o);
+        kv_str(o, "type", kl__spec_type_name(c->type));
+        kv_str(o, "format", c->time_format);
+        map_end(o);
+    }
+    map_end(o);
+}
+
+/* data.sources: the first entry has no join fields, the others their join and how. */
+static void write_sources(w *o, const kl_spec *s)
+{
+    key(o, "sources");
+    seq_begin(o);
+    for (size_t i = 0; i < s->data.n_sources; i++) {
+        const kl_spec_source *src = &s->data.sources[i];
+        map_begin(o);
+        kv_str(o, "source", src->source);
+        kv_str(o, "name", src->name);
+        kv_list(o, "on", src->on, src->n_on);
+        kv_str(o, "asof", src->asof);
+        kv_list(o, "by", src->by, src->n_by);
+        kv_str(o, "tolerance", src->tolerance);
+        if (i > 0)
+            kv_str(o, "how", src->how == KL_JOIN_HOW_INNER ? "inner" : "left");
+        kv_columns(o, "columns", src->columns, src->n_columns);
+        map_end(o);
+    }
+    seq_end(o);
+}
+
 static void write_data(w *o, const kl_spec *s)
 {
     if (!s->data.source)
         return;
     key(o, "data");
     map_begin(o);
-    kv_str(o, "source", s->data.source);
+    if (s->data.n_sources)
+        write_sources(o, s);
+    else
+        kv_str(o, "source", s->data.source);
     kv_str(o, "time_column", s->data.time_column);
     kv_str(o, "segment_column", s->data.segment_column);
     kv_str(o, "id_column", s->data.id_column);
@@ -271,23 +317,7 @@ static void write_data(w *o, const kl_spec *s)
     for (size_t i = 0; i < s->data.n_missing_tokens; i++)
         str(o, s->data.missing_tokens[i]);
     seq_end(o);
-    if (s->data.n_columns) {
-        key(o, "columns");
-        map_begin(o);
-        for (size_t i = 0; i < s->data.n_columns; i++) {
-            const kl_csv_override *c = &s->data.columns[i];
-            key(o, c->column);
-            if (!c->time_format) {
-                str(o, kl__spec_type_name(c->type));
-                continue;
-            }
-            map_begin(o);
-            kv_str(o, "type", kl__spec_type_name(c->type));
-            kv_str(o, "format", c->time_format);
-            map_end(o);
-        }
-        map_end(o);
-    }
+    kv_columns(o, "columns", s->data.columns, s->data.n_columns);
     map_end(o);
 }
 
