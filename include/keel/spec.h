@@ -40,8 +40,10 @@
  *   train:       algorithm (ridge | logistic | ar by task), params ({NAME: scalar}),
  *                seed (42), validation: {method (holdout; time_series for
  *                forecast), test_size (0.2), folds (5), group_column},
- *                search: {method (random), trials (20), space: {PARAM:
- *                {type: int|float|choice, low, high, log, values}}},
+ *                search: {method (random), trials (20), factor (3) and
+ *                min_resources (exhaust | smallest | N) for halving, space: {PARAM:
+ *                {type: int|float|choice, low, high, log, step, values, when: {PARAM:
+ *                VALUE}}}} (docs/SEARCH.md),
  *                label_cost (>= 0: cost of labelling one row)
  *   sla:         list of {metric (required), min | max (exactly one), on
  *                (validation | test | production; validation), by}
@@ -282,10 +284,16 @@ typedef struct kl_spec_cost {
 typedef struct kl_spec_space {
     const char *param;
     enum kl_param_type type;
-    double low, high;    /* INT and FLOAT: required, low < high (low <= high for INT) */
+    double low, high;    /* INT and FLOAT: low < high (low <= high for INT); from values if given */
     int log;             /* INT and FLOAT: sample on a log scale; needs low > 0 */
-    const char **values; /* CHOICE: at least one value, YAML text */
+    double step;         /* INT and FLOAT: grid step (0: none given; INT steps by 1); with log a
+                            factor > 1 (low, low*step, ...) */
+    const char **values; /* CHOICE: at least one value, YAML text; INT and FLOAT: optional list
+                            of numbers searched instead of the range (then no low/high/step) */
     size_t n_values;
+    kl_spec_kv *when; /* conditions: the entry applies only when every earlier entry named
+                         here took the given value (text); n_when 0: always */
+    size_t n_when;
 } kl_spec_space;
 
 /* sla entry: a quality or service gate. */
@@ -413,9 +421,12 @@ typedef struct kl_spec {
         } validation;
         struct {
             enum kl_search_method method; /* NONE when no search section */
-            int trials;                   /* default 20 */
+            int trials;                   /* default 20; halving: candidates of the first rung */
             kl_spec_space *space;
             size_t n_space;
+            double factor;         /* halving: keep 1/factor per rung, default 3, > 1 */
+            int64_t min_resources; /* halving: rows per fold fit at rung 0; 0 exhaust (default),
+                                      -1 smallest (2 x folds, x classes), else >= 1 */
         } search;
         int has_label_cost;
         double label_cost; /* cost of labelling one row (>= 0): learning-curve estimates */

@@ -93,6 +93,13 @@ int kl_run_flush(kl_run *r, kl_err *err);
  */
 int kl_run_end(kl_run *r, enum kl_run_status status, kl_err *err);
 
+/*
+ * A handle on existing run id (a full id), whose status becomes "running"
+ * again until kl_run_end: for work that resumes after a crash (an
+ * interrupted hyperparameter search). KL_ENOTFOUND when there is no such run.
+ */
+int kl_run_reopen(kl_store *s, const char *id, kl_run **out, kl_err *err);
+
 /* ---- queries ---- */
 
 typedef struct kl_run_info {

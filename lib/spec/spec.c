@@ -1411,15 +1411,29 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
 {
     kl_spec_space *sp = dst;
     sp->param = key->text;
-    KEYS("type", "low", "high", "log", "values");
+    KEYS("type", "low", "high", "log", "step", "values", "when");
     int type = 0, got = 0;
     TRY(got = f_enum(c, m, "type", param_type_names, KL_ARRAY_LEN(param_type_names), &type));
     if (!got)
         return missing(c, m, "type");
     sp->type = (enum kl_param_type)type;
+    const kl__node *v;
+    size_t saved;
+    TRY(got = enter(c, m, "when", &v, &saved));
+    if (got) {
+        TRY(check_map(c, v, NULL, 0));
+        if (!v->n)
+            return fail(c, v, "'%s' must name at least one parameter", c->path);
+        sp->when = alloc_items(c, v->n, sizeof(kl_spec_kv));
+        if (!sp->when)
+            return oom(c);
+        sp->n_when = v->n;
+        TRY(each_pair(c, v, sp->when, sizeof(kl_spec_kv), parse_kv));
+        path_pop(c, saved);
+    }
     if (type == KL_PARAM_TYPE_CHOICE) {
-        static const char *const ranged[] = {"low", "high", "log"};
-        for (size_t i = 0; i < 3; i++)
+        static const char *const ranged[] = {"low", "high", "log", "step"};
+        for (size_t i = 0; i < KL_ARRAY_LEN(ranged); i++)
             if (lookup(m, ranged[i]))
                 return fail(c, lookup(m, ranged[i]),
                             "'%s.%s' applies only to int and float, not choice", c->path,
@@ -1432,9 +1446,33 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
                         c->path);
         return 0;
     }
-    if (lookup(m, "values"))
-        return fail(c, lookup(m, "values"), "'%s.values' applies only to choice, not %s", c->path,
-                    param_type_names[type]);
+    if (lookup(m, "values")) {
+        /* a list of numbers searched instead of a range */
+        static const char *const ranged[] = {"low", "high", "log", "step"};
+        for (size_t i = 0; i < KL_ARRAY_LEN(ranged); i++)
+            if (lookup(m, ranged[i]))
+                return fail(c, lookup(m, ranged[i]), "'%s.%s' and '%s.values' exclude each other",
+                            c->path, ranged[i], c->path);
+        TRY(f_strlist(c, m, "values", 0, &sp->values, &sp->n_values));
+        const kl__node *vl = lookup(m, "values");
+        for (size_t i = 0; i < sp->n_values; i++) {
+            const char *t = sp->values[i];
+            char *end;
+            errno = 0;
+            double x = strtod(t, &end);
+            int bad = errno || end == t || *end || !isfinite(x);
+            if (!bad && type == KL_PARAM_TYPE_INT)
+                bad = x > 9e15 || x < -9e15 || x != (double)(int64_t)x;
+            if (bad)
+                return fail(c, vl, "'%s.values' must hold %s, not '%s'", c->path,
+                            type == KL_PARAM_TYPE_INT ? "integers" : "numbers", t);
+            if (i == 0 || x < sp->low)
+                sp->low = x;
+            if (i == 0 || x > sp->high)
+                sp->high = x;
+        }
+        return 0;
+    }
     int got_low, got_high;
     TRY(got_low = f_num(c, m, "low", -HUGE_VAL, HUGE_VAL, &sp->low));
     if (!got_low)
@@ -1457,12 +1495,63 @@ static int parse_space(chk *c, const kl__node *key, const kl__node *m, void *dst
     if (sp->log && sp->low <= 0)
         return fail(c, lookup(m, "low"), "'%s.low' must be greater than 0 on a log scale, not %s",
                     c->path, SHOWN(lookup(m, "low")));
+    TRY(got = f_num(c, m, "step", 0, HUGE_VAL, &sp->step));
+    if (got && (sp->log ? !(sp->step > 1) : !(sp->step > 0)))
+        return fail(c, lookup(m, "step"), "'%s.step' must be %s, not %s", c->path,
+                    sp->log ? "a factor greater than 1 on a log scale" : "greater than 0",
+                    SHOWN(lookup(m, "step")));
+    if (got && type == KL_PARAM_TYPE_INT && sp->step != floor(sp->step))
+        return fail(c, lookup(m, "step"), "'%s.step' must be an integer, not %s", c->path,
+                    SHOWN(lookup(m, "step")));
+    return 0;
+}
+
+/*
+ * Conditions name earlier entries (so one pass in order decides which
+ * entries apply), and a condition on a choice names one of its values.
+ */
+static int check_space_when(chk *c, const kl__node *space)
+{
+    const kl_spec_space *sp = c->s->train.search.space;
+    size_t n = c->s->train.search.n_space;
+    const kl__node *k = space->child;
+    for (size_t i = 0; i < n; i++, k = k->next->next) {
+        const kl__node *w = lookup(k->next, "when");
+        const kl__node *wk = w ? w->child : NULL;
+        for (size_t q = 0; q < sp[i].n_when; q++, wk = wk->next->next) {
+            const char *name = sp[i].when[q].key;
+            size_t j = 0;
+            while (j < i && strcmp(sp[j].param, name))
+                j++;
+            if (j == i) {
+                int later = 0;
+                for (size_t t = i; t < n; t++)
+                    later |= !strcmp(sp[t].param, name);
+                return fail(c, wk,
+                            later ? "'train.search.space.%s.when' names '%s', which must come "
+                                    "before '%s' in the space"
+                                  : "'train.search.space.%s.when' names '%s', which is not in "
+                                    "the space",
+                            sp[i].param, name, sp[i].param);
+            }
+            if (sp[j].type != KL_PARAM_TYPE_CHOICE)
+                continue;
+            size_t v = 0;
+            while (v < sp[j].n_values && strcmp(sp[j].values[v], sp[i].when[q].value))
+                v++;
+            if (v == sp[j].n_values)
+                return fail(c, wk->next,
+                            "'train.search.space.%s.when.%s' is '%s', which is not one of the "
+                            "values of '%s'",
+                            sp[i].param, name, sp[i].when[q].value, name);
+        }
+    }
     return 0;
 }
 
 static int parse_search(chk *c, const kl__node *m)
 {
-    KEYS("method", "trials", "space");
+    KEYS("method", "trials", "space", "factor", "min_resources");
     kl_spec *s = c->s;
     int method = KL_SEARCH_METHOD_RANDOM - 1, got;
     /* "none" is the absence of a search section, not a method one writes. */
@@ -1471,8 +1560,31 @@ static int parse_search(chk *c, const kl__node *m)
     s->train.search.method = (enum kl_search_method)(method + 1);
     s->train.search.trials = 20;
     TRY(f_int32(c, m, "trials", 1, 1000000, &s->train.search.trials));
+    s->train.search.factor = 3;
     const kl__node *v;
     size_t saved;
+    static const char *const halving_only[] = {"factor", "min_resources"};
+    for (size_t i = 0; i < KL_ARRAY_LEN(halving_only); i++)
+        if (s->train.search.method != KL_SEARCH_METHOD_HALVING && lookup(m, halving_only[i]))
+            return fail(c, lookup(m, halving_only[i]),
+                        "'%s.%s' applies only to method halving, not %s", c->path,
+                        halving_only[i], kl_search_method_name(s->train.search.method));
+    TRY(got = f_num(c, m, "factor", -HUGE_VAL, HUGE_VAL, &s->train.search.factor));
+    if (got && !(s->train.search.factor > 1 && s->train.search.factor <= 1000))
+        return fail(c, lookup(m, "factor"), "'%s.factor' must be greater than 1, not %s", c->path,
+                    SHOWN(lookup(m, "factor")));
+    TRY(got = enter(c, m, "min_resources", &v, &saved));
+    if (got) {
+        if (v->kind == KL__NODE_SCALAR && !strcmp(v->text, "exhaust"))
+            s->train.search.min_resources = 0;
+        else if (v->kind == KL__NODE_SCALAR && !strcmp(v->text, "smallest"))
+            s->train.search.min_resources = -1;
+        else if (v->kind != KL__NODE_SCALAR || !all_in(v->text, "0123456789+") ||
+                 v_int(c, v, 1, INT64_MAX, &s->train.search.min_resources) < 0)
+            return fail(c, v, "'%s' must be exhaust, smallest or a row count >= 1, not %s",
+                        c->path, SHOWN(v));
+        path_pop(c, saved);
+    }
     TRY(got = enter(c, m, "space", &v, &saved));
     if (got) {
         TRY(check_map(c, v, NULL, 0));
@@ -1481,6 +1593,7 @@ static int parse_search(chk *c, const kl__node *m)
             return oom(c);
         s->train.search.n_space = v->n;
         TRY(each_pair(c, v, s->train.search.space, sizeof(kl_spec_space), parse_space));
+        TRY(check_space_when(c, v));
         path_pop(c, saved);
     }
     return 0;

@@ -495,6 +495,12 @@ static void write_train(w *o, const kl_spec *s)
                     for (size_t k = 0; k < sp->n_values; k++)
                         str_q(o, sp->values[k], 0);
                     seq_end(o);
+                } else if (sp->n_values) {
+                    key(o, "values");
+                    seq_begin(o);
+                    for (size_t k = 0; k < sp->n_values; k++)
+                        num(o, strtod(sp->values[k], NULL));
+                    seq_end(o);
                 } else if (sp->type == KL_PARAM_TYPE_INT) {
                     kv_int(o, "low", (int64_t)sp->low);
                     kv_int(o, "high", (int64_t)sp->high);
@@ -504,9 +510,20 @@ static void write_train(w *o, const kl_spec *s)
                     kv_num(o, "high", sp->high);
                     kv_bool(o, "log", sp->log);
                 }
+                if (sp->step > 0)
+                    kv_num(o, "step", sp->step);
+                kv_free(o, "when", sp->when, sp->n_when);
                 map_end(o);
             }
             map_end(o);
+        }
+        if (s->train.search.method == KL_SEARCH_METHOD_HALVING) {
+            kv_num(o, "factor", s->train.search.factor);
+            if (s->train.search.min_resources > 0)
+                kv_int(o, "min_resources", s->train.search.min_resources);
+            else
+                kv_str(o, "min_resources",
+                       s->train.search.min_resources < 0 ? "smallest" : "exhaust");
         }
         map_end(o);
     }

@@ -508,6 +508,56 @@ int kl_run_end(kl_run *r, enum kl_run_status status, kl_err *err)
     return rc < 0 ? rc : 0;
 }
 
+/*
+ * Reopen: a handle on an existing run (a search resumed after a crash), set
+ * running again. Metric keys it logged before continue their chunk numbers.
+ */
+int kl_run_reopen(kl_store *s, const char *id, kl_run **out, kl_err *err)
+{
+    *out = NULL;
+    if (!kl__is_full_id(id))
+        return kl_err_set(err, KL_EINVAL, "run id '%s' is not a full id", id);
+    int rc = row_exists(s, "SELECT 1 FROM runs WHERE id = ?", id, err);
+    if (rc <= 0)
+        return rc < 0 ? rc : kl_err_set(err, KL_ENOTFOUND, "no run '%s'", id);
+    kl_run *r = calloc(1, sizeof *r);
+    if (!r)
+        return kl_err_set(err, KL_ENOMEM, "out of memory reopening a run");
+    r->s = s;
+    memcpy(r->id, id, KL_ID_LEN);
+    r->last_flush_ms = kl__now_ms();
+    s->open_runs++;
+    const kl__db_vt *vt = s->db->vt;
+    kl__stmt *st;
+    rc = vt->prepare(s->db, "SELECT key, MAX(seq) + 1 FROM metric_series WHERE run = ? GROUP BY key",
+                     0, &st, err);
+    if (rc == 0) {
+        vt->bind_text(st, 1, id);
+        while ((rc = vt->step(st, err)) == 1) {
+            series *x = series_find(r, vt->col_text(st, 0));
+            if (!x) {
+                rc = kl_err_set(err, KL_ENOMEM, "out of memory reopening a run");
+                break;
+            }
+            x->seq = vt->col_i64(st, 1);
+        }
+        vt->finalize(st);
+    }
+    if (rc == 0 &&
+        (rc = vt->prepare(s->db, "UPDATE runs SET status = 'running', ended_ms = NULL WHERE id = ?",
+                          0, &st, err)) == 0) {
+        vt->bind_text(st, 1, id);
+        rc = vt->step(st, err);
+        vt->finalize(st);
+    }
+    if (rc < 0) {
+        run_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
 /* ---- import ---- */
 
 int kl_run_import_begin(kl_store *s, const kl_run_info *info, kl_run **out, kl_err *err)
