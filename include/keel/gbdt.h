@@ -126,6 +126,7 @@ typedef struct kl_gbdt {
     double *valid_metric;  /* n_rounds_run or NULL */
     size_t best_iteration; /* round index (0-based) kept when early stopping ran */
     const char *metric_name;
+    int early_stopping; /* the fit was asked to stop early (not saved) */
 } kl_gbdt;
 
 /*

@@ -76,6 +76,7 @@ enum kl_algo_param_kind {
     KL_ALGO_PARAM_KIND_INT = 1,
     KL_ALGO_PARAM_KIND_BOOL = 2,   /* true/false (also 1/0); value 1.0 or 0.0 */
     KL_ALGO_PARAM_KIND_CHOICE = 3, /* one of a comma list; value is its index */
+    KL_ALGO_PARAM_KIND_TEXT = 4,   /* any text of at most 127 bytes, checked by the fit; value 0 */
 };
 
 /* One parameter an algorithm accepts, named and defaulted as scikit-learn's. */
@@ -100,6 +101,26 @@ typedef struct kl_model_data {
     size_t n_classes;
     const char *const *feature_names; /* p names */
     uint64_t seed;
+    /*
+     * Native algorithms (pipeline_defaults KL_PIPELINE_DEFAULTS_NATIVE) only:
+     * X may hold NaN (missing), and n_categories[j] > 0 marks feature j as a
+     * category code 0..n_categories[j]-1 (kl_pipeline_output_categories).
+     * NULL for the others.
+     */
+    const size_t *n_categories;
+    /*
+     * KL_ALGO_FLAGS_ROUNDS algorithms only: validation rows scored every round
+     * (early stopping on them), nv rows column-major with leading dimension
+     * ldv, targets as y; Xv NULL when there are none. full_rounds 1: run
+     * every round and hold nothing out (the caller chooses the rounds later
+     * with kl_model_rounds_keep).
+     */
+    const double *Xv;
+    size_t nv, ldv;
+    const double *yv;
+    int full_rounds;
+    /* Every parameter's canonical text, in table order (a list or a mapping in text). */
+    const char *const *param_text;
 } kl_model_data;
 
 /*
@@ -125,6 +146,27 @@ typedef struct kl_model_blocks {
  * be NULL. For regression and forecasting, fit_blocks (when given) is used
  * instead of fit. pv[i] is the validated value of params[i] (see kl_algo_param_kind).
  */
+/*
+ * The per-round training record of an algorithm that fits in rounds
+ * (boosting): metric per round on the training rows and, when validation
+ * rows were given, on them; the best round (0-based; the last one without
+ * validation). early_stopping is 1 when the parameters asked to stop early.
+ * Pointers are borrowed from the model.
+ */
+typedef struct kl_model_rounds {
+    const char *metric;
+    size_t n_rounds;
+    const double *train;
+    const double *valid; /* NULL without validation rows */
+    size_t best_round;
+    int early_stopping;
+    int lower_is_better; /* 1 for losses (every boosting metric keel has) */
+} kl_model_rounds;
+
+enum kl_algo_flags {
+    KL_ALGO_FLAGS_ROUNDS = 1 << 0, /* fits in rounds: validation rows, rounds and keep hooks */
+};
+
 typedef struct kl_algo {
     const char *name;
     unsigned tasks; /* bit set of (1u << KL_TASK_*) the algorithm supports */
@@ -156,6 +198,10 @@ typedef struct kl_algo {
      */
     int (*forecast)(const void *state, size_t h, const double *x_future, size_t ld, double level,
                     double *mean, double *lower, double *upper, kl_err *err);
+    /* KL_ALGO_FLAGS_ROUNDS: the training record, and truncation to the first n rounds. */
+    int (*rounds)(const void *state, kl_model_rounds *out);
+    int (*rounds_keep)(void *state, size_t n, kl_err *err);
+    unsigned flags; /* enum kl_algo_flags (last: some tables are positional) */
 } kl_algo;
 
 /* The algorithm called name, or NULL. */
@@ -188,6 +234,15 @@ typedef struct kl_model_fit_opts {
     /* Feature pipeline; NULL: every other column with the algorithm's defaults. */
     const kl_pipeline_opts *pipeline;
     uint64_t seed;
+    /*
+     * Validation rows for algorithms that fit in rounds (KL_ALGO_FLAGS_ROUNDS;
+     * ignored by the others): scored every round, early stopping on them.
+     * Transformed by the fitted pipeline; rows with a missing target are left
+     * out; a label that is not a training class is KL_EINVAL.
+     */
+    const kl_frame *valid;
+    /* 1: fit every round and hold no rows out (see kl_model_rounds_keep). */
+    int full_rounds;
 } kl_model_fit_opts;
 
 /*
@@ -203,7 +258,8 @@ int kl_model_params_check(const kl_algo *algo, const kl_model_param *params, siz
  * Fit the pipeline on train, transform it, and fit the algorithm. Rows whose
  * target is missing are left out (a note says how many), as are the
  * pipeline's warm-up rows; any other missing value in the features is
- * KL_EINVAL naming the feature. Classification classes are the target's
+ * KL_EINVAL naming the feature, except for native algorithms
+ * (pipeline_defaults KL_PIPELINE_DEFAULTS_NATIVE), which take NaN as missing. Classification classes are the target's
  * distinct values in sorted order (categories bytewise, numbers numerically,
  * bools false < true), as scikit-learn's LabelEncoder; fewer than 2 is
  * KL_EINVAL. Errors: KL_ENOTFOUND (algorithm or target), KL_EINVAL,
@@ -242,6 +298,17 @@ void kl_model_pred_release(kl_model_pred *p);
 /* Forecast h steps ahead (forecasters only; KL_EUNSUPPORTED otherwise). */
 int kl_model_forecast(const kl_model *m, size_t h, const kl_frame *future, double level,
                       double *mean, double *lower, double *upper, kl_err *err);
+
+/* ---- boosting rounds ---- */
+
+/* The per-round record (KL_EUNSUPPORTED for algorithms without rounds). */
+int kl_model_rounds_get(const kl_model *m, kl_model_rounds *out, kl_err *err);
+/*
+ * Keep the first n rounds (1 <= n <= the rounds fitted): since round r never
+ * depends on later rounds, this equals a fit with n rounds. KL_EUNSUPPORTED,
+ * KL_EINVAL for n out of range.
+ */
+int kl_model_rounds_keep(kl_model *m, size_t n, kl_err *err);
 
 /* ---- accessors ---- */
 

@@ -6,12 +6,21 @@
  * num_boost_round (num_boost_round, when > 0, wins). The objective follows
  * the task: classification is binary:logistic for two classes and
  * multi:softprob for more; regression takes `objective` (squarederror,
- * absoluteerror, pseudohubererror, poisson). With early_stopping_rounds > 0
- * a validation_fraction of the training rows (chosen with kl_rng_stream(seed,
- * 0x6764)) is held out and scores every round; the model keeps the trees up
- * to the best round. The pipeline hands over finished features (median
- * imputed, categoricals encoded), so NaN and native categorical splits are
- * used through the library API (include/keel/gbdt.h), not through this one.
+ * absoluteerror, pseudohubererror, poisson, each also under its XGBoost
+ * name reg:squarederror, ...; binary:logistic and multi:softprob name what
+ * classification does anyway). Validation rows given by the caller
+ * (kl_model_data.Xv: the validation fold in `keel train`) score every round
+ * and drive early stopping; without them, early_stopping_rounds > 0 holds
+ * out a validation_fraction of the training rows (chosen with
+ * kl_rng_stream(seed, 0x6764)), unless full_rounds asks for every round
+ * (the caller then truncates with rounds_keep). The model keeps the trees up
+ * to the best round.
+ *
+ * Features come from the native pipeline: NaN is missing (learned default
+ * direction) and category codes become native categorical splits.
+ * monotone_constraints is XGBoost's "(1,0,-1)" (one per feature, in the
+ * pipeline's output order) or a mapping by feature name "{x:1,z:-1}" (also
+ * without braces; quotes allowed); features left out are unconstrained.
  *
  * Payload: kl_gbdt_save's layout, described in docs/GBDT.md.
  */
@@ -44,10 +53,12 @@ static const kl_algo_param gbdt_params[] = {
     {"colsample_bytree", KL_ALGO_PARAM_KIND_FLOAT, "1", 0, 1, 1, NULL},
     {"max_bin", KL_ALGO_PARAM_KIND_INT, "255", 2, 255, 0, NULL},
     {"objective", KL_ALGO_PARAM_KIND_CHOICE, "squarederror", 0, 0, 0,
-     "squarederror,absoluteerror,pseudohubererror,poisson"},
+     "squarederror,absoluteerror,pseudohubererror,poisson,reg:squarederror,reg:absoluteerror,"
+     "reg:pseudohubererror,count:poisson,binary:logistic,multi:softprob"},
     {"huber_slope", KL_ALGO_PARAM_KIND_FLOAT, "1", 0, 1e300, 1, NULL},
     {"early_stopping_rounds", KL_ALGO_PARAM_KIND_INT, "0", 0, 100000, 0, NULL},
     {"validation_fraction", KL_ALGO_PARAM_KIND_FLOAT, "0.1", 0, 1, 1, NULL},
+    {"monotone_constraints", KL_ALGO_PARAM_KIND_TEXT, "", 0, 0, 0, NULL},
 };
 
 enum {
@@ -70,7 +81,10 @@ enum {
     PV_HUBER,
     PV_ESR,
     PV_VFRAC,
+    PV_MONO,
 };
+
+#define N_REG_OBJECTIVES 4
 
 static void opts_from(const double *pv, size_t n_classes, uint64_t seed, kl_gbdt_opts *o)
 {
@@ -83,7 +97,7 @@ static void opts_from(const double *pv, size_t n_classes, uint64_t seed, kl_gbdt
     } else if (n_classes == 2) {
         o->loss = KL_GBDT_LOSS_LOGISTIC;
     } else {
-        o->loss = reg[(int)pv[PV_OBJ]];
+        o->loss = reg[(int)pv[PV_OBJ] % N_REG_OBJECTIVES];
     }
     o->eta = pv[PV_LR] > 0 ? pv[PV_LR] : pv[PV_ETA];
     o->n_estimators = (int)(pv[PV_NBR] > 0 ? pv[PV_NBR] : pv[PV_NEST]);
@@ -107,6 +121,123 @@ static void opts_from(const double *pv, size_t n_classes, uint64_t seed, kl_gbdt
     o->seed = seed;
 }
 
+/* ---- monotone constraints ---- */
+
+static int mono_value(const char *s, size_t len, int8_t *v)
+{
+    if (len == 1 && s[0] == '0')
+        *v = 0;
+    else if ((len == 1 && s[0] == '1') || (len == 2 && s[0] == '+' && s[1] == '1'))
+        *v = 1;
+    else if (len == 2 && s[0] == '-' && s[1] == '1')
+        *v = -1;
+    else
+        return -1;
+    return 0;
+}
+
+/* Trim spaces and quotes around [*s, *s + *len). */
+static void trim(const char **s, size_t *len)
+{
+    while (*len && (**s == ' ' || **s == '"' || **s == '\''))
+        (*s)++, (*len)--;
+    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '"' || (*s)[*len - 1] == '\''))
+        (*len)--;
+}
+
+/*
+ * Parse monotone_constraints text into mono[p] (zeros first). "" is no
+ * constraint. Errors name the bad item and, for an unknown feature, the
+ * features there are.
+ */
+static int mono_parse(const char *text, const kl_model_data *d, int8_t *mono, kl_err *err)
+{
+    size_t p = d->p, len = strlen(text);
+    memset(mono, 0, p);
+    const char *s = text;
+    trim(&s, &len);
+    if (len == 0)
+        return 0;
+    char open = s[0], close = s[len - 1];
+    int positional = open == '(' || open == '[';
+    int braced = open == '{';
+    if ((positional && close != (open == '(' ? ')' : ']')) || (braced && close != '}') ||
+        (!positional && !braced && !memchr(s, ':', len)))
+        goto bad;
+    if (positional || braced) {
+        s++;
+        len -= 2;
+    }
+    size_t k = 0;
+    const char *end = s + len;
+    while (s <= end) {
+        const char *c = memchr(s, ',', (size_t)(end - s));
+        size_t il = c ? (size_t)(c - s) : (size_t)(end - s);
+        const char *it = s;
+        trim(&it, &il);
+        int8_t v;
+        if (positional) {
+            if (il == 0 && !c && k == 0)
+                break; /* "()" */
+            if (mono_value(it, il, &v) < 0) {
+                kl_err_set(err, KL_EINVAL,
+                           "monotone constraint '%.*s' must be -1, 0 or 1 (in '%s')", (int)il,
+                           it, text);
+                return kl_err_ctx(err, "param monotone_constraints");
+            }
+            if (k < p)
+                mono[k] = v;
+            k++;
+        } else {
+            const char *colon = memchr(it, ':', il);
+            if (!colon)
+                goto bad;
+            size_t nl = (size_t)(colon - it), vl = il - nl - 1;
+            const char *nm = it, *vs = colon + 1;
+            trim(&nm, &nl);
+            trim(&vs, &vl);
+            if (mono_value(vs, vl, &v) < 0) {
+                kl_err_set(err, KL_EINVAL,
+                           "monotone constraint '%.*s' for '%.*s' must be -1, 0 or 1", (int)vl, vs,
+                           (int)nl, nm);
+                return kl_err_ctx(err, "param monotone_constraints");
+            }
+            size_t j = 0;
+            while (j < p && !(strlen(d->feature_names[j]) == nl &&
+                              !strncmp(d->feature_names[j], nm, nl)))
+                j++;
+            if (j == p) {
+                kl_err_set(err, KL_EINVAL,
+                           "monotone constraint on '%.*s', which is not a feature of this model",
+                           (int)nl, nm);
+                return kl_err_ctx(err, "param monotone_constraints");
+            }
+            mono[j] = v;
+        }
+        if (!c)
+            break;
+        s = c + 1;
+    }
+    if (positional && k != p) {
+        kl_err_set(err, KL_EINVAL,
+                   "monotone_constraints '%s' has %zu value%s; the model has %zu feature%s", text,
+                   k, k == 1 ? "" : "s", p, p == 1 ? "" : "s");
+        return kl_err_ctx(err, "param monotone_constraints");
+    }
+    for (size_t j = 0; j < p; j++)
+        if (mono[j] && d->n_categories && d->n_categories[j]) {
+            kl_err_set(err, KL_EINVAL, "feature '%s' is categorical and cannot be monotone",
+                       d->feature_names[j]);
+            return kl_err_ctx(err, "param monotone_constraints");
+        }
+    return 0;
+bad:
+    kl_err_set(err, KL_EINVAL,
+               "monotone_constraints must be like '(1,0,-1)' or '{name:1,other:-1}', not '%s'",
+               text);
+    return kl_err_ctx(err, "param monotone_constraints");
+}
+
 static int gbdt_fit(const kl_model_data *d, const double *pv, void **state, kl_err *err)
 {
     kl_gbdt *m = calloc(1, sizeof *m);
@@ -114,9 +245,55 @@ static int gbdt_fit(const kl_model_data *d, const double *pv, void **state, kl_e
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     kl_gbdt_opts o;
     opts_from(pv, d->n_classes, d->seed, &o);
-    int rc;
-    if (o.early_stopping_rounds == 0) {
+    int obj = (int)pv[PV_OBJ];
+    if (d->n_classes == 0 && obj >= 2 * N_REG_OBJECTIVES) {
+        free(m);
+        kl_err_set(err, KL_EINVAL, "objective '%s' is for classification; this is regression",
+                   obj == 2 * N_REG_OBJECTIVES ? "binary:logistic" : "multi:softprob");
+        return kl_err_ctx(err, "param objective");
+    }
+    if (d->n_classes > 0 && obj != 0 && obj < 2 * N_REG_OBJECTIVES) {
+        free(m);
+        kl_err_set(err, KL_EINVAL, "objective '%s' is for regression; this is classification",
+                   d->param_text ? d->param_text[PV_OBJ] : "?");
+        return kl_err_ctx(err, "param objective");
+    }
+    int8_t *mono = malloc(d->p ? d->p : 1);
+    uint8_t *cat = malloc(d->p ? d->p : 1);
+    if (!mono || !cat) {
+        free(mono);
+        free(cat);
+        free(m);
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
+    }
+    int rc = d->param_text ? mono_parse(d->param_text[PV_MONO], d, mono, err) : 0;
+    if (rc < 0) {
+        free(mono);
+        free(cat);
+        free(m);
+        return rc;
+    }
+    for (size_t j = 0; j < d->p; j++) {
+        cat[j] = d->n_categories && d->n_categories[j] > 0;
+        if (cat[j] && d->n_categories[j] > (size_t)o.max_bin) {
+            kl_err_set(err, KL_EINVAL,
+                       "feature '%s' has %zu categories; native categorical splits take at most "
+                       "max_bin (%d)",
+                       d->feature_names[j], d->n_categories[j], o.max_bin);
+            free(mono);
+            free(cat);
+            free(m);
+            return kl_err_ctx(err, "param max_bin");
+        }
+    }
+    o.monotone = mono;
+    o.categorical = cat;
+    if (d->Xv) {
+        kl_gbdt_data tr = {d->X, d->n, d->p, d->ld, d->y}, va = {d->Xv, d->nv, d->p, d->ldv, d->yv};
+        rc = kl_gbdt_fit(&tr, &va, &o, m, err);
+    } else if (o.early_stopping_rounds == 0 || d->full_rounds) {
         kl_gbdt_data tr = {d->X, d->n, d->p, d->ld, d->y};
+        o.early_stopping_rounds = 0;
         rc = kl_gbdt_fit(&tr, NULL, &o, m, err);
     } else {
         /* hold out validation rows: each row independently with probability fraction */
@@ -128,6 +305,8 @@ static int gbdt_fit(const kl_model_data *d, const double *pv, void **state, kl_e
             free(Xt);
             free(yt);
             free(m);
+            free(mono);
+            free(cat);
             return kl_err_set(err, KL_ENOMEM, "out of memory");
         }
         kl_rng g;
@@ -154,6 +333,8 @@ static int gbdt_fit(const kl_model_data *d, const double *pv, void **state, kl_e
             free(Xt);
             free(yt);
             free(m);
+            free(mono);
+            free(cat);
             return kl_err_set(err, KL_EINVAL,
                               "validation_fraction leaves no training or no validation rows");
         }
@@ -162,10 +343,13 @@ static int gbdt_fit(const kl_model_data *d, const double *pv, void **state, kl_e
         free(Xt);
         free(yt);
     }
+    free(mono);
+    free(cat);
     if (rc < 0) {
         free(m);
         return rc;
     }
+    m->early_stopping = o.early_stopping_rounds > 0;
     *state = m;
     return 0;
 }
@@ -273,10 +457,38 @@ void kl_gbdt_curve_svg(const kl_gbdt *m, FILE *fp)
     free(x);
 }
 
+static int gbdt_rounds(const void *state, kl_model_rounds *out)
+{
+    const kl_gbdt *m = state;
+    out->metric = m->metric_name;
+    out->n_rounds = m->n_rounds_run;
+    out->train = m->train_metric;
+    out->valid = m->valid_metric;
+    out->best_round = m->best_iteration;
+    out->early_stopping = m->early_stopping;
+    out->lower_is_better = 1;
+    return 0;
+}
+
+static int gbdt_rounds_keep(void *state, size_t n, kl_err *err)
+{
+    kl_gbdt *m = state;
+    if (n < 1 || n > m->n_trees / m->n_outputs)
+        return kl_err_set(err, KL_EINVAL, "cannot keep %zu rounds of %zu", n,
+                          m->n_trees / m->n_outputs);
+    m->n_trees = n * m->n_outputs;
+    if (m->best_iteration >= n)
+        m->best_iteration = n - 1;
+    return 0;
+}
+
 const kl_algo kl_algo_gbdt = {
     .name = "gbdt",
     .tasks = (1u << KL_TASK_REGRESSION) | (1u << KL_TASK_CLASSIFICATION),
-    .pipeline_defaults = KL_PIPELINE_DEFAULTS_PLAIN,
+    .pipeline_defaults = KL_PIPELINE_DEFAULTS_NATIVE,
+    .flags = KL_ALGO_FLAGS_ROUNDS,
+    .rounds = gbdt_rounds,
+    .rounds_keep = gbdt_rounds_keep,
     .params = gbdt_params,
     .n_params = KL_ARRAY_LEN(gbdt_params),
     .fit = gbdt_fit,

@@ -116,6 +116,15 @@ static int param_parse(const kl_algo *algo, const kl_algo_param *d, const char *
             goto bad;
         snprintf(canon, n, "%s", x ? "true" : "false");
         break;
+    case KL_ALGO_PARAM_KIND_TEXT:
+        if (strlen(v) >= n) {
+            kl_err_set(err, KL_EINVAL, "parameter '%s' of %s is longer than %zu bytes", d->name,
+                       algo->name, n - 1);
+            return kl_err_ctx(err, "param %s", d->name);
+        }
+        snprintf(canon, n, "%s", v);
+        x = 0;
+        break;
     case KL_ALGO_PARAM_KIND_CHOICE: {
         size_t idx;
         if (choice_index(d->choices, v, &idx) < 0) {
@@ -404,11 +413,11 @@ typedef struct blocks_ctx {
 
 /* Missing or infinite values after the pipeline are an error naming the feature. */
 static int check_finite(const kl_pipeline *pipe, const double *X, size_t n, size_t p, size_t ld,
-                        size_t first_row, kl_err *err)
+                        size_t first_row, int nan_ok, kl_err *err)
 {
     for (size_t j = 0; j < p; j++)
         for (size_t i = 0; i < n; i++)
-            if (!isfinite(X[j * ld + i]))
+            if (!isfinite(X[j * ld + i]) && !(nan_ok && isnan(X[j * ld + i])))
                 return kl_err_set(err, KL_EINVAL,
                                   "feature '%s' is %s in row %zu after the pipeline; add an "
                                   "impute transform for it",
@@ -424,7 +433,7 @@ static int blocks_get(const kl_model_blocks *b, size_t row0, size_t m, double *X
     size_t r = c->warmup + row0;
     int rc = kl_pipeline_transform_train(c->pipe, c->f, r, m, X, ld, err);
     if (rc == 0)
-        rc = check_finite(c->pipe, X, m, b->p, ld, r, err);
+        rc = check_finite(c->pipe, X, m, b->p, ld, r, 0, err);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < m; i++) {
@@ -459,11 +468,131 @@ static int fit_by_blocks(kl_model *m, const kl_frame *f, size_t t, uint64_t seed
     return rc;
 }
 
+/*
+ * Target of validation row i as the fit sees it: the value (regression) or
+ * the index of the training class (classification); NaN when missing. cls
+ * maps the frame's dictionary codes (categorical target) to class indices.
+ */
+static double valid_target(const kl_model *m, const kl_frame *vf, size_t t, size_t i,
+                           const double *cls, kl_err *err, int *bad)
+{
+    enum kl_col_kind kind = kl_frame_col_kind(vf, t);
+    double v = NAN;
+    char buf[64];
+    if (kind == KL_COL_KIND_NUMERIC)
+        v = kl_frame_col_f64(vf, t)[i];
+    else if (kind == KL_COL_KIND_BOOL)
+        v = kl_frame_col_bool(vf, t)[i] == KL_BOOL_MISSING ? NAN : kl_frame_col_bool(vf, t)[i];
+    else if (kind == KL_COL_KIND_CATEGORICAL && m->task == KL_TASK_CLASSIFICATION) {
+        int32_t c = kl_frame_col_codes(vf, t)[i];
+        if (c < 0)
+            return NAN;
+        if (cls[c] >= 0)
+            return cls[c];
+        *bad = 1;
+        kl_err_set(err, KL_EINVAL, "label '%s' of '%s' in validation row %zu is not a training class",
+                   kl_frame_col_dict(vf, t, NULL)[c], m->target, i + 1);
+        return NAN;
+    } else {
+        *bad = 1;
+        kl_err_set(err, KL_EINVAL, "the validation target '%s' is %s", m->target,
+                   kl_col_kind_name(kind));
+        return NAN;
+    }
+    if (isnan(v) || m->task != KL_TASK_CLASSIFICATION)
+        return v;
+    for (size_t k = 0; k < m->n_classes; k++) {
+        if (kind == KL_COL_KIND_BOOL)
+            snprintf(buf, sizeof buf, "%s", v ? "true" : "false");
+        else
+            kl__fmt_double(v, buf, sizeof buf);
+        if (!strcmp(buf, m->classes[k]))
+            return (double)k;
+    }
+    *bad = 1;
+    kl_err_set(err, KL_EINVAL, "label '%s' of '%s' in validation row %zu is not a training class",
+               buf, m->target, i + 1);
+    return NAN;
+}
+
+/*
+ * The validation matrix for a fit in rounds: vf through the fitted pipeline
+ * (warm-up rows and rows with a missing target left out), column-major with
+ * leading dimension *nv, and its targets.
+ */
+static int valid_matrix(const kl_model *m, const kl_frame *vf, int nan_ok, double **Xv,
+                        double **yv, size_t *nv, kl_err *err)
+{
+    long tc = kl_frame_col_index(vf, m->target);
+    if (tc < 0)
+        return kl_err_set(err, KL_ENOTFOUND, "no column named '%s' (the target) in the validation data",
+                          m->target);
+    size_t t = (size_t)tc, n = kl_frame_row_count(vf), p = kl_pipeline_n_outputs(m->pipe);
+    size_t w = KL_MIN(kl_pipeline_warmup(m->pipe), n), nd = 0;
+    if (kl_frame_col_kind(vf, t) == KL_COL_KIND_CATEGORICAL)
+        kl_frame_col_dict(vf, t, &nd);
+    double *X = malloc(KL_MAX(n * p, 1) * sizeof *X), *y = malloc((n ? n : 1) * sizeof *y);
+    double *cls = malloc((nd ? nd : 1) * sizeof *cls);
+    int rc = 0, bad = 0;
+    if (!X || !y || !cls) {
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (nd) {
+        const char *const *dict = kl_frame_col_dict(vf, t, NULL);
+        for (size_t c = 0; c < nd; c++) {
+            cls[c] = -1;
+            for (size_t k = 0; k < m->n_classes; k++)
+                if (!strcmp(dict[c], m->classes[k]))
+                    cls[c] = (double)k;
+        }
+    }
+    if ((rc = kl_pipeline_transform(m->pipe, vf, 0, n, X, n, err)) < 0)
+        goto fail;
+    size_t kept = 0;
+    for (size_t i = w; i < n; i++) {
+        double v = valid_target(m, vf, t, i, cls, err, &bad);
+        if (bad) {
+            rc = err ? err->code : KL_EINVAL;
+            goto fail;
+        }
+        if (isnan(v))
+            continue;
+        if (!isfinite(v)) {
+            rc = kl_err_set(err, KL_EINVAL, "the target '%s' is infinite in validation row %zu",
+                            m->target, i + 1);
+            goto fail;
+        }
+        for (size_t j = 0; j < p; j++)
+            X[j * n + kept] = X[j * n + i];
+        y[kept++] = v;
+    }
+    /* compact to leading dimension kept (columns move down, never over unread values) */
+    for (size_t j = 1; j < p; j++)
+        memmove(X + j * kept, X + j * n, kept * sizeof *X);
+    if ((rc = check_finite(m->pipe, X, kept, p, kept, 0, nan_ok, err)) < 0)
+        goto fail;
+    if (kept == 0) {
+        rc = kl_err_set(err, KL_EINVAL, "no validation row has a target '%s'", m->target);
+        goto fail;
+    }
+    free(cls);
+    *Xv = X;
+    *yv = y;
+    *nv = kept;
+    return 0;
+fail:
+    free(X);
+    free(y);
+    free(cls);
+    return rc;
+}
+
 int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out, kl_err *err)
 {
     kl_model *m = NULL;
     kl_frame *kept = NULL;
-    double *X = NULL, *y = NULL;
+    double *X = NULL, *y = NULL, *Xv = NULL, *yv = NULL;
     int rc = 0;
     *out = NULL;
     const kl_algo *algo = kl_algo_find(opts->algo);
@@ -564,8 +693,9 @@ int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model 
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
     }
+    int native = algo->pipeline_defaults == KL_PIPELINE_DEFAULTS_NATIVE;
     if ((rc = kl_pipeline_transform_train(m->pipe, f, 0, n, X, n, err)) < 0 ||
-        (rc = check_finite(m->pipe, X + w, n - w, p, n, w, err)) < 0)
+        (rc = check_finite(m->pipe, X + w, n - w, p, n, w, native, err)) < 0)
         goto done;
     size_t ne = n - w;
     if (opts->task == KL_TASK_CLASSIFICATION) {
@@ -585,12 +715,21 @@ int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model 
             }
     }
     const char **fnames = malloc((p ? p : 1) * sizeof(char *));
-    if (!fnames) {
+    size_t *ncat = native ? calloc(p ? p : 1, sizeof *ncat) : NULL;
+    if (!fnames || (native && !ncat)) {
+        free(fnames);
+        free(ncat);
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t j = 0; j < p; j++)
+    for (size_t j = 0; j < p; j++) {
         fnames[j] = kl_pipeline_output_name(m->pipe, j);
+        if (ncat)
+            ncat[j] = kl_pipeline_output_categories(m->pipe, j);
+    }
+    const char *ptext[KL_MODEL_MAX_PARAMS];
+    for (size_t i = 0; i < algo->n_params; i++)
+        ptext[i] = m->ptext[i];
     kl_model_data d = {.X = X + w,
                        .n = ne,
                        .p = p,
@@ -598,13 +737,28 @@ int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model 
                        .y = y,
                        .n_classes = m->n_classes,
                        .feature_names = fnames,
-                       .seed = opts->seed};
-    int saved = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    rc = algo->fit(&d, m->pv, &m->state, err);
-    openblas_set_num_threads(saved);
+                       .seed = opts->seed,
+                       .n_categories = ncat,
+                       .full_rounds = opts->full_rounds,
+                       .param_text = ptext};
+    if (opts->valid && (algo->flags & KL_ALGO_FLAGS_ROUNDS))
+        rc = valid_matrix(m, opts->valid, native, &Xv, &yv, &d.nv, err);
+    if (rc == 0 && Xv) {
+        d.Xv = Xv;
+        d.ldv = d.nv;
+        d.yv = yv;
+    }
+    if (rc == 0) {
+        int saved = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        rc = algo->fit(&d, m->pv, &m->state, err);
+        openblas_set_num_threads(saved);
+    }
     free(fnames);
+    free(ncat);
 done:
+    free(Xv);
+    free(yv);
     free(X);
     free(y);
     kl_frame_free(kept);
@@ -838,6 +992,23 @@ const char *kl_model_meta(const kl_model *m, const char *key)
         if (strcmp(m->meta_key[i], key) == 0)
             return m->meta_val[i];
     return NULL;
+}
+
+int kl_model_rounds_get(const kl_model *m, kl_model_rounds *out, kl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!(m->algo->flags & KL_ALGO_FLAGS_ROUNDS) || !m->algo->rounds)
+        return kl_err_set(err, KL_EUNSUPPORTED, "algorithm '%s' does not fit in rounds",
+                          m->algo->name);
+    return m->algo->rounds(m->state, out);
+}
+
+int kl_model_rounds_keep(kl_model *m, size_t n, kl_err *err)
+{
+    if (!(m->algo->flags & KL_ALGO_FLAGS_ROUNDS) || !m->algo->rounds_keep)
+        return kl_err_set(err, KL_EUNSUPPORTED, "algorithm '%s' does not fit in rounds",
+                          m->algo->name);
+    return m->algo->rounds_keep(m->state, n, err);
 }
 
 int kl_model_linear_coef(const kl_model *m, size_t *n_outputs, size_t *n_features,
