@@ -146,7 +146,7 @@ typedef struct kl_fselect_result {
     size_t *order;                /* feature indices, best rank first */
     size_t resamples, top_k;      /* stability: folds + bootstraps, and k */
     double nogueira;              /* stability index of the top-k selection; NaN if skipped */
-    char *main_metric;            /* permutation, rfe: the metric scored */
+    char *main_metric;            /* the objective's main metric (permutation, rfe, select) */
     /* rfe: CV mean and std of the main metric with the best s + 1 features (s < n_features) */
     double *rfe_mean, *rfe_std;
     size_t rfe_best; /* subset size with the best mean */
