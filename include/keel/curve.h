@@ -92,4 +92,12 @@ struct json_t *kl_curve_json(const kl_curve *c);
 /* The chart: metric (mean ± std per size) against training rows, with the fitted law. */
 int kl_curve_svg_write(const kl_curve *c, const char *path, kl_err *err);
 
+/*
+ * The per-round chart of a boosting run (kl_train_result's round_* fields):
+ * training and validation metric against the round, the best iteration
+ * marked, as a new malloc'd SVG text (*svg, *len; the caller frees it).
+ * KL_EINVAL when the run has no curves, KL_ENOMEM.
+ */
+int kl_curve_rounds_svg(const kl_train_result *r, char **svg, size_t *len, kl_err *err);
+
 #endif

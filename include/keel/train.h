@@ -106,6 +106,21 @@ typedef struct kl_train_result {
     size_t n_kpi;
     double fit_seconds;   /* wall time of the final fit */
     double total_seconds; /* wall time of the whole run */
+    /*
+     * Algorithms that fit in rounds (boosting, KL_ALGO_FLAGS_ROUNDS): the
+     * metric per round on the training and validation rows of the validation
+     * fits (mean over folds, over the rounds every fold ran; with opts.valid
+     * the final model's own record), and the best round by the validation
+     * curve (0-based). Each fold's fit scores its validation rows every round
+     * and stops early on them when early_stopping_rounds asks; the final
+     * model, fitted on every row, then keeps best_round + 1 rounds
+     * (rounds_kept 1). round_metric is NULL for other algorithms.
+     */
+    const char *round_metric;
+    size_t n_rounds;
+    double *round_train, *round_valid; /* n_rounds each */
+    size_t best_round;
+    int rounds_kept;
 } kl_train_result;
 
 /*

@@ -233,6 +233,11 @@ struct run {
     /* pooled validation predictions */
     double *yt, *yp, *proba;
     size_t n_pool, cap_pool;
+    /* per-round curves summed over folds (algorithms that fit in rounds) */
+    int rounds;
+    double *rt, *rv;
+    size_t n_rounds, n_round_folds;
+    int early_stopping;
 };
 
 static int resolve(struct run *r, kl_err *err)
@@ -516,6 +521,8 @@ void kl_train_result_release(kl_train_result *r)
 {
     kl_model_free(r->model);
     free(r->fold_values);
+    free(r->round_train);
+    free(r->round_valid);
     free(r->sla);
     free(r->kpi);
     memset(r, 0, sizeof *r);
@@ -581,6 +588,64 @@ static int choose_threshold(struct run *r, kl_train_result *res, kl_err *err)
     return 0;
 }
 
+/* Add fold model m's per-round curves to the sums (keeping the rounds every fold ran). */
+static int rounds_add(struct run *r, const kl_model *m, kl_err *err)
+{
+    kl_model_rounds rd;
+    int rc = kl_model_rounds_get(m, &rd, err);
+    if (rc < 0)
+        return rc;
+    if (!rd.valid)
+        return 0;
+    if (r->n_round_folds == 0) {
+        r->rt = calloc(rd.n_rounds ? rd.n_rounds : 1, sizeof *r->rt);
+        r->rv = calloc(rd.n_rounds ? rd.n_rounds : 1, sizeof *r->rv);
+        if (!r->rt || !r->rv)
+            return kl_err_set(err, KL_ENOMEM, "out of memory");
+        r->n_rounds = rd.n_rounds;
+    }
+    r->n_rounds = KL_MIN(r->n_rounds, rd.n_rounds);
+    for (size_t i = 0; i < r->n_rounds; i++) {
+        r->rt[i] += rd.train[i];
+        r->rv[i] += rd.valid[i];
+    }
+    r->n_round_folds++;
+    r->early_stopping |= rd.early_stopping;
+    return 0;
+}
+
+/*
+ * The run's curves (fold means) and best round; with early stopping the final
+ * model keeps the rounds up to the best one.
+ */
+static int rounds_finish(struct run *r, kl_train_result *res, kl_err *err)
+{
+    kl_model_rounds rd;
+    int rc = kl_model_rounds_get(res->model, &rd, err);
+    if (rc < 0 || r->n_round_folds == 0)
+        return rc;
+    size_t n = r->n_rounds, best = 0;
+    res->round_metric = rd.metric;
+    res->n_rounds = n;
+    res->round_train = r->rt;
+    res->round_valid = r->rv;
+    r->rt = r->rv = NULL;
+    for (size_t i = 0; i < n; i++) {
+        res->round_train[i] /= (double)r->n_round_folds;
+        res->round_valid[i] /= (double)r->n_round_folds;
+        double v = res->round_valid[i], b = res->round_valid[best];
+        if (rd.lower_is_better ? v < b : v > b)
+            best = i;
+    }
+    res->best_round = best;
+    if (r->early_stopping && !r->o->valid && best + 1 < rd.n_rounds) {
+        if ((rc = kl_model_rounds_keep(res->model, best + 1, err)) < 0)
+            return rc;
+        res->rounds_kept = 1;
+    }
+    return 0;
+}
+
 static int run_folds(struct run *r, kl_train_result *res, kl_err *err)
 {
     kl_split *sp = NULL;
@@ -612,18 +677,31 @@ static int run_folds(struct run *r, kl_train_result *res, kl_err *err)
                 goto fold_done;
         }
         const kl_frame *ftr = fd ? tr : r->f, *fte = fd ? te : r->o->valid;
-        if ((rc = kl_model_fit(ftr, &r->fo, &m, err)) < 0)
+        /* boosting: the fold's validation rows are scored every round (early stopping) */
+        r->fo.valid = r->rounds ? fte : NULL;
+        r->fo.full_rounds = 0;
+        if (!fd && r->rounds) {
+            /* with --valid the final model is this very fit (same rows, same validation) */
+            m = res->model;
+            res->model = NULL;
+        } else if ((rc = kl_model_fit(ftr, &r->fo, &m, err)) < 0) {
             goto fold_done;
+        }
         if ((rc = fold_eval(r, m, fd, fte, &fe[k], err)) < 0) {
             if (!fd && !err->ctx[0])
                 kl_err_ctx(err, "the validation data");
             goto fold_done;
         }
         tm[k] = train_main(r, m, ftr, res->main_metric, err, &rc);
+        if (rc == 0 && r->rounds)
+            rc = rounds_add(r, m, err);
     fold_done:
         if (rc < 0 && n_folds > 1)
             kl_err_ctx(err, "fold %zu of %zu", k + 1, n_folds);
-        kl_model_free(m);
+        if (!fd && r->rounds && m && !res->model)
+            res->model = m; /* given back */
+        else
+            kl_model_free(m);
         kl_frame_free(tr);
         kl_frame_free(te);
     }
@@ -687,7 +765,15 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     out->n_rows = kl_frame_row_count(f);
     out->gap_threshold =
         opts->gap_threshold > 0 ? opts->gap_threshold : KL_TRAIN_GAP_THRESHOLD_DEFAULT;
-    /* the final model first: its classes define the class indices of every fold */
+    /*
+     * the final model first: its classes define the class indices of every
+     * fold. Boosting runs every round here (the folds choose how many to
+     * keep), or scores the --valid rows itself.
+     */
+    const kl_algo *a = kl_algo_find(r.algo);
+    r.rounds = a && (a->flags & KL_ALGO_FLAGS_ROUNDS);
+    r.fo.valid = r.rounds ? opts->valid : NULL;
+    r.fo.full_rounds = r.rounds && !opts->valid;
     double t1 = now_s();
     if ((rc = kl_model_fit(f, &r.fo, &out->model, err)) < 0)
         goto fail;
@@ -697,6 +783,8 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
         goto fail;
     out->main_metric = kl_eval_main_metric(r.spec, r.task, K);
     if ((rc = run_folds(&r, out, err)) < 0)
+        goto fail;
+    if (r.rounds && (rc = rounds_finish(&r, out, err)) < 0)
         goto fail;
     if (K == 2 && (rc = choose_threshold(&r, out, err)) < 0)
         goto fail;
@@ -761,6 +849,164 @@ fail:
     free(r.yt);
     free(r.yp);
     free(r.proba);
+    free(r.rt);
+    free(r.rv);
     kl_train_result_release(out);
+    return rc;
+}
+
+/* ---- a cross-validation prepared for many parameter sets (search trials) ---- */
+
+struct kl__train_cv {
+    struct run base;
+    kl_split *split;
+    double *labels; /* classification: stratification labels; else NULL */
+    size_t n_classes;
+    const char *main_metric;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int kl__train_cv_new(const kl_frame *f, const kl_train_opts *o, kl__train_cv **out, kl_err *err)
+{
+    *out = NULL;
+    kl__train_cv *cv = calloc(1, sizeof *cv);
+    if (!cv)
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
+    cv->base = (struct run){.f = f, .o = o, .spec = o->spec};
+    int rc = resolve(&cv->base, err);
+    if (rc == 0 && o->valid)
+        rc = kl_err_set(err, KL_EINVAL, "a search validates by cross-validation, not --valid");
+    if (rc == 0)
+        rc = make_split(&cv->base, &cv->split, err);
+    size_t n = kl_frame_row_count(f);
+    if (rc == 0 && cv->base.task == KL_TASK_CLASSIFICATION) {
+        double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+        if (!(cv->labels = malloc((n ? n : 1) * sizeof *cv->labels)) || !tmp)
+            rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = strat_labels(f, cv->base.target, cv->labels, err);
+        if (rc == 0) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (cv->labels[i] >= 0)
+                    tmp[m++] = cv->labels[i];
+            qsort(tmp, m, sizeof *tmp, cmp_double);
+            for (size_t i = 0; i < m; i++)
+                cv->n_classes += i == 0 || tmp[i] != tmp[i - 1];
+        }
+        free(tmp);
+    }
+    if (rc < 0) {
+        kl__train_cv_free(cv);
+        return rc;
+    }
+    cv->main_metric = kl_eval_main_metric(cv->base.spec, cv->base.task, cv->n_classes);
+    *out = cv;
+    return 0;
+}
+
+void kl__train_cv_free(kl__train_cv *cv)
+{
+    if (!cv)
+        return;
+    kl_split_free(cv->split);
+    free(cv->labels);
+    free(cv);
+}
+
+size_t kl__train_cv_folds(const kl__train_cv *cv)
+{
+    return cv->split->n_folds;
+}
+
+const kl_fold *kl__train_cv_fold(const kl__train_cv *cv, size_t k)
+{
+    return &cv->split->folds[k];
+}
+
+const kl_algo *kl__train_cv_algo(const kl__train_cv *cv)
+{
+    return kl_algo_find(cv->base.algo);
+}
+
+enum kl_task kl__train_cv_task(const kl__train_cv *cv)
+{
+    return cv->base.task;
+}
+
+uint64_t kl__train_cv_seed(const kl__train_cv *cv)
+{
+    return cv->base.seed;
+}
+
+size_t kl__train_cv_classes(const kl__train_cv *cv)
+{
+    return cv->n_classes;
+}
+
+const char *kl__train_cv_main_metric(const kl__train_cv *cv)
+{
+    return cv->main_metric;
+}
+
+const double *kl__train_cv_labels(const kl__train_cv *cv)
+{
+    return cv->labels;
+}
+
+int kl__train_cv_params(const kl__train_cv *cv, const kl_model_param *extra, size_t n_extra,
+                        kl_model_param *out, size_t cap, size_t *n, kl_err *err)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < cv->base.n_params && m < cap; i++)
+        out[m++] = cv->base.params[i];
+    for (size_t i = 0; i < n_extra; i++) {
+        size_t k = 0;
+        while (k < m && strcmp(out[k].key, extra[i].key))
+            k++;
+        if (k == m && m == cap)
+            return kl_err_set(err, KL_ERANGE, "too many parameters (at most %zu)", cap);
+        out[k] = extra[i];
+        if (k == m)
+            m++;
+    }
+    *n = m;
+    return 0;
+}
+
+int kl__train_cv_eval(const kl__train_cv *cv, const kl_model_param *params, size_t n_params,
+                      const kl_fold *fd, const size_t *train, size_t n_train, kl_eval_result *out,
+                      kl_err *err)
+{
+    struct run r = cv->base;
+    r.yt = r.yp = r.proba = NULL;
+    r.n_pool = r.cap_pool = 0;
+    if (n_params > KL_ARRAY_LEN(r.params))
+        return kl_err_set(err, KL_ERANGE, "too many parameters");
+    memcpy(r.params, params, n_params * sizeof *params);
+    r.n_params = n_params;
+    r.fo.params = r.params;
+    r.fo.n_params = n_params;
+    r.fo.pipeline = &r.po;
+    kl_frame *tr = NULL, *te = NULL;
+    kl_model *m = NULL;
+    int rc;
+    if ((rc = kl_frame_take(r.f, train, n_train, &tr, err)) < 0 ||
+        (rc = kl_frame_take(r.f, fd->test, fd->n_test, &te, err)) < 0 ||
+        (rc = kl_model_fit(tr, &r.fo, &m, err)) < 0)
+        goto done;
+    rc = fold_eval(&r, m, fd, te, out, err);
+done:
+    kl_model_free(m);
+    kl_frame_free(tr);
+    kl_frame_free(te);
+    free(r.yt);
+    free(r.yp);
+    free(r.proba);
     return rc;
 }

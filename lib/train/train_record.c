@@ -6,8 +6,11 @@
  * read it without knowing about training): params (the algorithm's
  * canonical parameter values, algo, task, target, seed, split, folds,
  * threshold), metrics (per fold at step = fold index, the mean at step -1
- * under the metric's own name plus "<name>_std", train_<main> and the gap),
- * artifact "model" (the model file as an object), tags (split_hash,
+ * under the metric's own name plus "<name>_std", train_<main> and the gap;
+ * for boosting, "round_train_<metric>" and "round_valid_<metric>" at step =
+ * round (0-based) and "best_iteration"), artifacts "model" (the model file
+ * as an object) and, for boosting, "rounds_curve" (an SVG chart of the
+ * per-round curves, kind "svg"), tags (split_hash,
  * data_sha256 when the data is not a known snapshot, gap_flag), and lineage:
  * snapshot -"input"-> run (kl_run_start records it) and spec object
  * -"spec"-> run.
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "keel/curve.h"
 #include "keel/hash.h"
 #include "keel/store.h"
 #include "keel/track.h"
@@ -86,6 +90,31 @@ static int log_fmt(kl_run *run, const char *key, double v, kl_err *err)
     return kl_run_log_param(run, key, buf, err);
 }
 
+/* Boosting: the per-round curves (step = round), the best iteration and the chart. */
+static int record_rounds(kl_store *s, kl_run *run, const kl_train_result *r, kl_err *err)
+{
+    char kt[96], kv[96], obj[KL_ID_LEN];
+    snprintf(kt, sizeof kt, "round_train_%s", r->round_metric);
+    snprintf(kv, sizeof kv, "round_valid_%s", r->round_metric);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->n_rounds; i++)
+        if ((rc = kl_run_log_metric(run, kt, r->round_train[i], (int64_t)i, err)) == 0)
+            rc = kl_run_log_metric(run, kv, r->round_valid[i], (int64_t)i, err);
+    if (rc == 0)
+        rc = kl_run_log_metric(run, "best_iteration", (double)r->best_round, -1, err);
+    if (rc == 0 && r->rounds_kept)
+        rc = kl_run_set_tag(run, "rounds_kept", "best_iteration + 1", err);
+    char *svg = NULL;
+    size_t len = 0;
+    if (rc == 0 && (rc = kl_curve_rounds_svg(r, &svg, &len, err)) == 0) {
+        rc = kl_store_put(s, svg, len, obj, err);
+        free(svg);
+        if (rc == 0)
+            rc = kl_run_log_artifact(run, "rounds_curve", obj, "svg", err);
+    }
+    return rc;
+}
+
 static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
                        const kl_train_record_opts *o, const char *spec_obj, const char *data_hex,
                        kl_err *err)
@@ -144,6 +173,8 @@ static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
         rc = kl_run_log_metric(run, "gap", r->gap, -1, err);
     if (rc == 0)
         rc = kl_run_log_metric(run, "fit_seconds", r->fit_seconds, -1, err);
+    if (rc == 0 && r->round_metric)
+        rc = record_rounds(s, run, r, err);
     if (rc == 0 && r->split_hash[0])
         rc = kl_run_set_tag(run, "split_hash", r->split_hash, err);
     if (rc == 0)
