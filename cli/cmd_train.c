@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 
 #include "keel/csv.h"
 #include "keel/curve.h"
+#include "keel/progress.h"
+#include "keel/search.h"
 #include "keel/spec.h"
 #include "keel/store.h"
 #include "keel/train.h"
@@ -27,12 +30,17 @@
 #define MAX_FEATURES 1024
 
 static const char *const task_choices[] = {"regression", "classification", "forecast", NULL};
+static const char *const search_choices[] = {"grid", "random", "halving", NULL};
 
 struct train_args {
     const char *algo, *param, *data, *target, *task, *features, *valid, *spec_file, *threshold;
     const char *gap_text, *name, *svg, *label_cost_text, *output;
     long cv, seed;
     int learning_curve, json, no_spec;
+    const char *search, *resume;
+    long trials;
+    int progress;
+    char resume_buf[8192];
     kl_model_param params[MAX_CLI_PARAMS];
     size_t n_params;
     char *feature_buf;
@@ -247,6 +255,355 @@ static json_t *result_json(const kl_train_result *r, const char *run_id, const k
     return o;
 }
 
+/* ---- hyperparameter search (lib/train/search.c; docs/SEARCH.md) ---- */
+
+static volatile sig_atomic_t g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the process at once */
+}
+
+static enum kl_search_method search_method_of(const char *name)
+{
+    return !name                      ? KL_SEARCH_METHOD_NONE
+           : !strcmp(name, "grid")    ? KL_SEARCH_METHOD_GRID
+           : !strcmp(name, "halving") ? KL_SEARCH_METHOD_HALVING
+                                      : KL_SEARCH_METHOD_RANDOM;
+}
+
+/* Copy s into a's resume buffer (returns NULL when it is full). */
+static const char *keep(struct train_args *a, size_t *used, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (*used + len > sizeof a->resume_buf)
+        return NULL;
+    char *d = a->resume_buf + *used;
+    memcpy(d, s, len);
+    *used += len;
+    return d;
+}
+
+/* --resume RUN: the options the search started with, where the command line gives none. */
+static int resume_args(struct kl_cli *cli, struct train_args *a)
+{
+    kl_err err = {0};
+    kl_store *s = NULL;
+    kl_ref ref;
+    kl_run_detail d = {0};
+    int rc = KL_EXIT_OK;
+    if (kl_store_open(cli->dir, NULL, &s, &err) < 0 ||
+        kl_store_resolve(s, "run", a->resume, &ref, &err) < 0 ||
+        kl_store_run_get(s, ref.id, &d, &err) < 0) {
+        rc = kl_cli_fail(&err);
+        goto done;
+    }
+    size_t used = 0;
+    int is_search = 0;
+    for (size_t i = 0; i < d.n_params && rc == KL_EXIT_OK; i++) {
+        const char *k = d.params[i].key, *v = d.params[i].value;
+        if (!strcmp(k, "search.method")) {
+            is_search = 1;
+            for (size_t c = 0; search_choices[c]; c++)
+                if (!a->search && !strcmp(search_choices[c], v))
+                    a->search = search_choices[c];
+        } else if (!strcmp(k, "search.trials") && !a->trials) {
+            a->trials = strtol(v, NULL, 10);
+        } else if (!strcmp(k, "search.cv") && !a->cv) {
+            a->cv = strtol(v, NULL, 10);
+        } else if (!strcmp(k, "search.seed") && a->seed < 0) {
+            a->seed = strtol(v, NULL, 10);
+        } else if (!strcmp(k, "search.algo") && !a->algo) {
+            a->algo = keep(a, &used, v);
+        } else if (!strcmp(k, "search.data") && !a->data) {
+            a->data = keep(a, &used, v);
+        } else if (!strncmp(k, "cli.", 4) && a->n_params < MAX_CLI_PARAMS) {
+            size_t j = 0;
+            while (j < a->n_params && strcmp(a->params[j].key, k + 4))
+                j++;
+            if (j == a->n_params) {
+                const char *key = keep(a, &used, k + 4), *val = keep(a, &used, v);
+                if (!key || !val)
+                    rc = kl_cli_error(KL_EXIT_INPUT, "run %.12s has too many parameters", ref.id);
+                else
+                    a->params[a->n_params++] = (kl_model_param){key, val};
+            }
+        }
+    }
+    if (rc == KL_EXIT_OK && !is_search)
+        rc = kl_cli_error(KL_EXIT_INPUT, "run %.12s is not a hyperparameter search", ref.id);
+done:
+    kl_run_detail_release(&d);
+    kl_store_close(s);
+    return rc;
+}
+
+struct search_view {
+    kl_progress bar;
+    char label[96];
+    int started;
+};
+
+static void search_progress(void *ctx, size_t done, size_t total, const kl_search_trial *best,
+                            const char *metric)
+{
+    struct search_view *v = ctx;
+    if (best)
+        snprintf(v->label, sizeof v->label, "search (best %s %.4g)", metric, best->mean);
+    if (v->bar.enabled)
+        kl_progress_update(&v->bar, done);
+    (void)total;
+}
+
+static void params_text(const kl_search_params *p, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s=%s", i ? " " : "", p->v[i].key, p->v[i].value);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+}
+
+/* Trials of the last rung, best first (failed last), as indices into r->trials. */
+static size_t *ranked(const kl_search_result *r, size_t *n)
+{
+    size_t first = 0;
+    for (size_t i = 0; i < r->n_trials; i++)
+        if (r->trials[i].rung > r->trials[first].rung)
+            first = i;
+    while (first > 0 && r->trials[first - 1].rung == r->trials[first].rung)
+        first--;
+    *n = r->n_trials - first;
+    size_t *idx = malloc((*n ? *n : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        idx[i] = first + i;
+    for (size_t i = 1; i < *n; i++) /* insertion sort: the table is small */
+        for (size_t j = i; j > 0; j--) {
+            const kl_search_trial *x = &r->trials[idx[j]], *y = &r->trials[idx[j - 1]];
+            int xv = x->ok, yv = y->ok;
+            int before = xv != yv ? xv
+                         : xv && x->mean != y->mean
+                             ? (r->higher_is_better ? x->mean > y->mean : x->mean < y->mean)
+                             : x->id < y->id;
+            if (!before)
+                break;
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    return idx;
+}
+
+static void print_search(const kl_search_result *r, const char *parent_id)
+{
+    printf("search %.12s: %s, %zu candidate%s, %zu trial%s (%zu reused), %zu fold%s, %s by %s\n",
+           parent_id[0] ? parent_id : "(not recorded)", kl_search_method_name(r->method),
+           r->n_candidates, r->n_candidates == 1 ? "" : "s", r->n_trials,
+           r->n_trials == 1 ? "" : "s", r->n_reused, r->n_folds, r->n_folds == 1 ? "" : "s",
+           r->higher_is_better ? "highest" : "lowest", r->metric);
+    if (r->method == KL_SEARCH_METHOD_HALVING)
+        for (size_t i = 0; i < r->n_rungs; i++)
+            printf("  rung %zu: %zu candidates on %zu rows\n", i, r->rung_candidates[i],
+                   r->rung_resources[i]);
+    size_t n = 0, *idx = ranked(r, &n);
+    if (!idx)
+        return;
+    struct kl_table *t = kl_table_new(4);
+    const char *head[] = {"rank", "trial", r->metric, "params"};
+    kl_table_add(t, head);
+    kl_table_align_right(t, 0);
+    kl_table_align_right(t, 1);
+    kl_table_align_right(t, 2);
+    for (size_t i = 0; i < n && i < 10; i++) {
+        const kl_search_trial *x = &r->trials[idx[i]];
+        char rank[16], id[16], val[64], ptxt[512];
+        snprintf(rank, sizeof rank, "%zu", i + 1);
+        snprintf(id, sizeof id, "%zu", x->id);
+        if (x->ok)
+            snprintf(val, sizeof val, "%.6g ± %.2g", x->mean, x->std);
+        else
+            snprintf(val, sizeof val, "failed");
+        params_text(&x->params, ptxt, sizeof ptxt);
+        const char *row[] = {rank, id, val, ptxt};
+        kl_table_add(t, row);
+    }
+    kl_table_print(t, stdout, 100);
+    kl_table_free(t);
+    if (n > 10)
+        printf("  ... %zu more\n", n - 10);
+    free(idx);
+    char ptxt[1024];
+    params_text(&r->trials[r->best].params, ptxt, sizeof ptxt);
+    printf("best: trial %zu, %s %.6g ± %.2g: %s\n", r->trials[r->best].id, r->metric,
+           r->trials[r->best].mean, r->trials[r->best].std, ptxt);
+}
+
+static json_t *params_json(const kl_search_params *p)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < p->n; i++)
+        json_object_set_new(o, p->v[i].key, json_string(p->v[i].value));
+    return o;
+}
+
+static json_t *search_json(const kl_search_result *r, const char *parent_id)
+{
+    json_t *trials = json_array(), *rungs = json_array();
+    for (size_t i = 0; i < r->n_trials; i++) {
+        const kl_search_trial *x = &r->trials[i];
+        json_t *t = json_pack("{s:i, s:i, s:o, s:b, s:b, s:f}", "id", (json_int_t)x->id, "rung",
+                              (json_int_t)x->rung, "params", params_json(&x->params), "ok",
+                              x->ok, "reused", x->reused, "seconds", x->seconds);
+        json_object_set_new(t, "mean", x->ok ? json_real(x->mean) : json_null());
+        json_object_set_new(t, "std", x->ok ? json_real(x->std) : json_null());
+        if (x->ok) {
+            json_t *folds = json_array();
+            for (size_t j = 0; j < x->n_metrics; j++)
+                if (!strcmp(x->metrics[j].desc->name, r->metric))
+                    for (size_t k = 0; k < r->n_folds; k++)
+                        json_array_append_new(folds,
+                                              json_real(x->fold_values[k * x->n_metrics + j]));
+            json_object_set_new(t, "folds", folds);
+        } else {
+            json_object_set_new(t, "error", json_string(x->error));
+        }
+        json_object_set_new(t, "run_id", x->run_id[0] ? json_string(x->run_id) : json_null());
+        json_array_append_new(trials, t);
+    }
+    for (size_t i = 0; i < r->n_rungs; i++)
+        json_array_append_new(rungs, json_pack("{s:i, s:i}", "candidates",
+                                               (json_int_t)r->rung_candidates[i], "rows",
+                                               (json_int_t)r->rung_resources[i]));
+    const kl_search_trial *b = &r->trials[r->best];
+    return json_pack("{s:o, s:s, s:s, s:b, s:i, s:i, s:i, s:o, s:o, s:f, s:o}", "run_id",
+                     parent_id[0] ? json_string(parent_id) : json_null(), "method",
+                     kl_search_method_name(r->method), "metric", r->metric, "higher_is_better",
+                     r->higher_is_better, "folds", (json_int_t)r->n_folds, "candidates",
+                     (json_int_t)r->n_candidates, "reused", (json_int_t)r->n_reused, "rungs",
+                     rungs, "trials", trials, "seconds", r->seconds, "best",
+                     json_pack("{s:i, s:i, s:f, s:f, s:o}", "id", (json_int_t)b->id, "rung",
+                               (json_int_t)b->rung, "mean", b->mean, "std", b->std, "params",
+                               params_json(&b->params)));
+}
+
+static int train_search(struct kl_cli *cli, struct train_args *a, const kl_train_opts *to,
+                        const kl_spec *spec, const kl_frame *frame, const char *data_path)
+{
+    kl_err err = {0};
+    kl_store *s = NULL;
+    kl_search_recorder *rec = NULL;
+    kl_search_result res = {0};
+    struct search_view view = {0};
+    kl_search_hooks hooks = {.ctx = &view, .progress = search_progress};
+    kl_search_opts so = {.method = search_method_of(a->search),
+                         .trials = a->trials > 0 ? (size_t)a->trials : 0,
+                         .stop = &g_stop};
+    char parent[KL_ID_LEN] = "", keel_dir[4096];
+    int rc;
+    struct stat st;
+    kl_cli_path(cli, ".keel", keel_dir, sizeof keel_dir);
+    if (stat(keel_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        kl_search_record_opts ro = {
+            .train = {.spec = spec,
+                      .data_path = data_path,
+                      .run_name = a->name,
+                      .params = a->params,
+                      .n_params = a->n_params},
+            .resume = a->resume,
+            .method = so.method != KL_SEARCH_METHOD_NONE ? so.method
+                      : spec && spec->train.search.method != KL_SEARCH_METHOD_NONE
+                          ? spec->train.search.method
+                          : KL_SEARCH_METHOD_RANDOM,
+            .trials = so.trials,
+            .algo = a->algo,
+            .cv_folds = a->cv > 0 ? (size_t)a->cv : 0,
+            .has_seed = to->has_seed,
+            .seed = to->seed};
+        if (kl_store_open(cli->dir, NULL, &s, &err) < 0 ||
+            kl_search_recorder_open(s, &ro, &rec, &err) < 0) {
+            rc = kl_cli_fail(&err);
+            goto done;
+        }
+        memcpy(parent, kl_search_recorder_run_id(rec), KL_ID_LEN);
+        kl_search_recorder_hooks(rec, &hooks);
+    } else if (a->resume) {
+        rc = kl_cli_error(KL_EXIT_INPUT, "--resume needs a keel project (no .keel/ here)");
+        goto done;
+    } else {
+        kl_cli_warn("no .keel/ here: the search is not recorded (run 'keel init' first)");
+    }
+    snprintf(view.label, sizeof view.label, "search");
+    kl_progress_start(&view.bar, view.label, 0);
+    if (a->progress)
+        view.bar.enabled = 1;
+    g_stop = 0;
+    void (*old)(int) = signal(SIGINT, on_sigint);
+    rc = kl_search_run(frame, to, &so, &hooks, &res, &err);
+    signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+    if (view.bar.enabled)
+        kl_progress_finish(&view.bar);
+    if (rc < 0) {
+        kl_err ignored = {0};
+        kl_search_recorder_close(rec, NULL, &ignored);
+        rec = NULL;
+        if (g_stop && parent[0]) {
+            kl_cli_error(KL_EXIT_INPUT, "search interrupted: resume it with 'keel train --resume %.12s'",
+                         parent);
+            rc = KL_EXIT_INPUT;
+        } else {
+            if (!err.ctx[0])
+                kl_err_ctx(&err, "%s", data_path);
+            rc = kl_cli_fail(&err);
+        }
+        goto done;
+    }
+    rc = kl_search_recorder_close(rec, &res, &err);
+    rec = NULL;
+    if (rc < 0) {
+        rc = kl_cli_fail(&err);
+        goto done;
+    }
+    if (a->output) {
+        char model_path[4096];
+        kl_cli_path(cli, a->output, model_path, sizeof model_path);
+        if (kl_model_save_file(res.final.model, model_path, &err) < 0) {
+            rc = kl_cli_fail(&err);
+            goto done;
+        }
+    }
+    if (a->json) {
+        json_t *o = result_json(&res.final, parent, NULL);
+        json_object_set_new(o, "search", search_json(&res, parent));
+        rc = kl_cli_json_print(o);
+    } else {
+        print_search(&res, parent);
+        printf("\nthe best parameters refitted:\n");
+        print_text(&res.final, parent, NULL);
+        rc = KL_EXIT_OK;
+    }
+    if (rc == KL_EXIT_OK && res.final.n_sla_failed) {
+        fflush(stdout);
+        kl_cli_warn("%zu validation SLA%s missed", res.final.n_sla_failed,
+                    res.final.n_sla_failed == 1 ? "" : "s");
+        rc = KL_EXIT_CHECK;
+    }
+done:
+    if (rec) {
+        kl_err ignored = {0};
+        kl_search_recorder_close(rec, NULL, &ignored);
+    }
+    kl_search_result_release(&res);
+    kl_store_close(s);
+    return rc;
+}
+
 static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
 {
     struct train_args a = {0};
@@ -273,6 +630,13 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
                        "learning curve: cost of labelling one row (default: train.label_cost)"),
         KL_OPT_STRING_("svg", 0, "FILE", &a.svg,
                        "learning-curve chart (default: learning_curve.svg)"),
+        KL_OPT_CHOICE_("search", 0, NULL, &a.search, search_choices,
+                       "hyperparameter search (default: train.search.method)"),
+        KL_OPT_INT_("trials", 0, "N", &a.trials, 1, 1000000,
+                    "search: candidates to try (default: train.search.trials)"),
+        KL_OPT_STRING_("resume", 0, "RUN", &a.resume,
+                       "finish an interrupted search, reusing its finished trials"),
+        KL_OPT_FLAG_("progress", 0, &a.progress, "draw the search's progress bar even off a tty"),
         KL_OPT_STRING_("spec", 0, "FILE", &a.spec_file, "spec file (default: keel.yaml)"),
         KL_OPT_FLAG_("no-spec", 0, &a.no_spec, "ignore keel.yaml"),
         KL_OPT_JSON_(&a.json),
@@ -294,6 +658,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         return rc;
     char pstore[8192];
     if ((rc = collect_params(argc, argv, &a, pstore, sizeof pstore)) != KL_EXIT_OK)
+        return rc;
+    if (a.resume && (rc = resume_args(cli, &a)) != KL_EXIT_OK)
         return rc;
     double gap = 0;
     if (a.gap_text) {
@@ -390,6 +756,10 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
     if (a.seed >= 0) {
         to.has_seed = 1;
         to.seed = (uint64_t)a.seed;
+    }
+    if (a.search || a.resume || (spec && spec->train.search.method != KL_SEARCH_METHOD_NONE)) {
+        rc = train_search(cli, &a, &to, spec, frame, data_path);
+        goto done;
     }
     if (kl_train(frame, &to, &res, &err) < 0) {
         if (!err.ctx[0])
