@@ -18,6 +18,7 @@
 
 #include "keel/csv.h"
 #include "keel/curve.h"
+#include "keel/fselect.h"
 #include "keel/progress.h"
 #include "keel/search.h"
 #include "keel/spec.h"
@@ -46,6 +47,8 @@ struct train_args {
     char *feature_buf;
     const char *feature_names[MAX_FEATURES];
     size_t n_features;
+    const char *feature_set; /* --feature-set: a set recorded by `keel features select` */
+    char **set_names;
 };
 
 /* Every --param k=v (kl_cli_parse keeps only the last one). */
@@ -342,8 +345,7 @@ done:
 
 struct search_view {
     kl_progress bar;
-    char label[96];
-    int started;
+    char label[96]; /* the bar's label, rewritten as the best trial changes */
 };
 
 static void search_progress(void *ctx, size_t done, size_t total, const kl_search_trial *best,
@@ -352,9 +354,9 @@ static void search_progress(void *ctx, size_t done, size_t total, const kl_searc
     struct search_view *v = ctx;
     if (best)
         snprintf(v->label, sizeof v->label, "search (best %s %.4g)", metric, best->mean);
+    v->bar.total = total;
     if (v->bar.enabled)
         kl_progress_update(&v->bar, done);
-    (void)total;
 }
 
 static void params_text(const kl_search_params *p, char *buf, size_t n)
@@ -616,6 +618,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
         KL_OPT_STRING_("target", 0, "COL", &a.target, "column to predict"),
         KL_OPT_CHOICE_("task", 0, NULL, &a.task, task_choices, "what is predicted"),
         KL_OPT_STRING_("features", 0, "A,B,C", &a.features, "feature columns (default: all)"),
+        KL_OPT_STRING_("feature-set", 0, "NAME|ID", &a.feature_set,
+                       "train on a feature set from 'keel features select'"),
         KL_OPT_STRING_("valid", 0, "FILE", &a.valid, "validate on this CSV instead of a split"),
         KL_OPT_STRING_("threshold", 0, "HOW", &a.threshold,
                        "binary decision threshold: cost, f1 or a number"),
@@ -736,6 +740,26 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
             p = c ? c + 1 : NULL;
         }
     }
+    if (a.feature_set) {
+        char keel_dir[4096];
+        struct stat st;
+        kl_store *fs = NULL;
+        size_t n_set = 0;
+        kl_cli_path(cli, ".keel", keel_dir, sizeof keel_dir);
+        if (a.features)
+            rc = kl_cli_error(KL_EXIT_USAGE, "give --features or --feature-set, not both");
+        else if (stat(keel_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = kl_cli_error(KL_EXIT_INPUT, "no feature set '%s': there is no keel project here",
+                              a.feature_set);
+        else if (kl_store_open(cli->dir, NULL, &fs, &err) < 0 ||
+                 kl_fselect_set_load(fs, a.feature_set, &a.set_names, &n_set, &err) < 0)
+            rc = kl_cli_fail(&err);
+        kl_store_close(fs);
+        if (!a.set_names)
+            goto done;
+        for (size_t i = 0; i < n_set && a.n_features < MAX_FEATURES; i++)
+            a.feature_names[a.n_features++] = a.set_names[i];
+    }
     kl_train_opts to = {.spec = spec,
                         .algo = a.algo,
                         .target = a.target,
@@ -822,6 +846,7 @@ done:
     kl_curve_release(&curve);
     kl_train_result_release(&res);
     free(a.feature_buf);
+    free(a.set_names);
     kl_frame_free(valid);
     kl_frame_free(frame);
     kl_spec_free(spec);

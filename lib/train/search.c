@@ -592,8 +592,9 @@ static int check_candidates(const kl__train_cv *cv, const kl_search_plan *plan, 
             rc = kl_model_params_check(kl__train_cv_algo(cv), all, n_all, NULL, err);
         if (rc < 0) {
             /* name the space entry when the rejected parameter is one */
-            const char *key = !strncmp(err->ctx, "param ", 6) ? err->ctx + 6 : NULL;
-            if (key && kl_search_params_get(&cand[i], key))
+            char key[KL_ERR_CTX_MAX];
+            snprintf(key, sizeof key, "%s", !strncmp(err->ctx, "param ", 6) ? err->ctx + 6 : "");
+            if (key[0] && kl_search_params_get(&cand[i], key))
                 kl_err_ctx(err, "train.search.space.%s", key);
         }
     }
