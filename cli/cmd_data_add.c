@@ -20,6 +20,7 @@
 #include "keel/spec.h"
 #include "keel/store.h"
 #include "data_read.h"
+#include "data_sources.h"
 #include "keel.h"
 #include "store_cli.h"
 #include "core/common.h"
@@ -72,6 +73,8 @@ static int cmd_data_add(struct kl_cli *cli, int argc, char **argv)
     int n_pos = 0, rc = kl_cli_parse(cli, &u, argc, argv, pos, &n_pos);
     if (rc != KL_CLI_CONTINUE)
         return rc;
+    if (!n_pos && (rc = kl_data_sources_add(cli, &a, name)) != KL_CLI_CONTINUE)
+        return rc; /* keel.yaml lists data.sources: the joined snapshot (cli/data_sources.c) */
     kl_frame *f = NULL, *safe = NULL;
     kl_csv_report rep = {0};
     kl_spec *spec = NULL;

@@ -11,8 +11,8 @@
  *   - rows follow A's row order; in an equality join each row of A is
  *     followed by its matches in B's row order (pandas.merge's order);
  *   - columns are A's columns in their order, then B's except the key
- *     columns (and, for an as-of join, B's time column), which appear once,
- *     with A's values;
+ *     columns (and, for an as-of join, B's time column when it has A's
+ *     name), which appear once, with A's values;
  *   - a column other than a key that both sides have is renamed NAME_x in A's
  *     part and NAME_y in B's part (pandas' default suffixes);
  *   - a row of A without a match (kept by a left join) has B's columns missing.
@@ -59,6 +59,13 @@ typedef struct kl_join_opts {
      * whose time is after A's is never used.
      */
     const char *asof;
+    /*
+     * B's time column when it is named differently (NULL: asof in both). As
+     * in pandas (left_on/right_on), B's time column is then kept in the
+     * output, which shows how old each matched row was; with one name for
+     * both it appears once, with A's values.
+     */
+    const char *asof_b;
     /*
      * As-of only: the largest allowed distance from A's time back to B's
      * (NULL: no limit). For a time column a whole number with a unit:

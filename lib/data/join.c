@@ -105,6 +105,12 @@ static uint64_t i64_word(int64_t x)
 
 /* ---- key encoding ---- */
 
+/* B's time column. */
+static const char *asof_b(const kl_join_opts *o)
+{
+    return o->asof_b ? o->asof_b : o->asof;
+}
+
 /* Interning of the strings of both sides' key columns into dense ids. */
 struct interner {
     kl__strset set;
@@ -257,7 +263,7 @@ static int encode_keys(const kl_frame *a, const kl_frame *b, const kl_join_opts 
                 rc = kl_err_set(err, KL_EINVAL, "key column '%s' is given twice", name);
                 goto done;
             }
-        if (o->asof && !strcmp(o->asof, name)) {
+        if (o->asof && (!strcmp(o->asof, name) || !strcmp(asof_b(o), name))) {
             rc = kl_err_set(err, KL_EINVAL,
                             "column '%s' cannot be both the as-of time and a by key", name);
             goto done;
@@ -718,13 +724,13 @@ static int add_gathered(kl_frame *out, const kl_frame *f, size_t j, const char *
     return KL_EINVAL;
 }
 
-/* 1 if name is one of the merged columns (the keys and the as-of column). */
+/* 1 if name is one of the merged columns (the keys, and the as-of column when one name). */
 static int is_merged(const kl_join_opts *o, const char *name)
 {
     for (size_t k = 0; k < o->n_keys; k++)
         if (!strcmp(o->keys[k], name))
             return 1;
-    return o->asof && !strcmp(o->asof, name);
+    return o->asof && !strcmp(o->asof, name) && !strcmp(asof_b(o), o->asof);
 }
 
 /* Column name, with suffix when the other side also has a column called that. */
@@ -802,16 +808,22 @@ int kl_join(const kl_frame *a, const kl_frame *b, const kl_join_opts *o, kl_fram
         return kl_err_set(err, KL_EINVAL, "a tolerance applies only to an as-of join");
     if (o->asof) {
         if ((rc = find_col(a, o->asof, "time", na, &ta, err)) < 0 ||
-            (rc = find_col(b, o->asof, "time", nb, &tb, err)) < 0)
+            (rc = find_col(b, asof_b(o), "time", nb, &tb, err)) < 0)
             return rc;
         enum kl_col_kind ca = kl_frame_col_kind(a, ta), cb = kl_frame_col_kind(b, tb);
         int ok_a = ca == KL_COL_KIND_TIME || ca == KL_COL_KIND_NUMERIC;
         int ok_b = cb == KL_COL_KIND_TIME || cb == KL_COL_KIND_NUMERIC;
-        if (!ok_a || !ok_b || ca != cb)
+        if ((!ok_a || !ok_b || ca != cb) && !o->asof_b)
             return kl_err_set(err, KL_EINVAL,
                               "as-of column '%s' is %s in %s and %s in %s; both must be dates or "
                               "times, or both numbers",
                               o->asof, kl_type_name(kl_frame_col_type(a, ta)), na,
+                              kl_type_name(kl_frame_col_type(b, tb)), nb);
+        if (!ok_a || !ok_b || ca != cb)
+            return kl_err_set(err, KL_EINVAL,
+                              "as-of columns '%s' (%s in %s) and '%s' (%s in %s) must both be "
+                              "dates or times, or both numbers",
+                              o->asof, kl_type_name(kl_frame_col_type(a, ta)), na, o->asof_b,
                               kl_type_name(kl_frame_col_type(b, tb)), nb);
     }
     r.rows_a = kl_frame_row_count(a);

@@ -903,9 +903,10 @@ static int parse_data(chk *c, const kl__node *m)
                         "'data' has both 'source' and 'sources'; give one (the first of 'sources' "
                         "is the base)");
         if (got_sources) {
-            if (v->kind != KL__NODE_SEQ || !v->n)
-                return fail(c, v, "'%s' must be a list of at least one source, not %s", c->path,
-                            SHOWN(v));
+            if (v->kind != KL__NODE_SEQ)
+                return fail(c, v, "'%s' must be a list of sources, not %s", c->path, SHOWN(v));
+            if (!v->n)
+                return fail(c, v, "'%s' must list at least one source", c->path);
             s->data.sources = alloc_items(c, v->n, sizeof *s->data.sources);
             if (!s->data.sources)
                 return oom(c);

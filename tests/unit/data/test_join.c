@@ -71,7 +71,7 @@ static void test_join_inner_keeps_a_order_and_matches_only(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n1,10\n2,20\n3,30\n");
     kl_frame *b = csv("id,y\n3,c\n1,a\n4,d\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "id,x,y\n1,10,a\n3,30,c\n");
@@ -91,7 +91,7 @@ static void test_join_left_keeps_unmatched_rows_with_missing_b(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n1,10\n2,20\n3,30\n");
     kl_frame *b = csv("id,y,z\n3,c,true\n1,a,false\n4,d,true\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_LEFT, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_LEFT};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "id,x,y,z\n1,10,a,false\n2,20,,\n3,30,c,true\n");
@@ -108,7 +108,7 @@ static void test_join_duplicates_on_both_sides_multiply_rows(void **state)
     /* key 2: two rows in A times two rows in B = four output rows. */
     kl_frame *a = csv("id,x\n1,a1\n2,a2\n2,a3\n3,a4\n");
     kl_frame *b = csv("id,y\n2,b20\n1,b10\n2,b21\n5,b50\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "id,x,y\n1,a1,b10\n2,a2,b20\n2,a2,b21\n2,a3,b20\n2,a3,b21\n");
@@ -131,7 +131,7 @@ static void test_join_duplicates_only_in_a_are_many_to_one(void **state)
     /* Duplicates of a key B lacks (7 in B) do not count: only keys on both sides do. */
     kl_frame *a = csv("id,x\n1,a\n1,b\n2,c\n");
     kl_frame *b = csv("id,y\n1,p\n2,q\n7,r\n7,s\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_LEFT, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_LEFT};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "id,x,y\n1,a,p\n1,b,p\n2,c,q\n");
@@ -149,7 +149,7 @@ static void test_join_missing_keys_never_match(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n,10\n1,11\n");
     kl_frame *b = csv("id,y\n,20\n1,21\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_LEFT, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_LEFT};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "id,x,y\n,10,\n1,11,21\n");
@@ -168,7 +168,7 @@ static void test_join_int_key_matches_float_key_by_value(void **state)
     kl_frame *a = csv("k,x\n2,a\n0,b\n3,c\n");
     kl_frame *b = csv("k,y\n2.0,p\n-0.0,q\n3.5,r\n");
     const char *const key[] = {"k"};
-    kl_join_opts o = {key, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "k,x,y\n2,a,p\n0,b,q\n");
@@ -191,7 +191,7 @@ static void test_join_categorical_key_meets_text_key_on_two_columns(void **state
     assert_int_equal(kl_frame_add_numeric(b, "year", KL_TYPE_INT, year_b, &err), 0);
     assert_int_equal(kl_frame_add_numeric(b, "pop", KL_TYPE_FLOAT, pop, &err), 0);
     const char *const keys[] = {"city", "year"};
-    kl_join_opts o = {keys, 2, KL_JOIN_HOW_LEFT, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = keys, .n_keys = 2, .how = KL_JOIN_HOW_LEFT};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "city,year,pop\nOslo,2020,0.7\nRome,2020,2.8\nOslo,2021,0.71\n");
@@ -207,7 +207,7 @@ static void test_join_date_keys_match_as_days(void **state)
     kl_frame *a = csv("day,x\n2024-03-01,1\n2024-03-02,2\n");
     kl_frame *b = csv("day,temp\n2024-03-02,7.5\n2024-03-01,6.0\n");
     const char *const key[] = {"day"};
-    kl_join_opts o = {key, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_frame *j = join_ok(a, b, &o, NULL);
     frame_is(j, "day,x,temp\n2024-03-01,1,6.0\n2024-03-02,2,7.5\n");
     kl_frame_free(j);
@@ -220,7 +220,7 @@ static void test_join_clashing_names_get_x_and_y_suffixes(void **state)
     (void)state;
     kl_frame *a = csv("id,v,w\n1,a,p\n");
     kl_frame *b = csv("v,id\nb,1\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_frame *j = join_ok(a, b, &o, NULL);
     frame_is(j, "id,v_x,w,v_y\n1,a,p,b\n");
     kl_frame_free(j);
@@ -233,7 +233,7 @@ static void test_join_suffixed_name_already_taken_is_an_error(void **state)
     (void)state;
     kl_frame *a = csv("id,v,v_y\n1,a,c\n");
     kl_frame *b = csv("id,v\n1,b\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_frame *j = NULL;
     kl_err err = {0};
     assert_int_equal(kl_join(a, b, &o, &j, NULL, &err), KL_EINVAL);
@@ -249,7 +249,7 @@ static void test_join_unknown_key_column_names_the_side(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n1,10\n");
     kl_frame *b = csv("key,y\n1,a\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, "orders"};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER, .name_b = "orders"};
     kl_frame *j = NULL;
     kl_err err = {0};
     assert_int_equal(kl_join(a, b, &o, &j, NULL, &err), KL_ENOTFOUND);
@@ -264,7 +264,7 @@ static void test_join_key_type_mismatch_is_an_error(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n1,10\n");
     kl_frame *b = csv("id,y\nA1,a\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_frame *j = NULL;
     kl_err err = {0};
     assert_int_equal(kl_join(a, b, &o, &j, NULL, &err), KL_EINVAL);
@@ -289,7 +289,7 @@ static void test_join_empty_result_has_every_column(void **state)
     (void)state;
     kl_frame *a = csv("id,x\n1,10\n");
     kl_frame *b = csv("id,y\n2,a\n");
-    kl_join_opts o = {key_id, 1, KL_JOIN_HOW_INNER, NULL, NULL, NULL, NULL};
+    kl_join_opts o = {.keys = key_id, .n_keys = 1, .how = KL_JOIN_HOW_INNER};
     kl_frame *j = join_ok(a, b, &o, NULL);
     assert_int_equal(kl_frame_row_count(j), 0);
     assert_int_equal(kl_frame_col_count(j), 3);
@@ -337,8 +337,8 @@ static void test_join_equality_agrees_with_nested_loops(void **state)
         size_t na = 50 + (size_t)round * 37, nb = 300 - (size_t)round * 45;
         kl_frame *a = random_frame(&seed, na, 40, 5, 1), *b = random_frame(&seed, nb, 40, 5, 1);
         const char *const key[] = {"k"};
-        kl_join_opts o = {key,  1,   round % 2 ? KL_JOIN_HOW_LEFT : KL_JOIN_HOW_INNER, NULL, NULL,
-                          NULL, NULL};
+        kl_join_opts o = {
+            .keys = key, .n_keys = 1, .how = round % 2 ? KL_JOIN_HOW_LEFT : KL_JOIN_HOW_INNER};
         kl_join_report r;
         kl_frame *j = join_ok(a, b, &o, &r);
         /* Columns: k, t_x, row_x, t_y, row_y. */
@@ -377,7 +377,7 @@ static void test_join_asof_takes_latest_earlier_row_never_a_later_one(void **sta
     /* t=1 has only future rows in B (2, 5, 7): no match. t=5 meets an exact tie. */
     kl_frame *a = csv("t,x\n1,a\n5,b\n10,c\n6,d\n");
     kl_frame *b = csv("t,v\n7,p\n2,q\n5,r\n");
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_LEFT, "t", NULL, NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "t"};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "t,x,v\n1,a,\n5,b,r\n10,c,p\n6,d,r\n");
@@ -394,7 +394,7 @@ static void test_join_asof_by_key_stays_within_the_key(void **state)
     kl_frame *a = csv("t,k,x\n3,u,1\n3,w,2\n9,w,3\n9,z,4\n");
     kl_frame *b = csv("t,k,v\n1,u,10\n2,w,20\n4,u,11\n8,w,21\n");
     const char *const by[] = {"k"};
-    kl_join_opts o = {by, 1, KL_JOIN_HOW_LEFT, "t", NULL, NULL, NULL};
+    kl_join_opts o = {.keys = by, .n_keys = 1, .how = KL_JOIN_HOW_LEFT, .asof = "t"};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "t,k,x,v\n3,u,1,10\n3,w,2,20\n9,w,3,21\n9,z,4,\n");
@@ -410,7 +410,7 @@ static void test_join_asof_tie_in_b_takes_the_last_row(void **state)
     (void)state;
     kl_frame *a = csv("t,x\n5,a\n");
     kl_frame *b = csv("t,v\n5,first\n5,second\n3,older\n");
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_LEFT, "t", NULL, NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "t"};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     frame_is(j, "t,x,v\n5,a,second\n");
@@ -421,12 +421,25 @@ static void test_join_asof_tie_in_b_takes_the_last_row(void **state)
     kl_frame_free(b);
 }
 
+static void test_join_asof_differently_named_time_columns_keep_b_time(void **state)
+{
+    (void)state;
+    kl_frame *a = csv("month,x\n2024-01-01,a\n2024-02-01,b\n");
+    kl_frame *b = csv("date,rate\n2024-01-15,1.1\n2024-01-31,1.2\n2024-02-02,1.3\n");
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "month", .asof_b = "date"};
+    kl_frame *j = join_ok(a, b, &o, NULL);
+    frame_is(j, "month,x,date,rate\n2024-01-01,a,,\n2024-02-01,b,2024-01-31,1.2\n");
+    kl_frame_free(j);
+    kl_frame_free(a);
+    kl_frame_free(b);
+}
+
 static void test_join_asof_inner_drops_rows_without_a_past(void **state)
 {
     (void)state;
     kl_frame *a = csv("t,x\n1,a\n5,b\n");
     kl_frame *b = csv("t,v\n2,p\n");
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_INNER, "t", NULL, NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_INNER, .asof = "t"};
     kl_frame *j = join_ok(a, b, &o, NULL);
     frame_is(j, "t,x,v\n5,b,p\n");
     kl_frame_free(j);
@@ -439,7 +452,7 @@ static void test_join_asof_tolerance_on_dates(void **state)
     (void)state;
     kl_frame *a = csv("day,x\n2024-01-10,a\n2024-01-20,b\n");
     kl_frame *b = csv("day,rate\n2024-01-08,1.5\n2024-01-12,1.6\n");
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_LEFT, "day", "2d", NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "day", .tolerance = "2d"};
     kl_join_report r;
     kl_frame *j = join_ok(a, b, &o, &r);
     /* 01-10 is 2 days after 01-08 (within); 01-20 is 8 days after 01-12 (beyond). */
@@ -459,7 +472,7 @@ static void test_join_asof_numeric_time_and_numeric_tolerance(void **state)
     (void)state;
     kl_frame *a = csv("t,x\n1.5,a\n4,b\n");
     kl_frame *b = csv("t,v\n1,p\n2.5,q\n");
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_LEFT, "t", "1", NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "t", .tolerance = "1"};
     kl_frame *j = join_ok(a, b, &o, NULL);
     frame_is(j, "t,x,v\n1.5,a,p\n4.0,b,\n");
     kl_frame_free(j);
@@ -473,7 +486,7 @@ static void test_join_asof_bad_tolerance_and_types_are_errors(void **state)
     kl_frame *a = csv("day,x\n2024-01-10,a\n"), *b = csv("day,y\n2024-01-09,b\n");
     kl_frame *c = csv("day,y\n3,b\n"), *j = NULL;
     kl_err err = {0};
-    kl_join_opts o = {NULL, 0, KL_JOIN_HOW_LEFT, "day", "2 days", NULL, NULL};
+    kl_join_opts o = {.how = KL_JOIN_HOW_LEFT, .asof = "day", .tolerance = "2 days"};
     assert_int_equal(kl_join(a, b, &o, &j, NULL, &err), KL_EINVAL);
     assert_non_null(strstr(err.msg, "tolerance '2 days'"));
     o.tolerance = "-1d";
@@ -499,7 +512,8 @@ static void test_join_asof_agrees_with_brute_force_and_never_looks_ahead(void **
         size_t na = 200 + (size_t)round * 50, nb = 150 + (size_t)round * 20;
         kl_frame *a = random_frame(&seed, na, 4, 30, 1), *b = random_frame(&seed, nb, 4, 30, 1);
         const char *const by[] = {"k"};
-        kl_join_opts o = {by, (size_t)(round % 2), KL_JOIN_HOW_LEFT, "t", NULL, NULL, NULL};
+        kl_join_opts o = {
+            .keys = by, .n_keys = (size_t)(round % 2), .how = KL_JOIN_HOW_LEFT, .asof = "t"};
         kl_frame *j = join_ok(a, b, &o, NULL);
         const double *ka = kl_frame_col_f64(a, 0), *kb = kl_frame_col_f64(b, 0);
         const int64_t *ta = kl_frame_col_time(a, 1), *tb = kl_frame_col_time(b, 1);
@@ -562,7 +576,7 @@ static void test_join_asof_matches_pandas_merge_asof(void **state)
     kl_frame *a = fixture("left.csv"), *b = fixture("right.csv");
     kl_frame *want = fixture("expected.csv"), *want_tol = fixture("expected_tol.csv");
     const char *const by[] = {"ticker"};
-    kl_join_opts o = {by, 1, KL_JOIN_HOW_LEFT, "time", NULL, NULL, NULL};
+    kl_join_opts o = {.keys = by, .n_keys = 1, .how = KL_JOIN_HOW_LEFT, .asof = "time"};
     kl_frame *j = join_ok(a, b, &o, NULL);
     same_cells(j, want);
     kl_frame_free(j);
@@ -597,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_join_asof_takes_latest_earlier_row_never_a_later_one),
         cmocka_unit_test(test_join_asof_by_key_stays_within_the_key),
         cmocka_unit_test(test_join_asof_tie_in_b_takes_the_last_row),
+        cmocka_unit_test(test_join_asof_differently_named_time_columns_keep_b_time),
         cmocka_unit_test(test_join_asof_inner_drops_rows_without_a_past),
         cmocka_unit_test(test_join_asof_tolerance_on_dates),
         cmocka_unit_test(test_join_asof_numeric_time_and_numeric_tolerance),
