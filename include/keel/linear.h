@@ -17,11 +17,14 @@
  *               n x p copy of the data; see linear.c).
  *   ridge       alpha (1.0, >= 0), fit_intercept (true)
  *               min ||y - b - Xw||^2 + alpha ||w||^2; the intercept is not
- *               penalised (X and y are centred). Solved by QR of the augmented
- *               system [Xc; sqrt(alpha) I] w = [yc; 0], which is as accurate
- *               as QR on the data (scikit-learn's default solves the normal
- *               equations by Cholesky; same minimiser, less accurate when X
- *               is ill-conditioned).
+ *               penalised (X and y are centred). alpha > 0: Cholesky of
+ *               Xc'Xc + alpha I, the scatter of [X y] built in one pass (dsyrk
+ *               per block of rows, each block centred on its own mean and
+ *               merged with the Chan-Golub-LeVeque update), as scikit-learn's
+ *               default solver does; when that system's reciprocal condition
+ *               number is below 1e-10, by QR of the augmented system
+ *               [Xc; sqrt(alpha) I] w = [yc; 0] instead (as accurate as QR on
+ *               the data). alpha = 0 is OLS.
  *   lasso       alpha (1.0, >= 0), fit_intercept, max_iter (1000), tol (1e-4)
  *   elasticnet  alpha (1.0), l1_ratio (0.5, in [0, 1]), fit_intercept, max_iter, tol
  *               min 1/(2n) ||y - b - Xw||^2 + alpha l1_ratio ||w||_1
@@ -37,9 +40,13 @@
  *               multinomial (K > 2): one per class, softmax.
  *               min C * sum_i logloss_i + 1/2 ||W||^2 (L2, scikit-learn's C)
  *               or C * sum_i logloss_i + ||W||_1 (L1); intercepts never
- *               penalised. L2 and none: L-BFGS (memory 10,
- *               backtracking Armijo line search; keel's own), stopping when
- *               the largest gradient entry of the objective divided by
+ *               penalised. L2 and none, binary with p < 256: Newton's
+ *               method (one pass per iteration for the loss, the gradient and
+ *               the Hessian [X 1]'D[X 1] by dsyrk; Cholesky solve; backtracking
+ *               Armijo line search); multinomial, wider, or when the Hessian
+ *               is not positive definite (no penalty, separable classes):
+ *               L-BFGS (memory 10, same line search; keel's own). Both stop
+ *               when the largest gradient entry of the objective divided by
  *               C * n is below tol * 1e-6, or when a step no longer lowers
  *               the objective. L1: FISTA (accelerated proximal gradient with
  *               backtracking and restarts), stopping when the largest entry

@@ -1015,21 +1015,34 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
         free(s->b);
         s->a = a;
         s->b = b;
+        int any_nan = 0;
         for (uint32_t o = 0; o < g->n_out; o++) {
-            const double *x = buf + (size_t)o * n;
+            const double *x = buf + (size_t)o * n, *v = c->tmp;
             size_t m = 0;
-            for (size_t i = 0; i < n; i++)
-                if (!isnan(x[i]))
-                    c->tmp[m++] = x[i];
+            /* only the selections reorder their values: the others read the column in place
+               when nothing is missing */
+            int copy = s->op == STEP_IMPUTE && s->strategy != IMP_CONSTANT && s->strategy != IMP_MEAN;
+            for (size_t i = 0; i < n && !copy; i++)
+                if (isnan(x[i]))
+                    copy = 1;
+            if (copy) {
+                for (size_t i = 0; i < n; i++)
+                    if (!isnan(x[i]))
+                        c->tmp[m++] = x[i];
+            } else {
+                v = x;
+                m = n;
+            }
+            any_nan |= m < n;
             a[o] = pa;
             b[o] = pb;
             switch (s->op) {
             case STEP_LOG1P:
                 for (size_t i = 0; i < m; i++)
-                    if (c->tmp[i] <= -1.0)
+                    if (v[i] <= -1.0)
                         return kl_err_set(err, KL_EINVAL,
                                           "log1p needs values above -1; column '%s' holds %g",
-                                          g->source, c->tmp[i]);
+                                          g->source, v[i]);
                 break;
             case STEP_IMPUTE:
                 if (s->strategy == IMP_CONSTANT || m == 0)
@@ -1037,7 +1050,7 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
                 if (s->strategy == IMP_MEAN) {
                     double sum = 0;
                     for (size_t i = 0; i < m; i++)
-                        sum += c->tmp[i];
+                        sum += v[i];
                     a[o] = sum / (double)m;
                 } else if (s->strategy == IMP_MEDIAN) {
                     a[o] = median_select(c->tmp, m);
@@ -1064,18 +1077,18 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
                 if (s->op == STEP_STANDARDIZE) {
                     double sum = 0, ss = 0;
                     for (size_t i = 0; i < m; i++)
-                        sum += c->tmp[i];
+                        sum += v[i];
                     double mean = sum / (double)m;
                     for (size_t i = 0; i < m; i++)
-                        ss += (c->tmp[i] - mean) * (c->tmp[i] - mean);
+                        ss += (v[i] - mean) * (v[i] - mean);
                     double sd = sqrt(ss / (double)m);
                     a[o] = mean;
                     b[o] = sd > 0 && isfinite(sd) ? sd : 1.0;
                 } else {
-                    double lo = c->tmp[0], hi = c->tmp[0];
+                    double lo = v[0], hi = v[0];
                     for (size_t i = 1; i < m; i++) {
-                        lo = c->tmp[i] < lo ? c->tmp[i] : lo;
-                        hi = c->tmp[i] > hi ? c->tmp[i] : hi;
+                        lo = v[i] < lo ? v[i] : lo;
+                        hi = v[i] > hi ? v[i] : hi;
                     }
                     a[o] = lo;
                     b[o] = hi > lo ? hi - lo : 1.0;
@@ -1086,7 +1099,9 @@ static int fit_steps(fitctx *c, group *g, double *buf, kl_err *err)
                 break;
             }
         }
-        apply_step(s, g->n_out, buf, NULL, n, n);
+        /* imputing changes nothing when nothing is missing */
+        if (s->op != STEP_IMPUTE || any_nan)
+            apply_step(s, g->n_out, buf, NULL, n, n);
     }
     return 0;
 }

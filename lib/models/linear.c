@@ -373,6 +373,197 @@ static int ls_solve(const double *R, size_t ldr, size_t n, size_t p, const doubl
     return 0;
 }
 
+/* ---- ridge from the centred Gram matrix: one pass, BLAS-3 ---- */
+
+/*
+ * Ridge with alpha > 0 solves (Xc'Xc + alpha I) w = Xc'yc. The scatter of
+ * [X y] is built in one pass: each block of rows is centred on its own mean
+ * and added with dsyrk, and blocks, then tasks (in task order), are merged
+ * with the pairwise update of Chan, Golub and LeVeque (C = Ca + Cb +
+ * na nb / (na + nb) d d', d the difference of the means), which never
+ * subtracts large uncentred sums. Cholesky (dpotrf) solves the system; when
+ * its reciprocal condition number is below GRAM_RCOND the fit falls back to
+ * the QR path, so ill-conditioned data keeps QR's accuracy.
+ */
+#define GRAM_BLOCK 2048
+#define LS_TASK_MIN 16384
+#define LS_MAX_TASKS 64
+#define GRAM_RCOND 1e-10
+#define GRAM_FALLBACK 1
+
+typedef struct gram_job {
+    const kl_model_blocks *b;
+    size_t chunk, p, q; /* q = p + 1: the target is the last column */
+    int centre;
+    double *C;    /* per task q x q (upper triangle used) */
+    double *mean; /* per task q */
+    size_t *cnt;  /* per task rows */
+    int *rc;
+    kl_err *errs;
+} gram_job;
+
+/* Fold (nb rows, mean mb) into (na, ma): C (already holding both scatters) += w d d'. */
+static void scatter_merge(size_t q, double *C, double *ma, size_t *na, const double *mb, size_t nb,
+                          double *d)
+{
+    if (*na == 0) {
+        memcpy(ma, mb, q * sizeof(double));
+        *na = nb;
+        return;
+    }
+    double tot = (double)(*na + nb), w = (double)*na * (double)nb / tot;
+    for (size_t k = 0; k < q; k++)
+        d[k] = mb[k] - ma[k];
+    cblas_dsyr(CblasColMajor, CblasUpper, (int)q, w, d, 1, C, (int)q);
+    for (size_t k = 0; k < q; k++)
+        ma[k] += d[k] * ((double)nb / tot);
+    *na += nb;
+}
+
+static void gram_task(void *ctx, size_t t)
+{
+    gram_job *j = ctx;
+    size_t q = j->q, p = j->p, n = j->b->n;
+    size_t r0 = t * j->chunk, r1 = KL_MIN(n, r0 + j->chunk);
+    double *S = malloc(GRAM_BLOCK * q * sizeof(double)), *mb = malloc(2 * q * sizeof(double));
+    double *C = j->C + t * q * q, *mean = j->mean + t * q, *d = mb + q;
+    int rc = 0;
+    memset(C, 0, q * q * sizeof(double));
+    memset(mean, 0, q * sizeof(double));
+    j->cnt[t] = 0;
+    if (!S || !mb) {
+        rc = kl_err_set(&j->errs[t], KL_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t r = r0; r < r1; r += GRAM_BLOCK) {
+        size_t m = KL_MIN((size_t)GRAM_BLOCK, r1 - r);
+        if ((rc = j->b->get(j->b, r, m, S, m, S + p * m, &j->errs[t])) < 0)
+            break;
+        if (j->centre) {
+            for (size_t k = 0; k < q; k++) {
+                double *x = S + k * m, s = 0;
+                for (size_t i = 0; i < m; i++)
+                    s += x[i];
+                mb[k] = s / (double)m;
+                for (size_t i = 0; i < m; i++)
+                    x[i] -= mb[k];
+            }
+        }
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)q, (int)m, 1.0, S, (int)m, 1.0, C,
+                    (int)q);
+        if (j->centre)
+            scatter_merge(q, C, mean, &j->cnt[t], mb, m, d);
+    }
+done:
+    j->rc[t] = rc;
+    free(S);
+    free(mb);
+}
+
+/*
+ * Ridge from blocks by the Gram matrix into s (coefficients, intercept,
+ * objective). GRAM_FALLBACK when the system is too ill-conditioned for it.
+ */
+static int ridge_gram(const kl_model_blocks *b, double alpha, int fit_intercept, kl__linear *s,
+                      kl_err *err)
+{
+    size_t n = b->n, p = b->p, q = p + 1;
+    size_t chunk = KL_MAX((size_t)LS_TASK_MIN, (n + LS_MAX_TASKS - 1) / LS_MAX_TASKS);
+    size_t nt = kl_task_count(n, chunk);
+    gram_job j = {.b = b, .chunk = chunk, .p = p, .q = q, .centre = fit_intercept};
+    j.C = malloc(nt * q * q * sizeof(double));
+    j.mean = malloc(nt * q * sizeof(double));
+    j.cnt = malloc(nt * sizeof(size_t));
+    j.rc = calloc(nt, sizeof(int));
+    j.errs = calloc(nt, sizeof(kl_err));
+    double *A = malloc(p * p * sizeof(double)), *w = malloc(2 * q * sizeof(double));
+    int rc = 0;
+    if (!j.C || !j.mean || !j.cnt || !j.rc || !j.errs || !A || !w) {
+        rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        goto done;
+    }
+    kl_parallel_for(nt, gram_task, &j);
+    for (size_t t = 0; t < nt; t++)
+        if (j.rc[t] < 0) {
+            if (err)
+                *err = j.errs[t];
+            rc = j.rc[t];
+            goto done;
+        }
+    /* tasks merged in task order into task 0's slot */
+    double *C = j.C, *mean = j.mean;
+    for (size_t t = 1; t < nt; t++) {
+        const double *Ct = j.C + t * q * q;
+        for (size_t c = 0; c < q; c++)
+            for (size_t r = 0; r <= c; r++)
+                C[c * q + r] += Ct[c * q + r];
+        if (fit_intercept)
+            scatter_merge(q, C, mean, &j.cnt[0], j.mean + t * q, j.cnt[t], w + q);
+    }
+    /* (G + alpha I) w = r, G the leading p x p block, r the last column */
+    for (size_t c = 0; c < p; c++) {
+        for (size_t r = 0; r <= c; r++)
+            A[c * p + r] = C[c * q + r];
+        A[c * p + c] += alpha;
+        w[c] = C[p * q + c];
+    }
+    double anorm = 0;
+    for (size_t c = 0; c < p; c++) { /* 1-norm of the symmetric A from its upper triangle */
+        double sum = 0;
+        for (size_t r = 0; r < p; r++)
+            sum += fabs(r <= c ? A[c * p + r] : A[r * p + c]);
+        anorm = fmax(anorm, sum);
+    }
+    double rcond = 0;
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', (lapack_int)p, A, (lapack_int)p);
+    if (info == 0)
+        info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)p, A, (lapack_int)p, anorm, &rcond);
+    if (info != 0 || !(rcond >= GRAM_RCOND)) {
+        rc = GRAM_FALLBACK;
+        goto done;
+    }
+    info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', (lapack_int)p, 1, A, (lapack_int)p, w,
+                          (lapack_int)p);
+    if (info != 0) {
+        rc = lapack_fail(err, "dpotrs", info);
+        goto done;
+    }
+    memcpy(s->coef, w, p * sizeof(double));
+    /* objective ||yc - Xc w||^2 + alpha ||w||^2 = yy - 2 w'r + w'Gw + alpha w'w */
+    double *Gw = w + q, wr = 0, wgw = 0;
+    cblas_dsymv(CblasColMajor, CblasUpper, (int)p, 1.0, C, (int)q, s->coef, 1, 0.0, Gw, 1);
+    for (size_t k = 0; k < p; k++) {
+        wr += s->coef[k] * C[p * q + k];
+        wgw += s->coef[k] * Gw[k];
+    }
+    double obj = C[p * q + p] - 2 * wr + wgw + alpha * cblas_ddot((int)p, s->coef, 1, s->coef, 1);
+    s->objective = fmax(obj, 0.0);
+    s->intercept[0] = fit_intercept ? mean[p] - cblas_ddot((int)p, mean, 1, s->coef, 1) : 0.0;
+    s->n_iter = 1;
+    s->converged = 1;
+done:
+    free(j.C);
+    free(j.mean);
+    free(j.cnt);
+    free(j.rc);
+    free(j.errs);
+    free(A);
+    free(w);
+    return rc;
+}
+
+/* The rows of an in-memory matrix as blocks (for the one-pass paths). */
+static int matrix_get(const kl_model_blocks *b, size_t row0, size_t m, double *X, size_t ld,
+                      double *y, kl_err *err)
+{
+    (void)err;
+    const kl_model_data *d = b->ctx;
+    for (size_t j = 0; j < b->p; j++)
+        memcpy(X + j * ld, d->X + j * d->ld + row0, m * sizeof(double));
+    memcpy(y, d->y + row0, m * sizeof(double));
+    return 0;
+}
+
 static int ls_fit(const kl_model_data *d, double alpha, int fit_intercept, void **state,
                   kl_err *err)
 {
@@ -385,6 +576,12 @@ static int ls_fit(const kl_model_data *d, double alpha, int fit_intercept, void 
     if (!s || !y || !xm || !c) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
+    }
+    if (alpha > 0 && n >= p && p > 0) {
+        kl_model_blocks mb = {.n = n, .p = p, .get = matrix_get, .ctx = d};
+        if ((rc = ridge_gram(&mb, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
+            goto done;
+        rc = 0;
     }
     memcpy(y, d->y, n * sizeof(double));
     center(d, fit_intercept, y, xm, &ym);
@@ -449,8 +646,6 @@ done:
  * thread count.
  */
 #define LS_BLOCK 2048
-#define LS_TASK_MIN 16384
-#define LS_MAX_TASKS 64
 
 typedef struct ls_job {
     const kl_model_blocks *b;
@@ -582,6 +777,11 @@ static int ls_fit_blocks(const kl_model_blocks *b, double alpha, int fit_interce
     if (!s || !xm || !j.sums || !j.R || !j.c || !j.tail || !j.rc || !j.errs) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
+    }
+    if (alpha > 0) {
+        if ((rc = ridge_gram(b, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
+            goto done;
+        rc = 0;
     }
     if (fit_intercept) {
         j.pass = 1;

@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lapacke.h>
+#include <omp.h>
+
 #include "keel/linear.h"
 #include "keel/model.h"
 #include "keel/parallel.h"
@@ -28,6 +31,7 @@
 
 #define BLOCK 8192
 #define LBFGS_M 10
+#define NEWTON_MAX_DIM 256
 
 enum { P_PENALTY = 0, P_C, P_FIT_INTERCEPT, P_MAX_ITER, P_TOL };
 enum { PEN_L2 = 0, PEN_L1 = 1, PEN_NONE = 2 };
@@ -43,6 +47,11 @@ typedef struct prob {
     double *Z;    /* n x k scores, column-major (block-local slices) */
     double *part; /* n_blocks x (k*p + k + 1): gradient W, gradient b, loss */
     const double *theta;
+    /* Newton (binary only): when H is set, each block also writes the Hessian of its
+       logloss in [X 1], (p+1) x (p+1) upper triangle, into H + t * (p+1)^2, through
+       its thread's scratch rows (BLOCK x (p+1) per thread) */
+    double *H;
+    double *scratch;
 } prob;
 
 static void block_eval(void *ctx, size_t t)
@@ -64,11 +73,17 @@ static void block_eval(void *ctx, size_t t)
     /* Z becomes the residual P - Y; loss summed in row order */
     double loss = 0;
     const double *y = q->y + r0;
+    /* this team's thread number picks the scratch rows (0 when the blocks run serially,
+       possibly inside some outer team) */
+    size_t slot = omp_get_num_threads() > 1 ? (size_t)omp_get_thread_num() : 0;
+    double *B = q->H ? q->scratch + slot * BLOCK * (p + 1) : NULL;
     if (k == 1) {
         for (size_t i = 0; i < nb; i++) {
             double z = Z[i], yi = y[i], e = exp(-fabs(z));
             loss += (z > 0 ? z : 0.0) + log1p(e) - yi * z;
             Z[i] = (z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - yi;
+            if (B) /* sqrt(p (1 - p)) = sqrt(e) / (1 + e) */
+                B[p * nb + i] = sqrt(e) / (1.0 + e);
         }
     } else {
         for (size_t i = 0; i < nb; i++) {
@@ -97,6 +112,14 @@ static void block_eval(void *ctx, size_t t)
         g[k * p + o] = s;
     }
     g[k * p + k] = loss;
+    if (B) { /* Hessian of the block's logloss: [X 1]' D [X 1] = B'B, B = sqrt(D) [X 1] */
+        const double *sd = B + p * nb;
+        for (size_t j = 0; j < p; j++)
+            for (size_t i = 0; i < nb; i++)
+                B[j * nb + i] = X[j * q->ld + i] * sd[i];
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)(p + 1), (int)nb, 1.0, B, (int)nb,
+                    0.0, q->H + t * (p + 1) * (p + 1), (int)(p + 1));
+    }
 }
 
 /*
@@ -224,6 +247,94 @@ static int lbfgs(prob *q, double *x, size_t dim, int max_iter, double gtol, doub
     return it;
 }
 
+/*
+ * Objective, gradient and Hessian at theta (binary, dim = p + 1): eval's
+ * pass with each block's Hessian summed in block order into Hs (dim x dim,
+ * upper triangle): C * [X 1]' D [X 1], plus 1 on the weights' diagonal for
+ * L2; without an intercept its row and column are those of the identity.
+ */
+static double eval_hess(prob *q, const double *theta, double *grad, double *Hs)
+{
+    size_t dim = q->p + 1;
+    double f = eval(q, theta, grad);
+    memset(Hs, 0, dim * dim * sizeof(double));
+    for (size_t t = 0; t < q->n_blocks; t++) {
+        const double *Ht = q->H + t * dim * dim;
+        for (size_t c = 0; c < dim; c++)
+            for (size_t r = 0; r <= c; r++)
+                Hs[c * dim + r] += Ht[c * dim + r];
+    }
+    for (size_t c = 0; c < dim; c++)
+        for (size_t r = 0; r <= c; r++)
+            Hs[c * dim + r] *= q->C;
+    if (q->l2)
+        for (size_t j = 0; j < q->p; j++)
+            Hs[j * dim + j] += 1.0;
+    if (!q->fit_intercept) {
+        for (size_t r = 0; r < dim; r++)
+            Hs[q->p * dim + r] = 0.0;
+        Hs[q->p * dim + q->p] = 1.0;
+    }
+    return f;
+}
+
+/*
+ * Newton's method with a backtracking Armijo line search for the binary
+ * problem: each iteration is one pass over the rows (loss, gradient and the
+ * Hessian by dsyrk) and a (p+1) x (p+1) Cholesky solve; from theta = 0 the
+ * logistic loss needs a handful of iterations where L-BFGS needs dozens.
+ * Returns the iterations, or -1 when the Hessian is not positive definite
+ * (no penalty and separable data): x then holds the last iterate and the
+ * caller continues with L-BFGS from it.
+ */
+static int newton(prob *q, double *x, size_t dim, int max_iter, double gtol, double *fout, int *conv,
+                  double *work)
+{
+    double *g = work, *d = g + dim, *xn = d + dim, *gn = xn + dim;
+    double *H = gn + dim, *Hn = H + dim * dim, *A = Hn + dim * dim;
+    int it;
+    double f = eval_hess(q, x, g, H);
+    *conv = 0;
+    for (it = 0; it < max_iter; it++) {
+        if (inf_norm(g, dim) <= gtol) {
+            *conv = 1;
+            break;
+        }
+        memcpy(A, H, dim * dim * sizeof(double));
+        for (size_t i = 0; i < dim; i++)
+            d[i] = -g[i];
+        if (LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)dim, 1, A, (lapack_int)dim, d,
+                          (lapack_int)dim) != 0) {
+            *fout = f;
+            return -1;
+        }
+        double gd = cblas_ddot((int)dim, g, 1, d, 1), step = 1.0, fn = f;
+        int ok = 0;
+        for (int ls = 0; ls < 60 && gd < 0; ls++) {
+            for (size_t i = 0; i < dim; i++)
+                xn[i] = x[i] + step * d[i];
+            fn = eval_hess(q, xn, gn, Hn);
+            if (fn <= f + 1e-4 * step * gd) {
+                ok = 1;
+                break;
+            }
+            step *= 0.5;
+        }
+        if (!ok || !(fn < f)) {
+            /* no decrease at machine precision: as far as doubles go */
+            *conv = inf_norm(g, dim) <= gtol * 1e3;
+            break;
+        }
+        double *sw;
+        memcpy(x, xn, dim * sizeof(double));
+        sw = g, g = gn, gn = sw;
+        sw = H, H = Hn, Hn = sw;
+        f = fn;
+    }
+    *fout = f;
+    return it;
+}
+
 /* Proximal step for ||W||_1 with threshold t (intercepts untouched). */
 static void prox_l1(double *x, size_t nw, double t)
 {
@@ -321,21 +432,38 @@ static int logistic_fit(const kl_model_data *d, const double *pv, void **state, 
     double *theta = calloc(dim, sizeof(double));
     q.Z = malloc((KL_MAX(d->n * k, 1)) * sizeof(double));
     q.part = malloc((q.n_blocks ? q.n_blocks : 1) * (dim + 1) * sizeof(double));
-    double *work = malloc((4 * dim + 2 * LBFGS_M * dim + 2 * LBFGS_M) * sizeof(double));
-    if (!s || !theta || !q.Z || !q.part || !work) {
+    /* Newton for binary L2 / none while the (p+1)^2 Hessian stays small beside the data */
+    int use_newton = k == 1 && pen != PEN_L1 && p + 1 <= NEWTON_MAX_DIM;
+    size_t nwork = 4 * dim + 2 * LBFGS_M * dim + 2 * LBFGS_M + (use_newton ? 3 * dim * dim : 0);
+    double *work = malloc(nwork * sizeof(double));
+    if (use_newton) {
+        size_t nth = (size_t)KL_MAX(kl_threads(), 1);
+        q.H = malloc(KL_MAX(q.n_blocks, 1) * dim * dim * sizeof(double));
+        q.scratch = malloc(nth * BLOCK * dim * sizeof(double));
+    }
+    if (!s || !theta || !q.Z || !q.part || !work || (use_newton && (!q.H || !q.scratch))) {
         kl__linear_free(s);
         free(theta);
         free(q.Z);
         free(q.part);
         free(work);
+        free(q.H);
+        free(q.scratch);
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
     double bound = pv[P_TOL] * 1e-6 * q.C * (double)d->n, f = 0;
-    int conv = 0, it;
-    if (pen == PEN_L1)
-        it = fista(&q, theta, dim, k * p, (int)pv[P_MAX_ITER], pv[P_TOL], &f, &conv, work);
-    else
-        it = lbfgs(&q, theta, dim, (int)pv[P_MAX_ITER], bound, &f, &conv, work);
+    int conv = 0, it = -1, max_iter = (int)pv[P_MAX_ITER];
+    if (pen == PEN_L1) {
+        it = fista(&q, theta, dim, k * p, max_iter, pv[P_TOL], &f, &conv, work);
+    } else {
+        if (use_newton)
+            it = newton(&q, theta, dim, max_iter, bound, &f, &conv, work);
+        free(q.H);
+        free(q.scratch);
+        q.H = q.scratch = NULL;
+        if (it < 0) /* not positive definite: L-BFGS from where Newton stopped */
+            it = lbfgs(&q, theta, dim, max_iter, bound, &f, &conv, work);
+    }
     if (k > 1 && q.fit_intercept) { /* softmax is unchanged by a common shift */
         double m = 0;
         for (size_t o = 0; o < k; o++)

@@ -347,6 +347,99 @@ static void test_streamed_ols_over_several_tasks_matches_one_qr(void **state)
     kl_frame_free(f);
 }
 
+/*
+ * Reference ridge: centre X and y (two-pass means), then least squares on the
+ * augmented system [Xc; sqrt(alpha) I] w = [yc; 0] by kl_lstsq's QR.
+ */
+static void ridge_reference(const kl_frame *f, size_t first, size_t p, size_t target, double alpha,
+                            double *w, double *b)
+{
+    size_t n = kl_frame_row_count(f), rows = n + p;
+    double *A = calloc(rows * p, sizeof(double)), *y = calloc(rows, sizeof(double));
+    double xm[16], ym = 0;
+    const double *t = kl_frame_col_f64(f, target);
+    for (size_t i = 0; i < n; i++)
+        ym += t[i];
+    ym /= (double)n;
+    for (size_t i = 0; i < n; i++)
+        y[i] = t[i] - ym;
+    for (size_t j = 0; j < p; j++) {
+        const double *x = kl_frame_col_f64(f, first + j);
+        xm[j] = 0;
+        for (size_t i = 0; i < n; i++)
+            xm[j] += x[i];
+        xm[j] /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            A[j * rows + i] = x[i] - xm[j];
+        A[j * rows + n + j] = sqrt(alpha);
+    }
+    assert_int_equal(kl_lstsq(A, rows, p, rows, y, w, NULL, NULL), 0);
+    *b = ym;
+    for (size_t j = 0; j < p; j++)
+        *b -= xm[j] * w[j];
+    free(A);
+    free(y);
+}
+
+static void test_streamed_ridge_with_offset_columns_matches_augmented_qr(void **state)
+{
+    (void)state;
+    /* columns far from zero (x + 1000 (j + 1)): the one-pass Gram must centre without
+       cancellation; 40000 rows are three row tasks */
+    size_t n = 40000;
+    kl_rng r;
+    kl_rng_init(&r, 11);
+    kl_frame *f = kl_frame_new(n);
+    double *x = malloc(n * sizeof(double)), *y = calloc(n, sizeof(double));
+    char name[8];
+    for (int j = 0; j < 6; j++) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = 1000.0 * (j + 1) + kl_rng_normal(&r);
+            y[i] += (j + 1) * x[i];
+        }
+        snprintf(name, sizeof name, "x%d", j);
+        assert_int_equal(kl_frame_add_numeric(f, name, KL_TYPE_FLOAT, x, NULL), 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] += 5.0 + kl_rng_normal(&r);
+    assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    kl_model_param prm[] = {{"alpha", "250"}};
+    kl_model *m = fit(f, "ridge", "y", prm, 1);
+    double b, ref[6], rb;
+    const double *w;
+    coef(m, &b, &w);
+    ridge_reference(f, 0, 6, 6, 250.0, ref, &rb);
+    for (size_t j = 0; j < 6; j++)
+        assert_true(fx_close(w[j], ref[j], 1e-10, 0));
+    assert_true(fx_close(b, rb, 1e-9, 0));
+    free(x);
+    free(y);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
+static void test_ridge_on_ill_conditioned_longley_keeps_qr_accuracy(void **state)
+{
+    (void)state;
+    /* Longley's raw Gram matrix has a condition number near 1e16: with a tiny alpha the
+       Cholesky path must give way to QR and still agree with the augmented QR */
+    kl_frame *f = fx_csv("data/longley.csv");
+    kl_model_param prm[] = {{"alpha", "1e-6"}};
+    kl_model *m = fit(f, "ridge", "totemp", prm, 1);
+    double b, ref[6], rb;
+    const double *w;
+    coef(m, &b, &w);
+    assert_int_equal(kl_frame_col_index(f, "totemp"), 0);
+    ridge_reference(f, 1, 6, 0, 1e-6, ref, &rb);
+    for (size_t j = 0; j < 6; j++) {
+        if (!fx_close(w[j], ref[j], 1e-7, 0))
+            fprintf(stderr, "longley ridge coef %zu: %.15g vs %.15g\n", j, w[j], ref[j]);
+        assert_true(fx_close(w[j], ref[j], 1e-7, 0));
+    }
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
 static void test_predict_is_intercept_plus_dot_product(void **state)
 {
     (void)state;
@@ -390,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_fits_and_predictions_are_identical_with_1_and_2_threads),
         cmocka_unit_test(test_streamed_ols_over_several_tasks_matches_one_qr),
         cmocka_unit_test(test_predict_is_intercept_plus_dot_product),
+        cmocka_unit_test(test_streamed_ridge_with_offset_columns_matches_augmented_qr),
+        cmocka_unit_test(test_ridge_on_ill_conditioned_longley_keeps_qr_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
