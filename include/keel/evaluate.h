@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "keel/err.h"
+#include "keel/frame.h"
 #include "keel/metrics.h"
 #include "keel/spec.h"
 
@@ -128,11 +129,54 @@ typedef struct kl_sla_verdict {
 /*
  * Judge each gate of sla (n entries; out holds n) whose `on` is stage against
  * r: min means value >= threshold, max value <= threshold. Gates with `by`
- * (per-group) are judged on the whole set here. Returns the number of FAIL
- * verdicts.
+ * are judged on the whole set here, and on each group by
+ * kl_sla_check_groups. Returns the number of FAIL verdicts.
  */
 size_t kl_sla_check(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage, const kl_eval_result *r,
                     kl_sla_verdict *out);
+
+/* ---- per-group SLA gates (sla entries with `by`) ---- */
+
+/*
+ * A group is flagged small when the 95% Wilson half-width of a proportion
+ * measured on it exceeds this: at the metric's value, over the rows the
+ * metric divides by (recall: actual positives; precision: predicted
+ * positives; any other metric: the group's rows, at p = 0.5 when the value
+ * is not a proportion). The same interval the representation check reports.
+ */
+#define KL_SLA_GROUP_MAX_HALF_WIDTH 0.10
+
+typedef struct kl_sla_group {
+    const kl_spec_sla *sla;
+    char group[128];           /* the by column's value as text; "(missing)" */
+    size_t rows;               /* evaluated rows in the group */
+    double value;              /* the metric on the group; NaN when not defined there */
+    enum kl_sla_status status; /* PASS, FAIL or NOT_MEASURED (undefined on the group) */
+    double half_width;         /* see KL_SLA_GROUP_MAX_HALF_WIDTH */
+    int small;                 /* half_width > KL_SLA_GROUP_MAX_HALF_WIDTH */
+} kl_sla_group;
+
+typedef struct kl_sla_groups {
+    kl_sla_group *g; /* malloc'd; gate by gate in sla order, groups in value order */
+    size_t n;
+    size_t n_failed; /* groups that miss their gate */
+} kl_sla_groups;
+
+/*
+ * Judge each gate of sla with `by` whose `on` is stage on every group of its
+ * column: in holds the evaluated rows, rows[i] the row of f that entry i
+ * came from (NULL: entry i is row i), f the frame holding the by column
+ * (which may be a protected column: it is never a feature, but is read
+ * here). Groups are the column's distinct values (categories bytewise,
+ * numbers numerically, bools false < true) and missing, each evaluated with
+ * kl_eval_compute on its own rows (at in's threshold). out is zeroed first.
+ * Errors: KL_ENOTFOUND (no such column, ctx "sla[i].by"), KL_EINVAL (a text
+ * or time column, more than 1000 groups), KL_ENOMEM.
+ */
+int kl_sla_check_groups(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage,
+                        const kl_eval_input *in, const kl_frame *f, const size_t *rows,
+                        kl_sla_groups *out, kl_err *err);
+void kl_sla_groups_release(kl_sla_groups *g); /* frees g->g and zeroes *g; NULL does nothing */
 
 /* ---- decision threshold of a binary classifier ---- */
 
@@ -170,6 +214,11 @@ struct json_t *kl_eval_metrics_json(const kl_eval_result *r);
 /* [{"metric", "bound" ("min"|"max"), "threshold", "on", "value" (null unless measured), "status"}]
  */
 struct json_t *kl_sla_verdicts_json(const kl_sla_verdict *v, size_t n);
+/*
+ * [{"metric", "by", "group", "rows", "bound", "threshold", "value" (null unless
+ * measured), "status", "half_width", "small"}]
+ */
+struct json_t *kl_sla_groups_json(const kl_sla_groups *g);
 /* [{"name", "value" (null on error), "target", "direction", "met", "error"}] */
 struct json_t *kl_kpi_verdicts_json(const kl_kpi_verdict *v, size_t n);
 /* "validation", "test", "production". */
