@@ -538,8 +538,6 @@ static int train_search(struct kl_cli *cli, struct train_args *a, const kl_train
     } else if (a->resume) {
         rc = kl_cli_error(KL_EXIT_INPUT, "--resume needs a keel project (no .keel/ here)");
         goto done;
-    } else {
-        kl_cli_warn("no .keel/ here: the search is not recorded (run 'keel init' first)");
     }
     snprintf(view.label, sizeof view.label, "search");
     kl_progress_start(&view.bar, view.label, 0);
@@ -572,6 +570,8 @@ static int train_search(struct kl_cli *cli, struct train_args *a, const kl_train
         rc = kl_cli_fail(&err);
         goto done;
     }
+    if (!parent[0])
+        kl_cli_warn("no .keel/ here: the search is not recorded (run 'keel init' first)");
     if (a->output) {
         char model_path[4096];
         kl_cli_path(cli, a->output, model_path, sizeof model_path);

@@ -610,8 +610,8 @@ int kl_search_run(const kl_frame *f, const kl_train_opts *train, const kl_search
     const kl_search_opts *so = opts ? opts : &none;
     const kl_spec *spec = train->spec;
     if (!spec || !spec->train.search.n_space)
-        return kl_err_set(err, KL_EINVAL,
-                          "a search needs train.search.space in keel.yaml (see docs/SEARCH.md)");
+        return kl_err_set(err, KL_EINVAL, "a search needs train.search.space in keel.yaml"),
+               kl_err_ctx(err, "train.search");
     kl_search_plan plan = {
         .method = so->method != KL_SEARCH_METHOD_NONE ? so->method : spec->train.search.method,
         .space = spec->train.search.space,
