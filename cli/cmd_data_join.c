@@ -53,13 +53,12 @@ static int cmd_data_join(struct kl_cli *cli, int argc, char **argv)
     const struct kl_opt opts[] = {
         KL_OPT_STRING_("on", 0, "KEY[,KEY]", &on, "equality join on these columns of both"),
         KL_OPT_CHOICE_("how", 0, NULL, &how, how_choices,
-                       "keep only matched rows of A, or every row (default: inner; left for "
-                       "--asof)"),
+                       "keep matched rows of A only, or all (default: inner; left with --asof)"),
         KL_OPT_STRING_("asof", 0, "COL[=COL_B]", &asof,
                        "as-of join on this time column (B's, if named differently, after =)"),
         KL_OPT_STRING_("by", 0, "KEY[,KEY]", &by, "as-of: match these columns exactly first"),
         KL_OPT_STRING_("tolerance", 0, "DURATION", &tolerance,
-                       "as-of: at most this far back (7d, 12h, 15m, 30s; a number for numbers)"),
+                       "as-of: how far back at most (7d, 12h, 15m, 30s; a number for numbers)"),
         KL_OPT_STRING_("name", 0, "NAME", &name, "a name to refer to the new snapshot by"),
         KL_OPT_JSON_(&json),
         KL_OPT_END_};

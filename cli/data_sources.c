@@ -285,6 +285,12 @@ static int read_source(const kl_spec *spec, size_t i, const struct kl_data_read_
     return rc;
 }
 
+/* buf = "a + b" (buf and a are distinct buffers). */
+static void join_names(char *buf, size_t n, const char *a, const char *b)
+{
+    snprintf(buf, n, "%s + %s", a, b);
+}
+
 static const char *source_name(const kl_spec_source *src)
 {
     if (src->name)
@@ -313,12 +319,13 @@ int kl_data_sources_add(const struct kl_cli *cli, const struct kl_data_read_args
     struct kl_join_step *steps = calloc(n, sizeof *steps);
     char(*ids)[KL_ID_LEN] = calloc(n, sizeof *ids);
     char(*asof_buf)[256] = calloc(n, sizeof *asof_buf);
+    char(*so_far)[512] = calloc(n, sizeof *so_far); /* "orders + customers.csv" */
     kl_store *s = NULL;
     kl_frame *cur = NULL;
     json_t *jsteps = NULL, *jsrc = NULL;
     char policy[8192], id[KL_ID_LEN];
     int rc = KL_EXIT_OK, created = 0;
-    if (!ss || !steps || !ids || !asof_buf) {
+    if (!ss || !steps || !ids || !asof_buf || !so_far) {
         rc = kl_cli_error(KL_EXIT_INPUT, "out of memory");
         goto out;
     }
@@ -358,7 +365,12 @@ int kl_data_sources_add(const struct kl_cli *cli, const struct kl_data_read_args
         const kl_spec_source *src = &spec->data.sources[i];
         struct kl_join_step *st = &steps[i - 1];
         kl_frame *next = NULL;
-        st->a = i == 1 ? source_name(&spec->data.sources[0]) : "the sources joined so far";
+        if (i == 1)
+            snprintf(so_far[i], sizeof so_far[i], "%s", source_name(&spec->data.sources[0]));
+        else
+            join_names(so_far[i], sizeof so_far[i], so_far[i - 1],
+                       source_name(&spec->data.sources[i - 1]));
+        st->a = so_far[i];
         st->b = source_name(src);
         st->opts.keys = src->asof ? src->by : src->on;
         st->opts.n_keys = src->asof ? src->n_by : src->n_on;
@@ -429,6 +441,7 @@ out:
     free(steps);
     free(ids);
     free(asof_buf);
+    free(so_far);
     kl_frame_free(cur);
     kl_store_close(s);
     kl_spec_free(spec);

@@ -212,7 +212,7 @@ typedef struct kl_spec_source {
     const char *name;   /* NULL: the file name */
     const char **on;    /* equality join keys */
     size_t n_on;
-    const char *asof; /* as-of join time column */
+    const char *asof; /* as-of join time column; "COL=COL_B" when this file's is named COL_B */
     const char **by;  /* as-of exact-match keys */
     size_t n_by;
     const char *tolerance;    /* as-of: "7d", "15m", a number for numeric times; NULL: none */
