@@ -6,15 +6,21 @@
  * the caller; options and strings passed in are borrowed for the call.
  *
  * A snapshot is three objects and one row of the snapshots table
- * (docs/STORE.md, "Data snapshots", has the byte formats):
- *   table     the normalised table as CSV (kl_csv_write_stream: ',' and LF);
- *             read back with every column's stored type it gives a frame with
- *             the same kl_frame_hash (checked on every load);
- *   values    per numeric column its sorted distinct values with their
- *             counts (exact: every quantile and rank statistic follows);
+ * (docs/STORE.md, "Data snapshots", has the byte formats field by field):
+ *   table     the normalised table in keel's binary columnar format
+ *             "keel-table-v1" (lib/store/table.c): per column a header, then
+ *             typed values (doubles; decimal numbers as narrow integers with a
+ *             scale; dictionary codes; bytes; lengths and text); it reads
+ *             back bit for bit, which kl_snapshot_load checks on every load
+ *             by comparing kl_frame_hash with the manifest's;
+ *   values    "keel-values-v2": per numeric column its sorted distinct values
+ *             with their counts (exact: every quantile and rank statistic
+ *             follows), deltas of decimal integers where they apply;
  *   manifest  JSON naming the two objects, the schema, the PII policy and
  *             transformation log, and per column statistics: moments, frozen
  *             decile edges, category counts.
+ * Snapshots written by keel before manifest version 2 kept their table as
+ * CSV text; loading one is KL_EUNSUPPORTED ("add the data again").
  * The id is SHA-256 of "keel-snapshot-v1", the table's kl_frame_hash, its
  * kl_frame_schema_hash, the policy description and the inference rule
  * version, so the same content under the same rules gets the same id and
@@ -36,8 +42,8 @@ extern "C" {
 
 struct json_t;
 
-/* Version of the manifest and values formats written. */
-#define KL_SNAPSHOT_FORMAT 1
+/* Version of the manifest and values formats written (2: binary table, values v2). */
+#define KL_SNAPSHOT_FORMAT 2
 
 typedef struct kl_snapshot_opts {
     const char *name;               /* may be NULL */

@@ -42,7 +42,7 @@
 #define OBJ_VERSION 1
 #define OBJ_ZSTD 1
 #define OBJ_HEADER 16
-#define ZSTD_LEVEL 3
+#define ZSTD_LEVEL 1
 
 /* ---- small file helpers ---- */
 
@@ -190,6 +190,12 @@ int kl_store_put_begin(kl_store *s, kl_store_writer **out, kl_err *err)
         return kl_err_set(err, KL_ENOMEM, "out of memory starting an object");
     }
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+    /*
+     * One zstd worker thread compresses while the caller hashes and produces
+     * the next bytes; the output is the same frame either way. A libzstd
+     * built without threads refuses the setting and compresses inline.
+     */
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_nbWorkers, 1);
     int len = snprintf(w->tmp, sizeof w->tmp, "%s/tmp/obj-XXXXXX", s->objects);
     if (len < 0 || (size_t)len >= sizeof w->tmp) {
         w->tmp[0] = '\0';

@@ -8,13 +8,15 @@
  * adding the same content twice writes byte-identical objects, which the
  * content-addressed store turns into no-ops.
  *
- * Why this design: the table is stored as the CSV writer's output because
- * that format is documented, streams (fopencookie into a store writer, never
- * the whole text in memory) and reads back exactly when every column's type
- * is given; kl_snapshot_load proves it on each load by comparing
- * kl_frame_hash. Numeric columns are sorted with an LSD radix sort on the
- * order-preserving bit pattern (4 passes of 16 bits), columns in parallel,
- * a batch of kl_threads() columns at a time so memory stays bounded.
+ * Why this design: the table goes through table.c's binary columnar format
+ * (typed arrays, no number formatting or parsing), and kl_snapshot_load
+ * proves each load by comparing kl_frame_hash. Numeric columns are summarised
+ * from their sorted distinct values: a counting sort when the column is
+ * decimal numbers over a small integer range (ages, prices in cents), else an
+ * LSD radix sort (4 passes of 16 bits, constant digits skipped) of the
+ * decimal integers or of the doubles' order-preserving bit patterns; columns
+ * in parallel, a batch of kl_threads() columns at a time so memory stays
+ * bounded, each task keeping its scratch arrays from column to column.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,62 +29,16 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "keel/csv.h"
 #include "keel/frame.h"
 #include "keel/hash.h"
 #include "keel/parallel.h"
 #include "keel/snapshot.h"
 #include "keel/store.h"
+#include "store/store_internal.h"
 #include "core/common.h"
 
 #define VALUES_MAGIC "KLSV"
-
-/* ---- CSV text streamed into an object ---- */
-
-struct sink {
-    kl_store_writer *w;
-    kl_err err;
-    int failed;
-};
-
-static ssize_t sink_write(void *cookie, const char *buf, size_t n)
-{
-    struct sink *k = cookie;
-    if (k->failed)
-        return -1;
-    if (kl_store_put_write(k->w, buf, n, &k->err) < 0) {
-        k->failed = 1;
-        return -1;
-    }
-    return (ssize_t)n;
-}
-
-static int put_table(kl_store *s, const kl_frame *f, char id[KL_ID_LEN], kl_err *err)
-{
-    struct sink k = {0};
-    int rc = kl_store_put_begin(s, &k.w, err);
-    if (rc < 0)
-        return rc;
-    cookie_io_functions_t io = {.write = sink_write};
-    FILE *fp = fopencookie(&k, "w", io);
-    if (!fp) {
-        kl_store_put_abort(k.w);
-        return kl_err_set(err, KL_ENOMEM, "out of memory writing a snapshot table");
-    }
-    setvbuf(fp, NULL, _IOFBF, 1 << 20);
-    kl_csv_write_opts wo = {',', 0};
-    rc = kl_csv_write_stream(f, fp, &wo, err);
-    int closed = fclose(fp);
-    if (k.failed) /* the store's own error says more than the CSV writer's */
-        rc = kl_err_set(err, k.err.code ? k.err.code : KL_EIO, "%s", k.err.msg);
-    else if (closed != 0 && rc == 0)
-        rc = kl_err_set(err, KL_EIO, "cannot write the snapshot table");
-    if (rc < 0) {
-        kl_store_put_abort(k.w);
-        return rc;
-    }
-    return kl_store_put_commit(k.w, id, err);
-}
+#define TABLE_ENCODING "keel-table-v1"
 
 /* ---- numeric summaries ---- */
 
@@ -135,85 +91,150 @@ struct numsum {
     uint64_t *counts; /* of each */
     double mean, sd, skew, kurt, min, max;
     double deciles[11];
+    int dec;        /* values are k / 10^scale (the values object stores the ks) */
+    unsigned scale;
     int oom;
+};
+
+/* Scratch arrays of one task, kept from column to column (no page faults per column). */
+struct numbuf {
+    uint64_t *keys, *tmp;
+    size_t *radix;   /* 4 * 65536 */
+    uint32_t *hist;  /* counting sort of small decimal ranges */
+    size_t hist_cap;
 };
 
 struct numjob {
     const kl_frame *f;
     struct numsum *sums;
+    struct numbuf *bufs; /* one per task of a batch */
 };
+
+/*
+ * Distinct values and counts of the present values, ascending, by whichever
+ * sort fits: a counting sort of the decimal integers when their range is
+ * small, a radix sort of them (its constant high digits cost nothing), or a
+ * radix sort of the doubles' order-preserving bit patterns.
+ */
+static int distinct_values(const double *v, size_t n, struct numbuf *bf, struct numsum *x)
+{
+    unsigned sc = 0;
+    int64_t klo = 0, khi = 0;
+    int dec = kl__decimal_scale(v, n, &sc, &klo, &khi);
+    double p = kl__pow10[sc];
+    uint64_t range = dec ? (uint64_t)(khi - klo) + 1 : 0;
+    size_t m = 0, k = 0;
+    if (dec && range <= (uint64_t)n + 65536) {
+        if (range > bf->hist_cap) {
+            free(bf->hist);
+            bf->hist_cap = 0;
+            if (!(bf->hist = malloc(range * sizeof *bf->hist)))
+                return -1;
+            bf->hist_cap = range;
+        }
+        memset(bf->hist, 0, range * sizeof *bf->hist);
+        for (size_t i = 0; i < n; i++)
+            if (v[i] == v[i]) {
+                bf->hist[(int64_t)kl__round_int(v[i] * p) - klo]++;
+                m++;
+            }
+        for (uint64_t b = 0; b < range; b++)
+            k += bf->hist[b] != 0;
+        x->values = malloc((k ? k : 1) * sizeof *x->values);
+        x->counts = malloc((k ? k : 1) * sizeof *x->counts);
+        if (!x->values || !x->counts)
+            return -1;
+        k = 0;
+        for (uint64_t b = 0; b < range; b++)
+            if (bf->hist[b]) {
+                double kv = (double)(klo + (int64_t)b);
+                x->values[k] = sc ? kv / p : kv;
+                x->counts[k++] = bf->hist[b];
+            }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (v[i] == v[i])
+                bf->keys[m++] = dec ? (uint64_t)((int64_t)kl__round_int(v[i] * p) - klo)
+                                    : key_of(v[i]);
+        if (m)
+            radix_sort(bf->keys, bf->tmp, m, bf->radix);
+        for (size_t i = 0; i < m; i++)
+            k += i == 0 || bf->keys[i] != bf->keys[i - 1];
+        x->values = malloc((k ? k : 1) * sizeof *x->values);
+        x->counts = malloc((k ? k : 1) * sizeof *x->counts);
+        if (!x->values || !x->counts)
+            return -1;
+        k = 0;
+        for (size_t i = 0; i < m; i++) {
+            if (i == 0 || bf->keys[i] != bf->keys[i - 1]) {
+                double kv = (double)(klo + (int64_t)bf->keys[i]);
+                x->values[k] = !dec ? value_of(bf->keys[i]) : sc ? kv / p : kv;
+                x->counts[k++] = 0;
+            }
+            x->counts[k - 1]++;
+        }
+    }
+    x->present = m;
+    x->distinct = k;
+    x->dec = dec;
+    x->scale = sc;
+    return 0;
+}
 
 static void num_task(void *ctx, size_t t)
 {
     struct numjob *job = ctx;
     struct numsum *x = &job->sums[t];
+    struct numbuf *bf = &job->bufs[t];
     const double *v = kl_frame_col_f64(job->f, x->col);
     size_t n = kl_frame_row_count(job->f);
-    uint64_t *keys = malloc((n ? n : 1) * sizeof *keys);
-    uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    size_t *counts = malloc(4 * 65536 * sizeof *counts);
-    if (!keys || !tmp || !counts) {
-        x->oom = 1;
-        goto done;
+    if (!bf->keys) {
+        bf->keys = malloc((n ? n : 1) * sizeof *bf->keys);
+        bf->tmp = malloc((n ? n : 1) * sizeof *bf->tmp);
+        bf->radix = malloc(4 * 65536 * sizeof *bf->radix);
     }
-    size_t m = 0;
+    if (!bf->keys || !bf->tmp || !bf->radix || distinct_values(v, n, bf, x) < 0) {
+        x->oom = 1;
+        return;
+    }
+    size_t m = x->present, k = x->distinct;
+    if (m == 0)
+        return;
     double sum = 0;
     for (size_t i = 0; i < n; i++)
-        if (v[i] == v[i]) {
-            keys[m++] = key_of(v[i]);
+        if (v[i] == v[i])
             sum += v[i];
-        }
-    x->present = m;
-    if (m == 0)
-        goto done;
-    radix_sort(keys, tmp, m, counts);
     x->mean = sum / (double)m;
     double m2 = 0, m3 = 0, m4 = 0;
-    for (size_t i = 0; i < m; i++) {
-        double d = value_of(keys[i]) - x->mean, d2 = d * d;
-        m2 += d2;
-        m3 += d2 * d;
-        m4 += d2 * d2;
+    for (size_t i = 0; i < k; i++) {
+        double d = x->values[i] - x->mean, d2 = d * d, c = (double)x->counts[i];
+        m2 += c * d2;
+        m3 += c * d2 * d;
+        m4 += c * d2 * d2;
     }
-    x->min = value_of(keys[0]);
-    x->max = value_of(keys[m - 1]);
+    x->min = x->values[0];
+    x->max = x->values[k - 1];
     x->sd = m > 1 ? sqrt(m2 / (double)(m - 1)) : 0;
     m2 /= (double)m;
     m3 /= (double)m;
     m4 /= (double)m;
     x->skew = m2 > 0 ? m3 / pow(m2, 1.5) : 0;
     x->kurt = m2 > 0 ? m4 / (m2 * m2) - 3 : 0;
-    /* Decile edges: linear interpolation between order statistics (type 7). */
+    /*
+     * Decile edges: linear interpolation between order statistics (type 7),
+     * the order statistics found by walking the cumulative counts once.
+     */
+    size_t q_at = 0, cum = x->counts[0];
     for (int q = 0; q <= 10; q++) {
         double pos = (double)(m - 1) * q / 10.0;
         size_t lo = (size_t)floor(pos), hi = lo + 1 < m ? lo + 1 : lo;
-        double a = value_of(keys[lo]), b = value_of(keys[hi]), w = pos - (double)lo;
+        while (cum <= lo) /* first distinct value whose cumulative count passes lo */
+            cum += x->counts[++q_at];
+        double a = x->values[q_at];
+        double b = cum > hi ? a : x->values[q_at + 1];
+        double w = pos - (double)lo;
         x->deciles[q] = w == 0 ? a : a + (b - a) * w;
     }
-    /* Distinct values with counts, written over tmp (values) and the counts table. */
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++)
-        if (i == 0 || keys[i] != keys[i - 1])
-            k++;
-    x->values = malloc(k * sizeof *x->values);
-    x->counts = malloc(k * sizeof *x->counts);
-    if (!x->values || !x->counts) {
-        x->oom = 1;
-        goto done;
-    }
-    k = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (i == 0 || keys[i] != keys[i - 1]) {
-            x->values[k] = value_of(keys[i]);
-            x->counts[k++] = 0;
-        }
-        x->counts[k - 1]++;
-    }
-    x->distinct = k;
-done:
-    free(keys);
-    free(tmp);
-    free(counts);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -238,7 +259,86 @@ static uint64_t get_le64(const uint8_t *p)
 
 static uint32_t get_le32(const uint8_t *p)
 {
-    return (uint32_t)get_le64((const uint8_t[8]){p[0], p[1], p[2], p[3], 0, 0, 0, 0});
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static unsigned uint_width(uint64_t max)
+{
+    return max <= UINT8_MAX ? 1 : max <= UINT16_MAX ? 2 : max <= UINT32_MAX ? 4 : 8;
+}
+
+/* Little-endian unsigned of width bytes. */
+static void put_uint(uint8_t *p, unsigned width, uint64_t v)
+{
+    for (unsigned i = 0; i < width; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_uint(const uint8_t *p, unsigned width)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < width; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/*
+ * One numeric column of the values object (format in snapshot.h): the
+ * distinct values as deltas of their decimal integers when they have them
+ * (sorted, so the deltas are small), else as doubles; then the counts, each
+ * part in the narrowest unsigned width that holds it.
+ */
+static int write_values(kl_store_writer *w, const struct numsum *x, kl_err *err)
+{
+    size_t k = x->distinct;
+    double p = kl__pow10[x->scale];
+    int64_t first = 0;
+    uint64_t maxd = 0, maxc = 0;
+    for (size_t i = 0; i < k; i++)
+        maxc = x->counts[i] > maxc ? x->counts[i] : maxc;
+    if (x->dec && k) {
+        int64_t prev = first = (int64_t)kl__round_int(x->values[0] * p);
+        for (size_t i = 1; i < k; i++) {
+            int64_t ki = (int64_t)kl__round_int(x->values[i] * p);
+            maxd = (uint64_t)(ki - prev) > maxd ? (uint64_t)(ki - prev) : maxd;
+            prev = ki;
+        }
+    }
+    unsigned vw = x->dec ? uint_width(maxd) : 8, cw = uint_width(maxc);
+    uint8_t h[24];
+    put_le32(h, (uint32_t)x->col);
+    put_le64(h + 4, (uint64_t)k);
+    h[12] = x->dec ? 2 : 1;
+    h[13] = (uint8_t)x->scale;
+    h[14] = (uint8_t)vw;
+    h[15] = (uint8_t)cw;
+    put_le64(h + 16, (uint64_t)first);
+    int rc = kl_store_put_write(w, h, sizeof h, err);
+    uint8_t buf[8 * 1024];
+    size_t per = sizeof buf / 8;
+    int64_t prev = first;
+    for (size_t i = 0; rc == 0 && i < k; i += per) { /* values */
+        size_t m = k - i < per ? k - i : per;
+        for (size_t j = 0; j < m; j++) {
+            uint64_t bits;
+            if (x->dec) {
+                int64_t ki = (int64_t)kl__round_int(x->values[i + j] * p);
+                bits = (uint64_t)(ki - prev);
+                prev = ki;
+            } else {
+                memcpy(&bits, &x->values[i + j], sizeof bits);
+            }
+            put_uint(buf + vw * j, vw, bits);
+        }
+        rc = kl_store_put_write(w, buf, vw * m, err);
+    }
+    for (size_t i = 0; rc == 0 && i < k; i += per) { /* counts */
+        size_t m = k - i < per ? k - i : per;
+        for (size_t j = 0; j < m; j++)
+            put_uint(buf + cw * j, cw, x->counts[i + j]);
+        rc = kl_store_put_write(w, buf, cw * m, err);
+    }
+    return rc;
 }
 
 /* A JSON real, or null for a value JSON cannot hold. */
@@ -357,7 +457,8 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
 
     size_t batch = (size_t)(kl_threads() > 0 ? kl_threads() : 1);
     struct numsum *sums = calloc(batch, sizeof *sums);
-    if (!sums && rc == 0)
+    struct numbuf *bufs = calloc(batch, sizeof *bufs);
+    if ((!sums || !bufs) && rc == 0)
         rc = kl_err_set(err, KL_ENOMEM, "out of memory summarising a snapshot");
     size_t j = 0;
     while (rc == 0 && j < nc) {
@@ -387,7 +488,7 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
         }
         if (rc < 0 || nb == 0)
             break;
-        struct numjob job = {f, sums};
+        struct numjob job = {f, sums, bufs};
         kl_parallel_for(nb, num_task, &job);
         for (size_t b = 0; b < nb; b++) {
             struct numsum *x = &sums[b];
@@ -398,21 +499,7 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
                 json_t *o = numeric_json(x);
                 json_object_update(json_array_get(stats, x->col), o);
                 json_decref(o);
-                uint8_t ch[12];
-                put_le32(ch, (uint32_t)x->col);
-                put_le64(ch + 4, (uint64_t)x->distinct);
-                rc = kl_store_put_write(w, ch, sizeof ch, err);
-                uint8_t buf[16 * 512];
-                for (size_t i = 0; rc == 0 && i < x->distinct; i += 512) {
-                    size_t m = x->distinct - i < 512 ? x->distinct - i : 512;
-                    for (size_t k = 0; k < m; k++) {
-                        uint64_t bits;
-                        memcpy(&bits, &x->values[i + k], sizeof bits);
-                        put_le64(buf + 16 * k, bits);
-                        put_le64(buf + 16 * k + 8, x->counts[i + k]);
-                    }
-                    rc = kl_store_put_write(w, buf, 16 * m, err);
-                }
+                rc = write_values(w, x, err);
             }
             free(x->values);
             free(x->counts);
@@ -421,6 +508,13 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
         }
     }
     free(sums);
+    for (size_t b = 0; bufs && b < batch; b++) {
+        free(bufs[b].keys);
+        free(bufs[b].tmp);
+        free(bufs[b].radix);
+        free(bufs[b].hist);
+    }
+    free(bufs);
     if (rc < 0) {
         kl_store_put_abort(w);
         return rc;
@@ -501,7 +595,7 @@ int kl_snapshot_create(kl_store *s, const kl_frame *f, const kl_snapshot_opts *o
     json_t *stats = json_array();
     if (!stats)
         return kl_err_set(err, KL_ENOMEM, "out of memory summarising a snapshot");
-    if ((rc = put_table(s, f, table_id, err)) < 0 ||
+    if ((rc = kl__table_put(s, f, table_id, err)) < 0 ||
         (rc = put_summaries(s, f, stats, values_id, err)) < 0) {
         json_decref(stats);
         return rc;
@@ -509,12 +603,12 @@ int kl_snapshot_create(kl_store *s, const kl_frame *f, const kl_snapshot_opts *o
     json_t *m = json_pack("{s:s, s:i, s:s, s:{s:s, s:s, s:s, s:I, s:I}, s:{s:s, s:i, s:o}, "
                           "s:s, s:o, s:{s:s, s:s}, s:o}",
                           "format", "keel-snapshot", "version", KL_SNAPSHOT_FORMAT, "id", id,
-                          "table", "object", table_id, "encoding", "csv", "hash", table_hex,
+                          "table", "object", table_id, "encoding", TABLE_ENCODING, "hash", table_hex,
                           "rows", (json_int_t)kl_frame_row_count(f), "columns",
                           (json_int_t)kl_frame_col_count(f), "schema", "hash", schema_hex,
                           "infer_version", (int)iv, "columns", schema_json(f), "policy", policy,
                           "pii_log", o->pii_log ? json_deep_copy(o->pii_log) : json_array(),
-                          "values", "object", values_id, "encoding", "keel-values-v1", "stats",
+                          "values", "object", values_id, "encoding", "keel-values-v2", "stats",
                           stats);
     char *text = m ? json_dumps(m, JSON_SORT_KEYS | JSON_INDENT(1)) : NULL;
     json_decref(m);
@@ -572,63 +666,36 @@ int kl_snapshot_load(kl_store *s, const char *id, kl_frame **out, kl_err *err)
     int rc = kl_snapshot_manifest(s, id, &m, err);
     if (rc < 0)
         return rc;
-    const char *table = json_string_value(json_object_get(json_object_get(m, "table"), "object"));
-    const char *hash = json_string_value(json_object_get(json_object_get(m, "table"), "hash"));
-    json_t *cols = json_object_get(json_object_get(m, "schema"), "columns");
-    json_int_t iv = json_integer_value(json_object_get(json_object_get(m, "schema"),
-                                                       "infer_version"));
-    size_t nc = json_array_size(cols);
-    if (!table || !hash || nc == 0) {
-        json_decref(m);
-        return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: manifest lacks its table", id);
-    }
-    kl_csv_override *ov = calloc(nc, sizeof *ov);
-    if (!ov) {
-        json_decref(m);
-        return kl_err_set(err, KL_ENOMEM, "out of memory loading a snapshot");
-    }
-    for (size_t j = 0; j < nc; j++) {
-        json_t *c = json_array_get(cols, j);
-        int t = kl_type_parse(json_string_value(json_object_get(c, "type")));
-        ov[j].column = json_string_value(json_object_get(c, "name"));
-        ov[j].type = (enum kl_type)(t < 0 ? KL_TYPE_TEXT : t);
-        ov[j].time_format = json_string_value(json_object_get(c, "format"));
-        if (t < 0 || !ov[j].column) {
-            free(ov);
-            json_decref(m);
-            return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: bad column %zu in manifest", id,
-                              j);
-        }
-    }
-    void *data = NULL;
-    size_t n = 0;
-    rc = kl_store_get(s, table, 0, &data, &n, err);
+    json_t *t = json_object_get(m, "table");
+    const char *table = json_string_value(json_object_get(t, "object"));
+    const char *hash = json_string_value(json_object_get(t, "hash"));
+    const char *enc = json_string_value(json_object_get(t, "encoding"));
     kl_frame *f = NULL;
+    if (!table || !hash || !enc)
+        rc = kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: manifest lacks its table", id);
+    else if (strcmp(enc, TABLE_ENCODING) != 0)
+        rc = kl_err_set(err, KL_EUNSUPPORTED,
+                        "snapshot %.12s stores its table as '%s', which this keel no longer "
+                        "reads (it reads %s); add the data again",
+                        id, enc, TABLE_ENCODING);
+    else
+        rc = kl__table_get(s, table, &f, err);
     if (rc == 0) {
-        kl_csv_read_opts ro = {0};
-        ro.delimiter = ',';
-        ro.overrides = ov;
-        ro.n_overrides = nc;
-        ro.display_name = "snapshot table";
-        rc = kl_csv_read_buffer(data, n, "snapshot table", &ro, &f, NULL, err);
-        free(data);
-    }
-    if (rc == 0) {
-        kl_frame_set_infer_version(f, (unsigned)iv);
         uint8_t h[KL_SHA256_LEN];
         char hex[KL_ID_LEN];
-        kl_frame_hash(f, h);
+        if (kl_frame_hash(f, h) < 0)
+            rc = kl_err_set(err, KL_ENOMEM, "out of memory hashing a snapshot table");
         kl_hex(h, sizeof h, hex);
-        if (strcmp(hex, hash) != 0) {
+        if (rc == 0 && strcmp(hex, hash) != 0)
             rc = kl_err_set(err, KL_ECORRUPT,
                             "snapshot %.12s: the stored table reads back with hash %.12s, not "
                             "%.12s",
                             id, hex, hash);
+        if (rc < 0) {
             kl_frame_free(f);
             f = NULL;
         }
     }
-    free(ov);
     json_decref(m);
     *out = f;
     return rc;
@@ -664,39 +731,51 @@ int kl_snapshot_values(kl_store *s, const char *id, const char *col, double **va
     if (rc < 0)
         return rc;
     const uint8_t *p = data, *end = p + len;
-    if (len < 12 || memcmp(p, VALUES_MAGIC, 4) != 0) {
+    if (len < 12 || memcmp(p, VALUES_MAGIC, 4) != 0 || p[4] != KL_SNAPSHOT_FORMAT) {
         free(data);
         return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: bad values object", id);
     }
     uint32_t nn = get_le32(p + 8);
     p += 12;
-    for (uint32_t k = 0; k < nn && end - p >= 12; k++) {
-        uint32_t c = get_le32(p);
+    for (uint32_t c = 0; c < nn && end - p >= 24; c++) {
+        uint32_t col_j = get_le32(p);
         uint64_t nd = get_le64(p + 4);
-        p += 12;
-        if (nd > (uint64_t)(end - p) / 16)
+        unsigned enc = p[12], sc = p[13], vw = p[14], cw = p[15];
+        int64_t first = (int64_t)get_le64(p + 16);
+        p += 24;
+        if ((enc != 1 && enc != 2) || sc > KL__MAX_SCALE || (enc == 1 && vw != 8) ||
+            (vw != 1 && vw != 2 && vw != 4 && vw != 8) || (cw != 1 && cw != 2 && cw != 4 && cw != 8) ||
+            nd > (uint64_t)(end - p) / (vw + cw))
             break;
-        if (c == (uint32_t)want) {
-            *values = malloc((nd ? nd : 1) * sizeof **values);
-            *counts = malloc((nd ? nd : 1) * sizeof **counts);
-            if (!*values || !*counts) {
-                free(*values);
-                free(*counts);
-                *values = NULL;
-                *counts = NULL;
-                free(data);
-                return kl_err_set(err, KL_ENOMEM, "out of memory reading values");
-            }
-            for (uint64_t i = 0; i < nd; i++) {
-                uint64_t bits = get_le64(p + 16 * i);
-                memcpy(&(*values)[i], &bits, sizeof bits);
-                (*counts)[i] = get_le64(p + 16 * i + 8);
-            }
-            *n = (size_t)nd;
-            free(data);
-            return 0;
+        if (col_j != (uint32_t)want) {
+            p += (vw + cw) * nd;
+            continue;
         }
-        p += 16 * nd;
+        *values = malloc((nd ? nd : 1) * sizeof **values);
+        *counts = malloc((nd ? nd : 1) * sizeof **counts);
+        if (!*values || !*counts) {
+            free(*values);
+            free(*counts);
+            *values = NULL;
+            *counts = NULL;
+            free(data);
+            return kl_err_set(err, KL_ENOMEM, "out of memory reading values");
+        }
+        double pw = kl__pow10[sc];
+        int64_t k = first;
+        for (uint64_t i = 0; i < nd; i++) {
+            uint64_t bits = get_uint(p + vw * i, vw);
+            if (enc == 1) {
+                memcpy(&(*values)[i], &bits, sizeof bits);
+            } else {
+                k += (int64_t)bits;
+                (*values)[i] = sc ? (double)k / pw : (double)k;
+            }
+            (*counts)[i] = get_uint(p + vw * nd + cw * i, cw);
+        }
+        *n = (size_t)nd;
+        free(data);
+        return 0;
     }
     free(data);
     return kl_err_set(err, KL_ECORRUPT, "snapshot %.12s: values of '%s' missing", id, col);

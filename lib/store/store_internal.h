@@ -97,6 +97,32 @@ void *kl__arena_grow(kl_arena *a, void *items, size_t count, size_t *cap, size_t
 /* Milliseconds since the Unix epoch. */
 int64_t kl__now_ms(void);
 
+/*
+ * A frame as a "keel-table-v1" object (table.c; docs/STORE.md has the
+ * format), and that object read back into a frame, verified: every value
+ * comes back bit for bit, with the inference version it was written with.
+ */
+struct kl_frame;
+int kl__table_put(kl_store *s, const struct kl_frame *f, char id[KL_ID_LEN], kl_err *err);
+int kl__table_get(kl_store *s, const char *object, struct kl_frame **out, kl_err *err);
+
+/*
+ * Decimal numbers (table.c): 1 when every non-NaN value of v[0..n) is
+ * exactly k / 10^scale (IEEE division) for an integer |k| < 2^51 and a scale
+ * of at most KL__MAX_SCALE, with *scale the smallest such scale and
+ * [*klo, *khi] the range of k; else 0. No values at all is scale 0, range 0.
+ */
+#define KL__MAX_SCALE 17
+extern const double kl__pow10[KL__MAX_SCALE + 1];
+int kl__decimal_scale(const double *v, size_t n, unsigned *scale, int64_t *klo, int64_t *khi);
+
+/* x rounded to the nearest integer, ties to even, for |x| < 2^51 (no libm call). */
+static inline double kl__round_int(double x)
+{
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    return (x + magic) - magic;              /* IEEE arithmetic keeps both steps */
+}
+
 /* 1 when s is exactly 64 lowercase hex digits. */
 int kl__is_full_id(const char *s);
 

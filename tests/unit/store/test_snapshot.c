@@ -238,6 +238,172 @@ static void test_snapshot_radix_sort_matches_qsort_on_many_values(void **state)
     kl_frame_free(fr);
 }
 
+/* Every value of every column kind back bit for bit (compared cell by cell, not only by hash). */
+static void test_snapshot_table_round_trips_every_kind_bit_for_bit(void **state)
+{
+    fx *f = *state;
+    enum { N = 300 };
+    double dec[N], flt[N], big[N], neg0[N];
+    const char *cat[N], *txt[N];
+    char catbuf[N][8], txtbuf[N][8];
+    uint8_t b[N];
+    int64_t t[N];
+    for (int i = 0; i < N; i++) {
+        dec[i] = i % 11 == 0 ? NAN : (double)(i - 150) / 100; /* decimals: scale 2 */
+        flt[i] = i % 13 == 0 ? INFINITY : 1.0 / (i + 3);      /* no decimal form: doubles */
+        big[i] = i % 2 ? 4503599627370496.0 : -(double)i;     /* 2^52: wider than the encoder takes */
+        neg0[i] = i == 5 ? -0.0 : (double)i;                  /* -0.0 is not the integer 0 */
+        snprintf(catbuf[i], sizeof catbuf[i], "c%d", i % 200); /* 200 categories: 2-byte codes */
+        cat[i] = i % 17 == 0 ? NULL : catbuf[i];
+        snprintf(txtbuf[i], sizeof txtbuf[i], "%.*s", i % 4, "abcd");
+        txt[i] = i % 9 == 0 ? NULL : txtbuf[i]; /* "" and NULL differ */
+        b[i] = i % 5 == 0 ? KL_BOOL_MISSING : (uint8_t)(i % 2);
+        t[i] = i % 6 == 0 ? KL_TIME_MISSING : (int64_t)i * 86400000000LL;
+    }
+    kl_frame *fr = kl_frame_new(N), *back = NULL;
+    kl_err err = {0};
+    assert_int_equal(kl_frame_add_numeric(fr, "dec", KL_TYPE_FLOAT, dec, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(fr, "flt", KL_TYPE_FLOAT, flt, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(fr, "big", KL_TYPE_INT, big, &err), 0);
+    assert_int_equal(kl_frame_add_numeric(fr, "neg0", KL_TYPE_FLOAT, neg0, &err), 0);
+    assert_int_equal(kl_frame_add_categorical(fr, "cat", cat, &err), 0);
+    assert_int_equal(kl_frame_add_text(fr, "txt", txt, &err), 0);
+    assert_int_equal(kl_frame_add_bool(fr, "b", b, &err), 0);
+    assert_int_equal(kl_frame_add_time(fr, "day", KL_TYPE_DATE, t, "%d/%m/%Y", &err), 0);
+    kl_frame_set_infer_version(fr, 1);
+    kl_snapshot_opts o = {NULL, "00", NULL, NULL};
+    char id[KL_ID_LEN];
+    assert_int_equal(kl_snapshot_create(f->s, fr, &o, id, NULL, &err), 0);
+    assert_int_equal(kl_snapshot_load(f->s, id, &back, &err), 0);
+    assert_int_equal(kl_frame_col_count(back), 8);
+    assert_int_equal(kl_frame_infer_version(back), 1);
+    for (size_t j = 0; j < 4; j++)
+        assert_memory_equal(kl_frame_col_f64(fr, j), kl_frame_col_f64(back, j), N * sizeof(double));
+    size_t nd = 0;
+    const char *const *dict = kl_frame_col_dict(back, 4, &nd);
+    const int32_t *codes = kl_frame_col_codes(back, 4);
+    for (int i = 0; i < N; i++) {
+        if (cat[i])
+            assert_string_equal(dict[codes[i]], cat[i]);
+        else
+            assert_int_equal(codes[i], KL_CAT_MISSING);
+        if (txt[i])
+            assert_string_equal(kl_frame_col_text(back, 5)[i], txt[i]);
+        else
+            assert_null(kl_frame_col_text(back, 5)[i]);
+    }
+    assert_memory_equal(kl_frame_col_bool(back, 6), b, N);
+    assert_memory_equal(kl_frame_col_time(back, 7), t, sizeof t);
+    assert_string_equal(kl_frame_col_time_format(back, 7), "%d/%m/%Y");
+    assert_int_equal(kl_frame_col_type(back, 2), KL_TYPE_INT);
+    assert_int_equal(kl_frame_col_type(back, 7), KL_TYPE_DATE);
+    kl_frame_free(fr);
+    kl_frame_free(back);
+}
+
+/* Decimal strings read by strtod come back as the same doubles from their scaled integers. */
+static void test_snapshot_decimals_from_strtod_are_exact(void **state)
+{
+    fx *f = *state;
+    const char *text[] = {"4.36", "-91.890", "7.68e-04", "0.1", "0.7", "2019.08", "1e-10",
+                          "123456.789012", "-0.000001", "225179.9", "3"}; /* scale 10 */
+    enum { N = sizeof text / sizeof *text };
+    double v[N];
+    for (int i = 0; i < N; i++)
+        v[i] = strtod(text[i], NULL);
+    kl_frame *fr = kl_frame_new(N), *back = NULL;
+    kl_err err = {0};
+    assert_int_equal(kl_frame_add_numeric(fr, "v", KL_TYPE_FLOAT, v, &err), 0);
+    kl_snapshot_opts o = {NULL, "00", NULL, NULL};
+    char id[KL_ID_LEN];
+    assert_int_equal(kl_snapshot_create(f->s, fr, &o, id, NULL, &err), 0);
+    assert_int_equal(kl_snapshot_load(f->s, id, &back, &err), 0);
+    assert_memory_equal(kl_frame_col_f64(back, 0), v, sizeof v);
+    double *vals = NULL;
+    uint64_t *counts = NULL;
+    size_t n = 0;
+    assert_int_equal(kl_snapshot_values(f->s, id, "v", &vals, &counts, &n, &err), 0);
+    assert_int_equal(n, N);
+    for (size_t i = 1; i < n; i++)
+        assert_true(vals[i - 1] < vals[i]);
+    free(vals);
+    free(counts);
+    kl_frame_free(fr);
+    kl_frame_free(back);
+}
+
+/* Small integer ranges take the counting sort; its output must equal a plain sort's. */
+static void test_snapshot_counting_sort_of_decimals_matches_qsort(void **state)
+{
+    fx *f = *state;
+    enum { N = 20000 };
+    double *v = malloc(N * sizeof *v), *ref = malloc(N * sizeof *ref);
+    uint64_t s = 2463534242ull;
+    size_t m = 0;
+    for (size_t i = 0; i < N; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        v[i] = i % 10 == 0 ? NAN : (double)((int64_t)(s % 4001) - 2000) / 100;
+        if (v[i] == v[i])
+            ref[m++] = v[i];
+    }
+    kl_frame *fr = kl_frame_new(N);
+    kl_err err = {0};
+    assert_int_equal(kl_frame_add_numeric(fr, "v", KL_TYPE_FLOAT, v, &err), 0);
+    kl_snapshot_opts o = {NULL, "00", NULL, NULL};
+    char id[KL_ID_LEN];
+    assert_int_equal(kl_snapshot_create(f->s, fr, &o, id, NULL, &err), 0);
+    double *vals = NULL;
+    uint64_t *counts = NULL;
+    size_t n = 0, k = 0;
+    assert_int_equal(kl_snapshot_values(f->s, id, "v", &vals, &counts, &n, &err), 0);
+    qsort(ref, m, sizeof *ref, cmp);
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t c = 0; c < counts[i]; c++)
+            assert_memory_equal(&vals[i], &ref[k++], sizeof(double));
+    assert_int_equal(k, m);
+    /* Median of the sorted present values (type 7) against the plain sort. */
+    json_t *man = NULL;
+    assert_int_equal(kl_snapshot_manifest(f->s, id, &man, &err), 0);
+    json_t *dec = json_object_get(json_array_get(json_object_get(man, "stats"), 0), "deciles");
+    double pos = (double)(m - 1) * 0.5, w = pos - floor(pos);
+    double med = ref[(size_t)pos] + (ref[(size_t)pos + 1] - ref[(size_t)pos]) * w;
+    assert_true(json_real_value(json_array_get(dec, 5)) == med);
+    json_decref(man);
+    free(vals);
+    free(counts);
+    free(v);
+    free(ref);
+    kl_frame_free(fr);
+}
+
+/* A snapshot stored by an older keel as CSV text gives a clear error, not garbage. */
+static void test_snapshot_old_csv_table_is_unsupported(void **state)
+{
+    fx *f = *state;
+    kl_err err = {0};
+    char table[KL_ID_LEN], man[KL_ID_LEN], text[1024];
+    assert_int_equal(kl_store_put(f->s, "x\n1\n", 4, table, &err), 0);
+    snprintf(text, sizeof text,
+             "{\"format\": \"keel-snapshot\", \"table\": {\"object\": \"%s\", \"encoding\": "
+             "\"csv\", \"hash\": \"00\"}}",
+             table);
+    assert_int_equal(kl_store_put(f->s, text, strlen(text), man, &err), 0);
+    kl_snapshot_rec rec = {0};
+    memset(rec.id, 'a', KL_ID_LEN - 1);
+    rec.source_hash = "00";
+    rec.n_rows = 1;
+    rec.n_cols = 1;
+    rec.schema_hash = "00";
+    rec.manifest = man;
+    assert_int_equal(kl_store_snapshot_add(f->s, &rec, &err), 0);
+    kl_frame *back = NULL;
+    assert_int_equal(kl_snapshot_load(f->s, rec.id, &back, &err), KL_EUNSUPPORTED);
+    assert_null(back);
+    assert_non_null(strstr(err.msg, "add the data again"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +417,14 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_radix_sort_matches_qsort_on_many_values,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_table_round_trips_every_kind_bit_for_bit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_decimals_from_strtod_are_exact, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_counting_sort_of_decimals_matches_qsort,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_old_csv_table_is_unsupported, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
