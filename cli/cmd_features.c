@@ -235,6 +235,7 @@ static json_t *rank_json(const kl_fselect_result *r)
         json_object_set_new(e, "score_std", num(f->score_std));
         json_object_set_new(e, "mi", num(f->mi));
         json_object_set_new(e, "corr", num(f->assoc));
+        json_object_set_new(e, "spearman", num(f->spearman));
         json_object_set_new(e, "variance", num(f->variance));
         json_object_set_new(e, "outputs", json_integer((json_int_t)f->n_outputs));
         json_object_set_new(e, "cost", num(f->cost));

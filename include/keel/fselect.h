@@ -76,6 +76,13 @@ double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_
                         size_t n);
 
 /*
+ * |Spearman rho| of two continuous variables (Pearson r of their ranks,
+ * ties given their average rank; rows with a NaN left out); 0 when either is
+ * constant or fewer than 2 rows remain.
+ */
+double kl_fselect_spearman(const double *x, const double *y, size_t n);
+
+/*
  * Spread of x: the population variance (ddof 0, as scikit-learn's
  * VarianceThreshold) when continuous, the Gini impurity 1 - sum p_k^2 (the
  * summed variance of its one-hot indicators) when discrete. NaNs left out.
@@ -125,6 +132,7 @@ typedef struct kl_fselect_feature {
     int discrete;        /* categorical or bool */
     size_t n_outputs;    /* pipeline outputs it becomes (one-hot: one per category) */
     double mi, assoc, variance; /* filters: always computed */
+    double spearman;     /* |Spearman rho| with a continuous target; NaN otherwise */
     double score;        /* the ranking method's score: higher is more useful */
     double score_std;    /* permutation: std over repeats (ddof 0); else NaN */
     size_t rank;         /* 1 = best; ties share the order of the candidates */

@@ -1001,6 +1001,9 @@ int kl__fs_rank(kl__fs *c, kl_fselect_result *out, kl_err *err)
         ft[j].mi = mi[j];
         ft[j].assoc = assoc[j];
         ft[j].variance = var[j];
+        ft[j].spearman = !c->discrete[j] && !c->y_discrete
+                             ? kl_fselect_spearman(c->X + j * n, c->y, n)
+                             : NAN;
         ft[j].stability = NAN;
     }
     /* rows with a target: the only ones any model sees */

@@ -450,6 +450,47 @@ double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_
     return r;
 }
 
+/* Average ranks (1-based) of v[0..n) into r. */
+static int ranks(const double *v, size_t n, double *r)
+{
+    struct keyed *o = malloc((n ? n : 1) * sizeof *o);
+    if (!o)
+        return KL_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        o[i] = (struct keyed){v[i], i};
+    qsort(o, n, sizeof *o, cmp_keyed);
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && o[b].v == o[a].v)
+            b++;
+        double avg = 0.5 * (double)(a + 1 + b);
+        for (size_t t = a; t < b; t++)
+            r[o[t].i] = avg;
+        a = b;
+    }
+    free(o);
+    return 0;
+}
+
+double kl_fselect_spearman(const double *x, const double *y, size_t n)
+{
+    double *buf = malloc((4 * n + 1) * sizeof *buf);
+    if (!buf)
+        return NAN;
+    double *xv = buf, *yv = buf + n, *rx = buf + 2 * n, *ry = buf + 3 * n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            xv[m] = x[i];
+            yv[m++] = y[i];
+        }
+    double r = 0;
+    if (m >= 2 && ranks(xv, m, rx) == 0 && ranks(yv, m, ry) == 0)
+        r = kl_fselect_assoc(rx, 0, ry, 0, m);
+    free(buf);
+    return r;
+}
+
 double kl_fselect_variance(const double *x, int x_discrete, size_t n)
 {
     size_t m = 0;

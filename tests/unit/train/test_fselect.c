@@ -84,6 +84,12 @@ static void test_assoc_and_variance_by_hand(void **state)
     const double an[] = {1, 2, NAN, 4};
     assert_true(fabs(kl_fselect_assoc(an, 0, b, 0, 4) - 1.0) < 1e-15);
     assert_true(fabs(kl_fselect_variance(a, 0, 4) - 1.25) < 1e-15);
+    /* Spearman: a monotone map has rho 1 (Pearson of the squares is below 1) */
+    const double sq[] = {1, 4, 9, 16}, tie[] = {1, 1, 2, 3};
+    assert_true(fabs(kl_fselect_spearman(a, sq, 4) - 1.0) < 1e-15);
+    assert_true(kl_fselect_assoc(a, 0, sq, 0, 4) < 0.99);
+    /* ranks of tie: 1.5 1.5 3 4; against 1 2 3 4: sxy 4.5, sxx 5, syy 4.5: sqrt(0.9) */
+    assert_true(fabs(kl_fselect_spearman(a, tie, 4) - sqrt(0.9)) < 1e-15);
     /* Gini of {0,0,1,1,1,2}: 1 - (1/9 + 1/4 + 1/36) = 22/36 */
     const double d[] = {0, 0, 1, 1, 1, 2};
     assert_true(fabs(kl_fselect_variance(d, 1, 6) - 22.0 / 36) < 1e-15);
