@@ -14,6 +14,13 @@
  * min_samples_split rows to be split. Ties between candidate splits go to
  * the first found (features in the order drawn, thresholds ascending).
  *
+ * Missing values (NaN) as scikit-learn 1.3: each threshold is tried with the
+ * missing rows right, then left, and "every present value left, missing
+ * right" (threshold +inf) is a candidate; the node remembers the side
+ * (missing_left). A feature without missing values in a node sends missing
+ * values right at prediction. Categorical features (opts.categorical[j])
+ * hold category codes and split one-vs-rest: x == threshold goes left.
+ *
  * Forest: tree t draws its bootstrap sample and its per-split features from
  * kl_rng_stream(seed, t), so the forest is the same whatever the thread
  * count; trees are fitted in parallel (kl_parallel_for, one task per tree).
@@ -48,14 +55,17 @@ typedef struct kl_tree_opts {
     double min_impurity_decrease;
     const double *class_weight; /* K weights or NULL */
     size_t max_features;        /* features tried per split; 0: all */
+    const uint8_t *categorical; /* p flags (1: category codes, one-vs-rest splits) or NULL */
 } kl_tree_opts;
 
 typedef struct kl_tree_node {
     int32_t left; /* -1 for a leaf; else children are left and left + 1 */
     int32_t feature;
-    double threshold;
+    double threshold; /* x <= threshold goes left; categorical: x == threshold */
     double impurity;
-    double weight; /* weighted rows */
+    double weight;        /* weighted rows */
+    uint8_t missing_left; /* NaN goes left */
+    uint8_t is_cat;
 } kl_tree_node;
 
 typedef struct kl_tree {

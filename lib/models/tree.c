@@ -7,6 +7,14 @@
  * y and y^2, or weighted class counts), so a split costs O(m log m) per
  * feature for m rows: exact, and simple enough to check by hand. Buffers are
  * allocated once per tree, never per node.
+ *
+ * Missing values (NaN) sort last; every threshold is tried with the missing
+ * rows on the right, then on the left, and "every present value left,
+ * missing right" is a candidate too (scikit-learn 1.3's rule), so a split
+ * learns where missing values go. Categorical features (opts.categorical)
+ * are split one-vs-rest: each distinct value's rows against the others,
+ * missing rows again tried on either side; the value's group is a run of the
+ * sorted pairs, so its counts are differences of the prefix sums.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -134,6 +142,7 @@ typedef struct best {
     size_t feature;
     double threshold;
     double score; /* weighted child impurity sum: lower is better */
+    int missing_left, is_cat;
 } best;
 
 static void node_stats(fit_ws *s, size_t a, size_t e, double *W, double *imp, double *value)
@@ -166,12 +175,45 @@ static void node_stats(fit_ws *s, size_t a, size_t e, double *W, double *imp, do
     }
 }
 
+/* Score of a split whose left side is (wl, Sl, Ql) or class counts cl; right is total minus left. */
+static double split_score(fit_ws *s, double W, double wl, double Sl, double Ql, double St,
+                          double Qt, const double *cl)
+{
+    double wr = W - wl;
+    if (s->K) {
+        for (size_t k = 0; k < s->K; k++)
+            s->cr[k] = s->ctot[k] - cl[k];
+        return wl * impurity_cls(s, cl, wl) + wr * impurity_cls(s, s->cr, wr);
+    }
+    return wl * impurity_reg(wl, Sl, Ql) + wr * impurity_reg(wr, St - Sl, Qt - Ql);
+}
+
+static void consider(best *b, size_t j, double thr, double score, int ml, int cat)
+{
+    if (!b->found || score < b->score)
+        *b = (best){1, j, thr, score, ml, cat};
+}
+
+/* Add row r to (w, S, Q) or class counts c. */
+static inline void add_row(const fit_ws *s, uint32_t r, double *w, double *S, double *Q, double *c)
+{
+    double wr = wt(s, r);
+    *w += wr;
+    if (s->K)
+        c[(size_t)s->y[r]] += wr;
+    else {
+        *S += wr * s->y[r];
+        *Q += wr * s->y[r] * s->y[r];
+    }
+}
+
 static best search(fit_ws *s, size_t a, size_t e, double W)
 {
     best b = {0};
     size_t m = e - a, K = s->K, p = s->p;
     size_t msl = s->o->min_samples_leaf ? s->o->min_samples_leaf : 1;
     size_t nf = s->o->max_features && s->o->max_features < p ? s->o->max_features : p;
+    double *cm = s->cl + 3 * (K ? K : 1), *cg = cm + (K ? K : 1), *ct = cg + (K ? K : 1);
     for (size_t j = 0; j < p; j++)
         s->feat[j] = j;
     for (size_t t = 0; t < nf; t++) {
@@ -184,46 +226,91 @@ static best search(fit_ws *s, size_t a, size_t e, double W)
             j = s->feat[t];
         }
         const double *col = s->X + j * s->ld;
-        for (size_t i = 0; i < m; i++)
-            s->buf[i] = (vr){col[s->idx[a + i]], s->idx[a + i]};
-        sort_pairs(s->buf, s->ka, s->kb, m);
-        if (s->buf[0].x == s->buf[m - 1].x)
+        /* rows with a value first (sorted), then the missing ones */
+        size_t mp = 0, nm = 0;
+        for (size_t i = 0; i < m; i++) {
+            double x = col[s->idx[a + i]];
+            if (isnan(x))
+                s->ka[nm++].row = s->idx[a + i];
+            else
+                s->buf[mp++] = (vr){x, s->idx[a + i]};
+        }
+        for (size_t i = 0; i < nm; i++)
+            s->buf[mp + i] = (vr){NAN, s->ka[i].row};
+        sort_pairs(s->buf, s->ka, s->kb, mp);
+        if (mp == 0 || (nm == 0 && s->buf[0].x == s->buf[mp - 1].x))
             continue;
-        double wl = 0, Sl = 0, Ql = 0, St = 0, Qt = 0;
-        if (K) {
-            memset(s->cl, 0, K * sizeof *s->cl);
-        } else {
+        int cat = s->o->categorical && s->o->categorical[j];
+        /* totals (St, Qt) and the missing rows' stats */
+        double St = 0, Qt = 0, wm = 0, Sm = 0, Qm = 0;
+        if (K)
+            memset(cm, 0, K * sizeof *cm);
+        if (!K)
             for (size_t i = 0; i < m; i++) {
                 double w = wt(s, s->buf[i].row), y = s->y[s->buf[i].row];
                 St += w * y;
                 Qt += w * y * y;
             }
-        }
-        for (size_t i = 0; i + 1 < m; i++) {
-            uint32_t r = s->buf[i].row;
-            double w = wt(s, r);
-            wl += w;
-            if (K)
-                s->cl[(size_t)s->y[r]] += w;
-            else {
-                Sl += w * s->y[r];
-                Ql += w * s->y[r] * s->y[r];
-            }
-            if (s->buf[i].x == s->buf[i + 1].x || i + 1 < msl || m - i - 1 < msl)
+        for (size_t i = mp; i < m; i++)
+            add_row(s, s->buf[i].row, &wm, &Sm, &Qm, cm);
+        double wl = 0, Sl = 0, Ql = 0;
+        if (K)
+            memset(s->cl, 0, K * sizeof *s->cl);
+        size_t g0 = 0; /* start of the current group of equal values (categorical) */
+        double wg0 = 0, Sg0 = 0, Qg0 = 0;
+        if (K && cat)
+            memset(cg, 0, K * sizeof *cg);
+        for (size_t i = 0; i < mp; i++) {
+            add_row(s, s->buf[i].row, &wl, &Sl, &Ql, s->cl);
+            int end_of_group = i + 1 == mp || s->buf[i].x != s->buf[i + 1].x;
+            if (!end_of_group)
                 continue;
-            double wr = W - wl, score;
-            if (K) {
-                for (size_t k = 0; k < K; k++)
-                    s->cr[k] = s->ctot[k] - s->cl[k];
-                score = wl * impurity_cls(s, s->cl, wl) + wr * impurity_cls(s, s->cr, wr);
-            } else {
-                score = wl * impurity_reg(wl, Sl, Ql) + wr * impurity_reg(wr, St - Sl, Qt - Ql);
+            if (cat) {
+                /* this value's rows against all others */
+                size_t n_in = i + 1 - g0;
+                double w_in = wl - wg0, S_in = Sl - Sg0, Q_in = Ql - Qg0;
+                if (K)
+                    for (size_t k = 0; k < K; k++)
+                        ct[k] = s->cl[k] - cg[k];
+                if (n_in < m) {
+                    if (n_in >= msl && m - n_in >= msl)
+                        consider(&b, j, s->buf[i].x,
+                                 split_score(s, W, w_in, S_in, Q_in, St, Qt, ct), 0, 1);
+                    if (nm && n_in + nm >= msl && m - n_in - nm >= msl && n_in + nm < m) {
+                        if (K)
+                            for (size_t k = 0; k < K; k++)
+                                ct[k] += cm[k];
+                        consider(&b, j, s->buf[i].x,
+                                 split_score(s, W, w_in + wm, S_in + Sm, Q_in + Qm, St, Qt, ct),
+                                 1, 1);
+                    }
+                }
+                g0 = i + 1;
+                wg0 = wl;
+                Sg0 = Sl;
+                Qg0 = Ql;
+                if (K)
+                    memcpy(cg, s->cl, K * sizeof *cg);
+                continue;
             }
-            if (!b.found || score < b.score) {
-                double lo = s->buf[i].x, hi = s->buf[i + 1].x, mid = lo / 2.0 + hi / 2.0;
-                if (mid >= hi || isinf(mid))
-                    mid = lo;
-                b = (best){1, j, mid, score};
+            size_t nl = i + 1;
+            double lo = s->buf[i].x, thr;
+            if (i + 1 < mp) {
+                double hi = s->buf[i + 1].x, mid = lo / 2.0 + hi / 2.0;
+                thr = mid >= hi || isinf(mid) ? lo : mid;
+            } else {
+                thr = INFINITY; /* every present value left, the missing ones right */
+                if (!nm)
+                    break;
+            }
+            if (nl >= msl && m - nl >= msl)
+                consider(&b, j, thr, split_score(s, W, wl, Sl, Ql, St, Qt, s->cl), 0, 0);
+            if (nm && i + 1 < mp && nl + nm >= msl && m - nl - nm >= msl) {
+                if (K)
+                    for (size_t k = 0; k < K; k++)
+                        ct[k] = s->cl[k] + cm[k];
+                consider(&b, j, thr, split_score(s, W, wl + wm, Sl + Sm, Ql + Qm, St, Qt, ct), 1,
+                         0);
             }
         }
     }
@@ -252,7 +339,7 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
     s.buf = malloc(n * sizeof *s.buf);
     s.ka = malloc(n * sizeof *s.ka);
     s.kb = malloc(n * sizeof *s.kb);
-    s.cl = calloc(3 * V, sizeof(double));
+    s.cl = calloc(6 * V, sizeof(double));
     s.feat = malloc(p * sizeof *s.feat);
     size_t *stack = malloc(cap * sizeof *stack);
     out->nodes = malloc(cap * sizeof *out->nodes);
@@ -298,13 +385,14 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
         double dec = (W / W0) * (imp - b.score / W);
         if (dec < o->min_impurity_decrease)
             continue;
-        /* partition rows: x <= threshold first (order kept within each side) */
+        /* partition rows: left first (order kept within each side) */
         const double *col = X + b.feature * ld;
         size_t l = a;
         size_t nr = 0;
         for (size_t i = a; i < e; i++) {
             uint32_t r = s.idx[i];
-            if (col[r] <= b.threshold)
+            double x = col[r];
+            if (isnan(x) ? b.missing_left : b.is_cat ? x == b.threshold : x <= b.threshold)
                 s.idx[l++] = r;
             else
                 s.buf[nr++].row = r;
@@ -343,6 +431,8 @@ int kl_tree_fit(const double *X, size_t n, size_t p, size_t ld, const double *y,
         nd->left = (int32_t)L;
         nd->feature = (int32_t)b.feature;
         nd->threshold = b.threshold;
+        nd->missing_left = (uint8_t)b.missing_left;
+        nd->is_cat = (uint8_t)b.is_cat;
         rng_a[L] = a;
         rng_e[L] = l;
         rng_a[R] = l;
@@ -374,7 +464,10 @@ void kl_tree_predict(const kl_tree *t, const double *X, size_t n, size_t ld, dou
         size_t q = 0;
         while (t->nodes[q].left >= 0) {
             const kl_tree_node *nd = &t->nodes[q];
-            q = (size_t)nd->left + (X[(size_t)nd->feature * ld + i] <= nd->threshold ? 0 : 1);
+            double x = X[(size_t)nd->feature * ld + i];
+            int go_left = isnan(x) ? nd->missing_left : nd->is_cat ? x == nd->threshold
+                                                                    : x <= nd->threshold;
+            q = (size_t)nd->left + (go_left ? 0 : 1);
         }
         memcpy(out + i * V, t->values + q * V, V * sizeof *out);
     }
@@ -397,7 +490,8 @@ void kl_tree_save(const kl_tree *t, kl_wbuf *w)
     for (size_t i = 0; i < t->n_nodes; i++) {
         const kl_tree_node *nd = &t->nodes[i];
         kl_wbuf_u32(w, (uint32_t)nd->left);
-        kl_wbuf_u32(w, (uint32_t)nd->feature);
+        kl_wbuf_u32(w, (uint32_t)nd->feature | (uint32_t)nd->missing_left << 31 |
+                           (uint32_t)nd->is_cat << 30);
         kl_wbuf_f64(w, nd->threshold);
         kl_wbuf_f64(w, nd->impurity);
         kl_wbuf_f64(w, nd->weight);
@@ -425,13 +519,21 @@ int kl_tree_load(kl_rbuf *r, kl_tree *t, kl_err *err)
     int ok = 1;
     for (size_t i = 0; i < nn; i++) {
         kl_tree_node *nd = &t->nodes[i];
+        memset(nd, 0, sizeof *nd);
         nd->left = (int32_t)kl_rbuf_u32(r);
-        nd->feature = (int32_t)kl_rbuf_u32(r);
+        uint32_t fw = kl_rbuf_u32(r);
+        nd->feature = (int32_t)(fw & 0x3fffffffu);
+        nd->missing_left = (uint8_t)(fw >> 31);
+        nd->is_cat = (uint8_t)(fw >> 30 & 1u);
         nd->threshold = kl_rbuf_f64(r);
         nd->impurity = kl_rbuf_f64(r);
         nd->weight = kl_rbuf_f64(r);
-        if (nd->left == -1)
+        if (nd->left == -1) {
+            ok &= fw == UINT32_MAX || fw < (1u << 30); /* a leaf's feature: -1 as saved */
+            nd->feature = -1;
+            nd->missing_left = nd->is_cat = 0;
             continue;
+        }
         if (nd->left < 0 || (size_t)nd->left <= i || (size_t)nd->left + 1 >= nn ||
             nd->feature < 0 || (uint32_t)nd->feature >= p || isnan(nd->threshold))
             ok = 0;

@@ -7,8 +7,13 @@
  * a fraction of p, larger values a count. class_weight balanced weighs
  * class k by n / (K n_k).
  *
+ * Features come from the native pipeline: NaN is missing (each split learns
+ * its side) and category codes are split one-vs-rest (include/keel/tree.h).
+ *
  * Payloads: tree = kl_tree_save (u32 p, u32 n_outputs, u64 n_nodes, per node
- * u32 left, u32 feature, f64 threshold, f64 impurity, f64 weight, then f64
+ * u32 left, u32 feature (bit 31: missing goes left, bit 30: categorical, so
+ * files written before either existed read the same), f64 threshold, f64
+ * impurity, f64 weight, then f64
  * values[n_nodes * n_outputs]); forest = u64 n_trees, f64 oob_score, then
  * each tree's payload.
  */
@@ -43,10 +48,18 @@ enum { PV_CRIT, PV_DEPTH, PV_MSS, PV_MSL, PV_MID, PV_CW, PV_MF, PV_NEST, PV_BOOT
 
 /* Tree options from pv; *cw gets K balanced weights when asked (caller frees). */
 static int tree_opts_from(const kl_model_data *d, const double *pv, kl_tree_opts *o, double **cw,
-                          kl_err *err)
+                          uint8_t **cat, kl_err *err)
 {
     memset(o, 0, sizeof *o);
     *cw = NULL;
+    *cat = NULL;
+    if (d->n_categories) {
+        if (!(*cat = calloc(d->p ? d->p : 1, 1)))
+            return kl_err_set(err, KL_ENOMEM, "out of memory");
+        for (size_t j = 0; j < d->p; j++)
+            (*cat)[j] = d->n_categories[j] > 0;
+        o->categorical = *cat;
+    }
     int crit = (int)pv[PV_CRIT];
     if (d->n_classes >= 2) {
         if (crit == 3)
@@ -84,18 +97,23 @@ static int tree_fit(const kl_model_data *d, const double *pv, void **state, kl_e
 {
     kl_tree_opts o;
     double *cw;
-    int rc = tree_opts_from(d, pv, &o, &cw, err);
-    if (rc < 0)
+    uint8_t *cat;
+    int rc = tree_opts_from(d, pv, &o, &cw, &cat, err);
+    if (rc < 0) {
+        free(cat);
         return rc;
+    }
     kl_tree *t = calloc(1, sizeof *t);
     if (!t) {
         free(cw);
+        free(cat);
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
     kl_rng g;
     kl_rng_init(&g, d->seed);
     rc = kl_tree_fit(d->X, d->n, d->p, d->ld, d->y, NULL, &o, &g, t, err);
     free(cw);
+    free(cat);
     if (rc < 0) {
         free(t);
         return rc;
@@ -188,7 +206,7 @@ static int tree_describe(const void *state, const char *const *feature_names,
 const kl_algo kl_algo_tree = {
     .name = "tree",
     .tasks = (1u << KL_TASK_REGRESSION) | (1u << KL_TASK_CLASSIFICATION),
-    .pipeline_defaults = KL_PIPELINE_DEFAULTS_PLAIN,
+    .pipeline_defaults = KL_PIPELINE_DEFAULTS_NATIVE,
     .params = tree_params,
     .n_params = KL_ARRAY_LEN(tree_params),
     .fit = tree_fit,
@@ -205,9 +223,12 @@ static int forest_fit(const kl_model_data *d, const double *pv, void **state, kl
 {
     kl_forest_opts o = {0};
     double *cw;
-    int rc = tree_opts_from(d, pv, &o.tree, &cw, err);
-    if (rc < 0)
+    uint8_t *cat;
+    int rc = tree_opts_from(d, pv, &o.tree, &cw, &cat, err);
+    if (rc < 0) {
+        free(cat);
         return rc;
+    }
     o.n_estimators = (size_t)pv[PV_NEST];
     o.no_bootstrap = pv[PV_BOOT] == 0.0;
     o.oob_score = pv[PV_OOB] != 0.0;
@@ -215,10 +236,12 @@ static int forest_fit(const kl_model_data *d, const double *pv, void **state, kl
     kl_forest *f = calloc(1, sizeof *f);
     if (!f) {
         free(cw);
+        free(cat);
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     }
     rc = kl_forest_fit(d->X, d->n, d->p, d->ld, d->y, &o, f, err);
     free(cw);
+    free(cat);
     if (rc < 0) {
         free(f);
         return rc;
@@ -305,7 +328,7 @@ static int forest_describe(const void *state, const char *const *feature_names,
 const kl_algo kl_algo_forest = {
     .name = "forest",
     .tasks = (1u << KL_TASK_REGRESSION) | (1u << KL_TASK_CLASSIFICATION),
-    .pipeline_defaults = KL_PIPELINE_DEFAULTS_PLAIN,
+    .pipeline_defaults = KL_PIPELINE_DEFAULTS_NATIVE,
     .params = forest_params,
     .n_params = KL_ARRAY_LEN(forest_params),
     .fit = forest_fit,
