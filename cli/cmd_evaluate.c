@@ -38,8 +38,18 @@ static size_t judge(const kl_spec *spec, const kl_eval_result *r, kl_sla_verdict
     return failed;
 }
 
+/* One line per group of each `by` gate: value, rows, Wilson half-width, verdict. */
+static void print_groups(const kl_sla_groups *g)
+{
+    char line[512];
+    for (size_t i = 0; g && i < g->n; i++) {
+        kl_sla_group_format(&g->g[i], line, sizeof line);
+        printf("%s\n", line);
+    }
+}
+
 static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, const char *what,
-                  int json, double threshold)
+                  int json, double threshold, const kl_sla_groups *grp)
 {
     size_t ns = spec ? spec->n_sla : 0, nk = spec ? spec->n_kpi : 0;
     kl_sla_verdict *sv = calloc(ns + 1, sizeof *sv);
@@ -49,7 +59,7 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
         free(kv);
         return kl_cli_error(KL_EXIT_INPUT, "out of memory");
     }
-    size_t failed = judge(spec, r, sv);
+    size_t failed = judge(spec, r, sv) + (grp ? grp->n_failed : 0);
     if (nk)
         kl_kpi_check(spec->kpi, nk, r, kv);
     int rc = KL_EXIT_OK;
@@ -65,6 +75,8 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
                                 json_pack("{s:f, s:f, s:f, s:f}", "tp", r->tp, "fp", r->fp, "tn",
                                           r->tn, "fn", r->fn));
         json_object_set_new(o, "sla", kl_sla_verdicts_json(sv, ns));
+        kl_sla_groups none = {0};
+        json_object_set_new(o, "sla_groups", kl_sla_groups_json(grp ? grp : &none));
         json_object_set_new(o, "kpi", kl_kpi_verdicts_json(kv, nk));
         json_object_set_new(o, "sla_failed", json_integer((json_int_t)failed));
         json_object_set_new(o, "verdict", json_string(failed ? "fail" : "pass"));
@@ -112,6 +124,7 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
         for (size_t i = 0; i < ns; i++)
             if (sv[i].status == KL_SLA_STATUS_NOT_MEASURED)
                 printf("sla %s: not measured\n", sv[i].sla->metric);
+        print_groups(grp);
         printf("verdict: %s\n", failed ? "FAIL" : "pass");
     }
     if (rc == KL_EXIT_OK && failed) {
@@ -279,7 +292,7 @@ static int eval_predictions(const kl_spec *spec, const char *path, const char *l
         rc = kl_cli_fail(&err);
         goto done;
     }
-    rc = report(spec, &r, n, path, json, thr);
+    rc = report(spec, &r, n, path, json, thr, NULL);
 done:
     free(buf);
     kl_frame_free(f);
@@ -337,6 +350,7 @@ static int cmd_evaluate_run(struct kl_cli *cli, int argc, char **argv)
     kl_model *m = NULL;
     kl_frame *f = NULL;
     kl_eval_result r;
+    kl_sla_groups grp = {0};
     size_t used = 0;
     kl_csv_read_opts csv = {0};
     if (spec)
@@ -344,15 +358,17 @@ static int cmd_evaluate_run(struct kl_cli *cli, int argc, char **argv)
     kl_cli_path(cli, pos[1], path, sizeof path);
     if (kl_train_model_open(cli->dir, pos[0], &m, NULL, &err) < 0 ||
         kl_csv_read_file(path, spec ? &csv : NULL, &f, NULL, &err) < 0 ||
-        kl_train_evaluate(m, spec, f, &r, &used, &err) < 0) {
+        kl_train_evaluate(m, spec, f, &r, &used, &err) < 0 ||
+        kl_eval_model_groups(m, spec, f, &grp, &err) < 0) {
         if (!err.ctx[0])
             kl_err_ctx(&err, "%s", path);
         rc = kl_cli_fail(&err);
     } else {
         const char *t = kl_model_meta(m, "threshold");
         double thv = kl_model_class_count(m) == 2 ? (t ? strtod(t, NULL) : 0.5) : NAN;
-        rc = report(spec, &r, used, path, json, thv);
+        rc = report(spec, &r, used, path, json, thv, &grp);
     }
+    kl_sla_groups_release(&grp);
     kl_frame_free(f);
     kl_model_free(m);
     kl_spec_free(spec);

@@ -146,6 +146,11 @@ static void print_text(const kl_train_result *r, const char *run_id, const kl_cu
         if (r->sla[i].status == KL_SLA_STATUS_NOT_MEASURED)
             printf("sla %s (%s): not measured\n", r->sla[i].sla->metric,
                    kl_sla_on_name(r->sla[i].sla->on));
+    char line[512];
+    for (size_t i = 0; i < r->sla_groups.n; i++) {
+        kl_sla_group_format(&r->sla_groups.g[i], line, sizeof line);
+        printf("%s\n", line);
+    }
     if (isfinite(r->gap))
         printf("overfitting: %s train %.6g vs validation %.6g, gap %.1f%% (flag above %.0f%%)%s\n",
                r->main_metric, r->main_train, r->main_valid, 100 * r->gap, 100 * r->gap_threshold,
@@ -239,6 +244,7 @@ static json_t *result_json(const kl_train_result *r, const char *run_id, const k
                                                      r->threshold_method)
                                          : json_null());
     json_object_set_new(o, "sla", kl_sla_verdicts_json(r->sla, r->n_sla));
+    json_object_set_new(o, "sla_groups", kl_sla_groups_json(&r->sla_groups));
     json_object_set_new(o, "kpi", kl_kpi_verdicts_json(r->kpi, r->n_kpi));
     json_object_set_new(o, "sla_failed", json_integer((json_int_t)r->n_sla_failed));
     if (lc)

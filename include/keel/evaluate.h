@@ -177,6 +177,23 @@ int kl_sla_check_groups(const kl_spec_sla *sla, size_t n, enum kl_sla_on stage,
                         const kl_eval_input *in, const kl_frame *f, const size_t *rows,
                         kl_sla_groups *out, kl_err *err);
 void kl_sla_groups_release(kl_sla_groups *g); /* frees g->g and zeroes *g; NULL does nothing */
+/*
+ * One group's verdict as a line for people (no newline), e.g.
+ * "sla recall >= 0.7 by sex=Female: 0.54321 (628 rows, +-0.106, small group) FAIL".
+ */
+void kl_sla_group_format(const kl_sla_group *g, char *buf, size_t n);
+
+/*
+ * The per-group gates of a model on labelled data f: predict every row, keep
+ * the rows whose target and prediction are present (as kl_train_evaluate),
+ * and judge spec's `by` gates of both quality stages (validation, test) on
+ * them, binary labels at m's stored threshold. Nothing to judge (spec NULL,
+ * no `by` gate) leaves out empty. Errors as kl_sla_check_groups and
+ * kl_model_predict.
+ */
+struct kl_model;
+int kl_eval_model_groups(const struct kl_model *m, const kl_spec *spec, const kl_frame *f,
+                         kl_sla_groups *out, kl_err *err);
 
 /* ---- decision threshold of a binary classifier ---- */
 

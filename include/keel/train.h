@@ -101,7 +101,8 @@ typedef struct kl_train_result {
     const char *threshold_method; /* kl_threshold_method_name */
     size_t positive_class;        /* binary: the positive class's index */
     kl_sla_verdict *sla;          /* spec->n_sla verdicts (stage validation) */
-    size_t n_sla, n_sla_failed;
+    size_t n_sla, n_sla_failed;   /* n_sla_failed counts failed groups too */
+    kl_sla_groups sla_groups;     /* gates with `by`: each group of the pooled validation rows */
     kl_kpi_verdict *kpi; /* spec->n_kpi verdicts */
     size_t n_kpi;
     double fit_seconds;   /* wall time of the final fit */

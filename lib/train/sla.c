@@ -316,6 +316,21 @@ done:
     return rc;
 }
 
+void kl_sla_group_format(const kl_sla_group *x, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "sla %s %s %.6g by %s=%s: ", x->sla->metric,
+                     x->sla->bound == KL_SLA_BOUND_MIN ? ">=" : "<=", x->sla->threshold,
+                     x->sla->by, x->group);
+    if (w < 0 || (size_t)w >= n)
+        return;
+    if (x->status == KL_SLA_STATUS_NOT_MEASURED)
+        snprintf(buf + w, n - (size_t)w, "not measured (%zu rows)", x->rows);
+    else
+        snprintf(buf + w, n - (size_t)w, "%.6g (%zu rows, +-%.3g%s) %s", x->value, x->rows,
+                 x->half_width, x->small ? ", small group" : "",
+                 x->status == KL_SLA_STATUS_PASS ? "pass" : "FAIL");
+}
+
 void kl_sla_groups_release(kl_sla_groups *g)
 {
     if (!g)

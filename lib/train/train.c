@@ -232,6 +232,8 @@ struct run {
     uint64_t seed;
     /* pooled validation predictions */
     double *yt, *yp, *proba;
+    size_t *prow; /* want_rows: the frame row of each pooled entry (per-group SLA gates) */
+    int want_rows;
     size_t n_pool, cap_pool;
     /* per-round curves summed over folds (algorithms that fit in rounds) */
     int rounds;
@@ -416,7 +418,10 @@ static int pool_reserve(struct run *r, size_t more, size_t K, kl_err *err)
     double *pb = K ? realloc(r->proba, cap * K * sizeof *pb) : r->proba;
     if (pb)
         r->proba = pb;
-    if (!yt || !yp || (K && !pb))
+    size_t *pw = r->want_rows ? realloc(r->prow, cap * sizeof *pw) : NULL;
+    if (pw)
+        r->prow = pw;
+    if (!yt || !yp || (K && !pb) || (r->want_rows && !pw))
         return kl_err_set(err, KL_ENOMEM, "out of memory");
     r->cap_pool = cap;
     return 0;
@@ -498,6 +503,9 @@ static int fold_eval(struct run *r, const kl_model *m, const kl_fold *fd, const 
         goto done;
     }
     r->n_pool = gather(&pr, y, nt, K, r->yt, r->yp, r->proba, at);
+    for (size_t i = 0, a = at; r->prow && i < nt; i++) /* the rows gather kept, as frame rows */
+        if (!isnan(y[i]) && (K ? pr.label[i] >= 0 : isfinite(pr.value[i])))
+            r->prow[a++] = fd ? fd->test[i] : i;
     kl_eval_input in = {.task = r->task,
                         .n = r->n_pool - at,
                         .y_true = r->yt + at,
@@ -524,6 +532,7 @@ void kl_train_result_release(kl_train_result *r)
     free(r->round_train);
     free(r->round_valid);
     free(r->sla);
+    kl_sla_groups_release(&r->sla_groups);
     free(r->kpi);
     memset(r, 0, sizeof *r);
 }
@@ -755,6 +764,8 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     double t0 = now_s();
     memset(out, 0, sizeof *out);
     struct run r = {.f = f, .o = opts, .spec = opts->spec};
+    for (size_t i = 0; r.spec && i < r.spec->n_sla; i++)
+        r.want_rows |= r.spec->sla[i].by && r.spec->sla[i].on == KL_SLA_ON_VALIDATION;
     int rc = resolve(&r, err);
     if (rc < 0)
         return rc;
@@ -831,6 +842,12 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
         out->n_sla = r.spec->n_sla;
         out->n_sla_failed =
             kl_sla_check(r.spec->sla, r.spec->n_sla, KL_SLA_ON_VALIDATION, &agg, out->sla);
+        /* gates with `by`: every group of the pooled validation rows */
+        if ((rc = kl_sla_check_groups(r.spec->sla, r.spec->n_sla, KL_SLA_ON_VALIDATION, &in,
+                                      opts->valid ? opts->valid : f, r.prow, &out->sla_groups,
+                                      err)) < 0)
+            goto fail;
+        out->n_sla_failed += out->sla_groups.n_failed;
     }
     if (r.spec && r.spec->n_kpi) {
         if (!(out->kpi = calloc(r.spec->n_kpi, sizeof *out->kpi))) {
@@ -844,11 +861,13 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     free(r.yt);
     free(r.yp);
     free(r.proba);
+    free(r.prow);
     return 0;
 fail:
     free(r.yt);
     free(r.yp);
     free(r.proba);
+    free(r.prow);
     free(r.rt);
     free(r.rv);
     kl_train_result_release(out);
