@@ -60,7 +60,8 @@
  *   rolling        window: w (required), stats: mean, std or "mean,std"
  *                  (default mean): over the w values before row i (x[i-w..i-1]),
  *                  std with ddof 1 as pandas
- * Lag, diff and rolling treat rows as time-ordered (sort first). On the
+ * Lag, diff and rolling treat rows as time-ordered: training sorts the
+ * frame by data.time_column first (kl_pipeline_time_sort). On the
  * target column they only ever look at past values: diff is then
  * y[i-1] - y[i-1-k]. Rows without enough history get NaN; their count is
  * kl_pipeline_warmup(). Numeric ops (clip, log1p, impute, standardize,
@@ -105,15 +106,29 @@ typedef struct kl_pipeline_opts {
     const kl_spec_transform *transforms;
     size_t n_transforms;
     uint64_t seed;       /* target encoding folds */
+    const char *time_column; /* data.time_column: the order lag, diff and rolling read
+                                rows in (kl_pipeline_time_sort); may be NULL */
     int only_transforms; /* 1: no default features, only columns named in transforms
                             (an AR model with lags of its target and nothing else) */
 } kl_pipeline_opts;
 
 /*
  * Fill o (zeroed first) from a spec: target, include/exclude, protected
- * columns, id column, transforms and seed. Pointers are borrowed from s.
+ * columns, id column, time column, transforms and seed. Pointers are
+ * borrowed from s.
  */
 void kl_pipeline_opts_from_spec(const kl_spec *s, kl_pipeline_opts *o);
+
+/*
+ * Rows in time order for lag, diff and rolling: when opts has one of those
+ * transforms and a time_column, *out is a new frame of f's rows stably
+ * sorted by it (missing times last), or NULL when f is already in that
+ * order; with no time op or no time column *out is NULL (use f as it is).
+ * KL_ENOTFOUND: no such column; KL_EINVAL: the column is not a time or
+ * numeric column (ctx "data.time_column"); KL_ENOMEM.
+ */
+int kl_pipeline_time_sort(const kl_pipeline_opts *opts, const kl_frame *f, kl_frame **out,
+                          kl_err *err);
 
 /*
  * Fit on the training frame f. Errors: KL_ENOTFOUND (a column named in

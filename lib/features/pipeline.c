@@ -1523,9 +1523,46 @@ void kl_pipeline_opts_from_spec(const kl_spec *s, kl_pipeline_opts *o)
     o->protected_columns = s->constraints.protected_columns;
     o->n_protected = s->constraints.n_protected_columns;
     o->id_column = s->data.id_column;
+    o->time_column = s->data.time_column;
     o->transforms = s->features.transforms;
     o->n_transforms = s->features.n_transforms;
     o->seed = s->train.seed;
+}
+
+int kl_pipeline_time_sort(const kl_pipeline_opts *opts, const kl_frame *f, kl_frame **out,
+                          kl_err *err)
+{
+    *out = NULL;
+    int timed = 0;
+    for (size_t ti = 0; opts && ti < opts->n_transforms; ti++)
+        timed |= is_time_op(opts->transforms[ti].op);
+    if (!timed || !opts->time_column)
+        return 0;
+    long j = kl_frame_col_index(f, opts->time_column);
+    if (j < 0) {
+        kl_err_set(err, KL_ENOTFOUND, "no column '%s' to order the rows by", opts->time_column);
+        return kl_err_ctx(err, "data.time_column");
+    }
+    size_t n = kl_frame_row_count(f);
+    enum kl_col_kind kind = kl_frame_col_kind(f, (size_t)j);
+    int sorted = 1;
+    if (kind == KL_COL_KIND_TIME) {
+        const int64_t *t = kl_frame_col_time(f, (size_t)j);
+        for (size_t i = 1; i < n && sorted; i++) /* missing (INT64_MIN) belongs last */
+            sorted = t[i] == KL_TIME_MISSING || (t[i - 1] != KL_TIME_MISSING && t[i - 1] <= t[i]);
+    } else if (kind == KL_COL_KIND_NUMERIC) {
+        const double *t = kl_frame_col_f64(f, (size_t)j);
+        for (size_t i = 1; i < n && sorted; i++)
+            sorted = isnan(t[i]) || (!isnan(t[i - 1]) && t[i - 1] <= t[i]);
+    } else {
+        kl_err_set(err, KL_EINVAL, "column '%s' is %s; the time column must be a date, a datetime "
+                   "or a number", opts->time_column, kl_col_kind_name(kind));
+        return kl_err_ctx(err, "data.time_column");
+    }
+    if (sorted)
+        return 0;
+    kl_sort_key key = {opts->time_column, 0};
+    return kl_frame_sort(f, &key, 1, out, err);
 }
 
 static int check_opts(fitctx *c, kl_err *err)

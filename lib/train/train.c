@@ -769,6 +769,12 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     int rc = resolve(&r, err);
     if (rc < 0)
         return rc;
+    /* lag, diff and rolling read rows in data.time_column order: sort before splitting */
+    kl_frame *sorted = NULL;
+    if ((rc = kl_pipeline_time_sort(&r.po, f, &sorted, err)) < 0)
+        return rc;
+    if (sorted)
+        r.f = f = sorted;
     out->algo = r.algo;
     out->task = r.task;
     out->target = r.target;
@@ -862,6 +868,7 @@ int kl_train(const kl_frame *f, const kl_train_opts *opts, kl_train_result *out,
     free(r.yp);
     free(r.proba);
     free(r.prow);
+    kl_frame_free(sorted);
     return 0;
 fail:
     free(r.yt);
@@ -870,6 +877,7 @@ fail:
     free(r.prow);
     free(r.rt);
     free(r.rv);
+    kl_frame_free(sorted);
     kl_train_result_release(out);
     return rc;
 }

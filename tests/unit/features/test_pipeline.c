@@ -364,6 +364,47 @@ static void test_lags_diff_and_rolling_on_the_target_use_only_the_past(void **st
     kl_frame_free(f);
 }
 
+static void test_time_ops_read_rows_sorted_by_the_time_column(void **state)
+{
+    (void)state;
+    /* days 3, 1, 2 with y 30, 10, 20: in time order y is 10, 20, 30, so lag1 is NaN, 10, 20 */
+    int64_t day[] = {3 * 86400000000LL, 1 * 86400000000LL, 2 * 86400000000LL};
+    double y[] = {30, 10, 20};
+    kl_frame *f = kl_frame_new(3);
+    assert_int_equal(kl_frame_add_time(f, "day", KL_TYPE_DATE, day, NULL, NULL), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    const char *c[] = {"y"};
+    kl_spec_kv lag[] = {{"lags", "1", 0}};
+    kl_spec_transform tr[] = {{c, 1, KL_TRANSFORM_OP_LAG, lag, 1}};
+    kl_pipeline_opts o = {.target = "y", .transforms = tr, .n_transforms = 1, .time_column = "day"};
+    kl_frame *s = NULL;
+    kl_err err = {0};
+    assert_int_equal(kl_pipeline_time_sort(&o, f, &s, &err), 0);
+    assert_non_null(s);
+    const double *ys = kl_frame_col_f64(s, 1);
+    assert_true(ys[0] == 10 && ys[1] == 20 && ys[2] == 30);
+    kl_pipeline *p = fit(&o, s);
+    double *X = all(p, s);
+    assert_true(isnan(X[0]) && X[1] == 10 && X[2] == 20);
+    free(X);
+    kl_pipeline_free(p);
+    /* already in order: nothing to copy */
+    kl_frame *again = NULL;
+    assert_int_equal(kl_pipeline_time_sort(&o, s, &again, &err), 0);
+    assert_null(again);
+    /* no time op, or no time column: rows stay as they are */
+    o.n_transforms = 0;
+    assert_int_equal(kl_pipeline_time_sort(&o, f, &again, &err), 0);
+    assert_null(again);
+    o.n_transforms = 1;
+    o.time_column = "when";
+    assert_int_equal(kl_pipeline_time_sort(&o, f, &again, &err), KL_ENOTFOUND);
+    assert_string_equal(err.msg, "no column 'when' to order the rows by");
+    assert_string_equal(err.ctx, "data.time_column");
+    kl_frame_free(s);
+    kl_frame_free(f);
+}
+
 static void test_date_parts_in_utc(void **state)
 {
     (void)state;
@@ -498,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_numeric_ops_chain_in_order),
         cmocka_unit_test(test_frequency_and_target_encoding_out_of_fold),
         cmocka_unit_test(test_lags_diff_and_rolling_on_the_target_use_only_the_past),
+        cmocka_unit_test(test_time_ops_read_rows_sorted_by_the_time_column),
         cmocka_unit_test(test_date_parts_in_utc),
         cmocka_unit_test(test_saved_pipeline_transforms_identically_and_rejects_garbage),
         cmocka_unit_test(test_options_come_from_keel_yaml),
