@@ -194,14 +194,15 @@ static int top_render(const kl_frame *f, size_t j, kl_profile_column *c, const t
     return 0;
 }
 
-/* ---- numeric columns ---- */
-
 /* ---- scratch ---- */
 
 /*
- * Large per-column arrays are written once, right after allocation, so the
- * cost of faulting in their pages rivals the work done on them: ask for
- * transparent huge pages (one fault per 2 MiB instead of per 4 KiB).
+ * On the machines keel runs on, touching fresh memory (the kernel zeroing
+ * each page on its first fault) can cost more than the statistics computed in
+ * it, so a profile touches as little new memory as it can: one sort buffer per
+ * thread that every column task reuses (and the duplicate-row pass after
+ * them), and compact ranks (kl__rank). Large buffers ask for transparent huge
+ * pages (one fault per 2 MiB instead of per 4 KiB).
  */
 static void *big_alloc(size_t bytes)
 {
@@ -247,17 +248,31 @@ static void scratch_release(struct kl__prof_scratch *x)
     atomic_store(&x->busy, 0);
 }
 
+/* The sort buffer of n rows: keys[2n + 1] (u64) then idx[2n + 1] (u32). */
+static size_t sort_bytes(size_t n)
+{
+    return (2 * n + 1) * (sizeof(uint64_t) + sizeof(uint32_t));
+}
+
+/* ---- numeric columns ---- */
+
 /*
- * A numeric column as runs of equal values in ascending order: the value's
- * key, how often it occurs, its first row, its first position in sorted
- * order, and (binary target) how many of its rows have a target and how many
- * of those are positive. Both ways of building runs (a hash table for columns
- * with few distinct values, a radix sort otherwise) end in finish_numeric.
+ * A numeric column is consumed as runs of equal values in ascending order
+ * (the value's key, how often it occurs, a row holding it, its first position
+ * in sorted order, and with a binary target how many of its rows have a target
+ * and how many of those are positive). Both ways of finding the runs (a hash
+ * table for columns with few distinct values, a radix sort otherwise) feed
+ * them one by one to num_run, between num_begin and num_end.
  */
-typedef struct run {
-    uint64_t key;
-    uint32_t count, first, pos, k, k1;
-} run;
+typedef struct num_acc {
+    kl_profile_column *c;
+    double mean, m2, m3, m4, bin_lo, scale;
+    top_run top[KL_PROFILE_TOP];
+    size_t n_top, tpos, n1, n0;
+    double rank_pos;
+    uint64_t kzero;
+    int with_target;
+} num_acc;
 
 #define SMALL_SLOTS 16384 /* hash slots of the few-distinct path (power of two) */
 #define SMALL_MAX 8192    /* more distinct values than this: radix sort */
@@ -275,72 +290,93 @@ static double zero_fperr(double x)
     return fabs(x) < 1e-14 ? 0 : x;
 }
 
-/* The value at sorted position i (binary search over the runs). */
-static double value_at(const run *r, size_t n_runs, size_t i)
-{
-    size_t lo = 0, hi = n_runs;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].pos <= i)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return double_of_key(r[lo].key);
-}
-
-/* numpy's default (linear) quantile. */
-static double quantile_runs(const run *r, size_t n_runs, size_t n, double q)
+/* numpy's default (linear) quantile, from the values at sorted positions lo and lo + 1. */
+static double quantile_of(double a, double b, size_t n, double q)
 {
     double h = (double)(n - 1) * q;
     size_t lo = (size_t)floor(h);
-    double a = value_at(r, n_runs, lo);
     if (lo + 1 >= n)
         return a;
-    double b = value_at(r, n_runs, lo + 1), t = h - (double)lo;
+    double t = h - (double)lo;
     return t == 0 ? a : a + t * (b - a);
 }
 
-static int finish_numeric(kl__prof *w, size_t j, const run *r, size_t n_runs, size_t cnt,
-                          double sum, int with_target)
+static size_t quantile_pos(size_t n, double q)
 {
-    kl_profile_column *c = &w->p->columns[j];
+    return (size_t)floor((double)(n - 1) * q);
+}
+
+/*
+ * Start a column of cnt present values summing to sum, whose smallest and
+ * largest finite values are flo and fhi (has_finite 0 when all are infinite).
+ */
+static void num_begin(num_acc *a, kl_profile_column *c, size_t cnt, double sum, double flo,
+                      double fhi, int has_finite, int with_target)
+{
+    memset(a, 0, sizeof *a);
+    a->c = c;
+    a->kzero = key_of_double(0);
+    a->with_target = with_target;
     c->has_numeric = 1;
     c->count = cnt;
-    c->distinct = n_runs;
     c->mean = c->std = c->skewness = c->kurtosis = c->min = c->max = NAN;
     for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
         c->quantiles[q] = NAN;
     if (!cnt)
-        return 0;
-    c->min = double_of_key(r[0].key);
-    c->max = double_of_key(r[n_runs - 1].key);
-    double mean = sum / (double)cnt, m2 = 0, m3 = 0, m4 = 0, dn = (double)cnt;
-    top_run top[KL_PROFILE_TOP];
-    size_t n_top = 0, tpos = 0, n1 = 0, n0 = 0;
-    double rank_pos = 0;
-    const uint64_t kzero = key_of_double(0);
-    for (size_t d = 0; d < n_runs; d++) {
-        double x = double_of_key(r[d].key), k = r[d].count;
-        double dv = x - mean, d2 = dv * dv;
-        m2 += k * d2;
-        m3 += k * d2 * dv;
-        m4 += k * d2 * d2;
-        top_offer(top, &n_top, r[d].count, r[d].first, r[d].pos);
-        if (r[d].key == kzero)
-            c->zeros += r[d].count;
-        if (x < 0)
-            c->negatives += r[d].count;
-        if (isinf(x))
-            c->infinite += r[d].count;
-        if (with_target) {
-            rank_pos += (double)r[d].k1 * ((double)tpos + ((double)r[d].k + 1) / 2);
-            tpos += r[d].k;
-            n1 += r[d].k1;
-            n0 += r[d].k - r[d].k1;
-        }
+        return;
+    a->mean = sum / (double)cnt;
+    if (has_finite) {
+        c->bin_lo = flo;
+        c->bin_hi = fhi;
+        c->n_bins = flo == fhi ? 1 : KL_PROFILE_BINS;
+        a->bin_lo = flo;
+        a->scale = flo == fhi ? 0 : (double)c->n_bins / (fhi - flo);
     }
-    c->mean = mean;
+}
+
+static void num_run(num_acc *a, uint64_t key, size_t count, size_t row, size_t pos, size_t k,
+                    size_t k1)
+{
+    kl_profile_column *c = a->c;
+    double x = double_of_key(key), kc = (double)count;
+    double dv = x - a->mean, d2 = dv * dv;
+    a->m2 += kc * d2;
+    a->m3 += kc * d2 * dv;
+    a->m4 += kc * d2 * d2;
+    top_offer(a->top, &a->n_top, count, row, pos);
+    if (key == a->kzero)
+        c->zeros += count;
+    if (x < 0)
+        c->negatives += count;
+    if (isinf(x)) {
+        c->infinite += count;
+    } else if (c->n_bins) {
+        size_t bin = (size_t)((x - a->bin_lo) * a->scale);
+        if (bin >= c->n_bins)
+            bin = c->n_bins - 1;
+        c->bins[bin] += count;
+    }
+    if (a->with_target) {
+        a->rank_pos += (double)k1 * ((double)a->tpos + ((double)k + 1) / 2);
+        a->tpos += k;
+        a->n1 += k1;
+        a->n0 += k - k1;
+    }
+}
+
+/* Finish with the distinct count, the extremes and the quantile values (lo, hi per level). */
+static int num_end(kl__prof *w, size_t j, num_acc *a, size_t n_runs, double min, double max,
+                   const double qv[KL_PROFILE_N_QUANTILES][2])
+{
+    kl_profile_column *c = a->c;
+    c->distinct = n_runs;
+    size_t cnt = c->count;
+    if (!cnt)
+        return 0;
+    c->min = min;
+    c->max = max;
+    double dn = (double)cnt, m2 = a->m2, m3 = a->m3, m4 = a->m4;
+    c->mean = a->mean;
     if (cnt > 1)
         c->std = sqrt(m2 / (dn - 1));
     /* pandas' nanskew and nankurt (bias-corrected G1 and G2) */
@@ -355,54 +391,75 @@ static int finish_numeric(kl__prof *w, size_t j, const run *r, size_t n_runs, si
         c->kurtosis = den == 0 ? 0 : num / den - adj;
     }
     for (int q = 0; q < KL_PROFILE_N_QUANTILES; q++)
-        c->quantiles[q] = quantile_runs(r, n_runs, cnt, kl_profile_quantile_levels[q]);
-    if (n1 && n0) {
-        double auc = (rank_pos - (double)n1 * ((double)n1 + 1) / 2) / ((double)n1 * (double)n0);
+        c->quantiles[q] = quantile_of(qv[q][0], qv[q][1], cnt, kl_profile_quantile_levels[q]);
+    if (a->n1 && a->n0) {
+        double n1 = (double)a->n1, n0 = (double)a->n0;
+        double auc = (a->rank_pos - n1 * (n1 + 1) / 2) / (n1 * n0);
         c->target_assoc = auc < 0.5 ? 1 - auc : auc;
         c->target_measure = KL_PROFILE_MEASURE_AUC;
     }
-    /* Histogram of the finite values. */
-    size_t lo = 0, hi = n_runs;
-    while (lo < hi && isinf(double_of_key(r[lo].key)))
-        lo++;
-    while (hi > lo && isinf(double_of_key(r[hi - 1].key)))
-        hi--;
-    if (hi > lo) {
-        double bl = double_of_key(r[lo].key), bh = double_of_key(r[hi - 1].key);
-        c->bin_lo = bl;
-        c->bin_hi = bh;
-        c->n_bins = bl == bh ? 1 : KL_PROFILE_BINS;
-        double scale = bl == bh ? 0 : (double)c->n_bins / (bh - bl);
-        for (size_t d = lo; d < hi; d++) {
-            size_t bin = (size_t)((double_of_key(r[d].key) - bl) * scale);
-            if (bin >= c->n_bins)
-                bin = c->n_bins - 1;
-            c->bins[bin] += r[d].count;
-        }
-    }
-    return top_render(w->f, j, c, top, n_top);
+    return top_render(w->f, j, c, a->top, a->n_top);
 }
 
-static int cmp_run_key(const void *a, const void *b)
+/* The rank store of column j for n_runs distinct values (width chosen here). */
+static int rank_alloc(kl__prof *w, size_t j, size_t n_runs, size_t cnt)
 {
-    uint64_t x = ((const run *)a)->key, y = ((const run *)b)->key;
+    kl__rank *r = &w->rank[j];
+    r->width = n_runs < 256 ? 1 : n_runs < 65536 ? 2 : 4;
+    r->mid = ((double)cnt + 1) / 2;
+    r->data = big_alloc(w->n * r->width);
+    if (r->width < 4)
+        r->table = malloc((n_runs + 1) * sizeof *r->table);
+    if (!r->data || (r->width < 4 && !r->table))
+        return KL_ENOMEM;
+    if (r->width < 4)
+        r->table[n_runs] = 0;
+    return 0;
+}
+
+static void rank_put(kl__rank *r, size_t i, uint32_t code)
+{
+    if (r->width == 1)
+        ((uint8_t *)r->data)[i] = (uint8_t)code;
+    else if (r->width == 2)
+        ((uint16_t *)r->data)[i] = (uint16_t)code;
+    else
+        ((uint32_t *)r->data)[i] = code;
+}
+
+typedef struct small_slot {
+    uint64_t key;
+    uint32_t count, first, k, k1, code, pad;
+} small_slot;
+
+static int cmp_slot_key(const void *a, const void *b)
+{
+    uint64_t x = ((const small_slot *)a)->key, y = ((const small_slot *)b)->key;
     return (x > y) - (x < y);
+}
+
+/* The slot holding key (present). */
+static size_t slot_find(const small_slot *tab, uint64_t key)
+{
+    size_t h = slot_of(key);
+    while (tab[h].key != key || !tab[h].count)
+        h = (h + 1) & (SMALL_SLOTS - 1);
+    return h;
 }
 
 /*
  * Few distinct values: count them in a cache-sized hash table, sort the
- * distinct values only, and write ranks in row order (no scatter). Returns 1
- * when done, 0 when the column has more than SMALL_MAX distinct values.
+ * distinct values only, and write rank codes in row order (no scatter).
+ * Returns 1 when done, 0 when the column has more than SMALL_MAX distinct
+ * values, or KL_ENOMEM.
  */
-static int numeric_small(kl__prof *w, size_t j, double *rank, const uint8_t *tc)
+static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
 {
     const double *v = kl_frame_col_f64(w->f, j);
-    size_t bytes = (SMALL_SLOTS + SMALL_MAX) * sizeof(run) + SMALL_SLOTS * sizeof(double);
-    struct kl__prof_scratch *sc = scratch_claim(w, bytes);
+    struct kl__prof_scratch *sc = scratch_claim(w, (SMALL_SLOTS + SMALL_MAX) * sizeof(small_slot));
     if (!sc)
         return KL_ENOMEM;
-    run *tab = sc->buf, *r = tab + SMALL_SLOTS;
-    double *rv = (double *)(void *)(r + SMALL_MAX);
+    small_slot *tab = sc->buf, *r = tab + SMALL_SLOTS;
     memset(tab, 0, SMALL_SLOTS * sizeof *tab);
     size_t n = w->n, cnt = 0, n_runs = 0;
     double sum = 0;
@@ -436,33 +493,45 @@ static int numeric_small(kl__prof *w, size_t j, double *rank, const uint8_t *tc)
     for (size_t h = 0; h < SMALL_SLOTS; h++)
         if (tab[h].count)
             r[d++] = tab[h];
-    qsort(r, n_runs, sizeof *r, cmp_run_key);
-    uint32_t pos = 0;
-    double mid = ((double)cnt + 1) / 2;
-    for (d = 0; d < n_runs; d++) {
-        r[d].pos = pos;
-        pos += r[d].count;
+    qsort(r, n_runs, sizeof *r, cmp_slot_key);
+    if (rank_alloc(w, j, n_runs, cnt) < 0) {
+        rc = KL_ENOMEM;
+        goto done;
     }
-    /* The rank of each distinct value, looked up by slot in the second pass. */
+    kl__rank *rk = &w->rank[j];
+    num_acc a;
+    kl_profile_column *c = &w->p->columns[j];
+    size_t lo = 0, hi = n_runs;
+    while (lo < hi && isinf(double_of_key(r[lo].key)))
+        lo++;
+    while (hi > lo && isinf(double_of_key(r[hi - 1].key)))
+        hi--;
+    num_begin(&a, c, cnt, sum, lo < hi ? double_of_key(r[lo].key) : 0,
+              lo < hi ? double_of_key(r[hi - 1].key) : 0, lo < hi, tc != NULL);
+    double qv[KL_PROFILE_N_QUANTILES][2];
+    int q = 0;
+    uint32_t pos = 0;
     for (d = 0; d < n_runs; d++) {
-        size_t h = slot_of(r[d].key);
-        while (tab[h].key != r[d].key)
-            h = (h + 1) & (SMALL_SLOTS - 1);
-        rv[h] = (double)r[d].pos + ((double)r[d].count + 1) / 2 - mid;
+        uint32_t end = pos + r[d].count;
+        /* The quantiles' two sorted positions, as they fall in this run or the next ones. */
+        for (; q < KL_PROFILE_N_QUANTILES; q++) {
+            size_t qp = quantile_pos(cnt, kl_profile_quantile_levels[q]);
+            if (qp >= end)
+                break;
+            qv[q][0] = double_of_key(r[d].key);
+            qv[q][1] = qp + 1 < end || d + 1 == n_runs ? qv[q][0] : double_of_key(r[d + 1].key);
+        }
+        rk->table[d] = (double)pos + ((double)r[d].count + 1) / 2 - rk->mid;
+        tab[slot_find(tab, r[d].key)].code = (uint32_t)d;
+        num_run(&a, r[d].key, r[d].count, r[d].first, pos, r[d].k, r[d].k1);
+        pos = end;
     }
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
-        if (isnan(x)) {
-            rank[i] = 0;
-            continue;
-        }
-        uint64_t key = key_of_double(x);
-        size_t h = slot_of(key);
-        while (tab[h].key != key)
-            h = (h + 1) & (SMALL_SLOTS - 1);
-        rank[i] = rv[h];
+        rank_put(rk, i, isnan(x) ? (uint32_t)n_runs : tab[slot_find(tab, key_of_double(x))].code);
     }
-    if (finish_numeric(w, j, r, n_runs, cnt, sum, tc != NULL) < 0)
+    if (num_end(w, j, &a, n_runs, cnt ? double_of_key(r[0].key) : NAN,
+                cnt ? double_of_key(r[n_runs - 1].key) : NAN, qv) < 0)
         rc = KL_ENOMEM;
 done:
     scratch_release(sc);
@@ -470,22 +539,18 @@ done:
 }
 
 /* Many distinct values: one stable radix sort of (key, row) pairs. */
-static int numeric_sorted(kl__prof *w, size_t j, double *rank, const uint8_t *tc)
+static int numeric_sorted(kl__prof *w, size_t j, const uint8_t *tc)
 {
     const double *v = kl_frame_col_f64(w->f, j);
     size_t n = w->n, cnt = 0;
-    /* keys[2n] | runs[n] | idx[2n]: 56 bytes a row, the runs' 8-byte alignment kept */
-    struct kl__prof_scratch *sc =
-        scratch_claim(w, (2 * n + 1) * 8 + (n + 1) * sizeof(run) + (2 * n + 1) * 4);
+    struct kl__prof_scratch *sc = scratch_claim(w, sort_bytes(n));
     if (!sc)
         return KL_ENOMEM;
     uint64_t *keys = sc->buf;
-    run *r = (run *)(void *)(keys + 2 * n + 1);
-    uint32_t *idx = (uint32_t *)(void *)(r + n + 1);
+    uint32_t *idx = (uint32_t *)(void *)(keys + 2 * n + 1);
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
-        rank[i] = 0;
         if (isnan(x))
             continue;
         sum += x;
@@ -493,40 +558,65 @@ static int numeric_sorted(kl__prof *w, size_t j, double *rank, const uint8_t *tc
         idx[cnt++] = (uint32_t)i;
     }
     kl__radix_sort_u64(keys, idx, keys + n, idx + n, cnt);
-    /* Runs in sorted order; ranks are scattered back to the rows. */
     size_t n_runs = 0;
-    double mid = ((double)cnt + 1) / 2;
-    for (size_t a = 0; a < cnt;) {
-        size_t b = a + 1;
+    for (size_t a = 0; a < cnt; a++)
+        n_runs += a == 0 || keys[a] != keys[a - 1];
+    int rc = rank_alloc(w, j, n_runs, cnt);
+    if (rc < 0)
+        goto done;
+    kl__rank *rk = &w->rank[j];
+    size_t lo = 0, hi = cnt;
+    while (lo < hi && isinf(double_of_key(keys[lo])))
+        lo++;
+    while (hi > lo && isinf(double_of_key(keys[hi - 1])))
+        hi--;
+    num_acc acc;
+    num_begin(&acc, &w->p->columns[j], cnt, sum, lo < hi ? double_of_key(keys[lo]) : 0,
+              lo < hi ? double_of_key(keys[hi - 1]) : 0, lo < hi, tc != NULL);
+    double qv[KL_PROFILE_N_QUANTILES][2];
+    for (int q = 0; cnt && q < KL_PROFILE_N_QUANTILES; q++) {
+        size_t qp = quantile_pos(cnt, kl_profile_quantile_levels[q]);
+        qv[q][0] = double_of_key(keys[qp]);
+        qv[q][1] = qp + 1 < cnt ? double_of_key(keys[qp + 1]) : qv[q][0];
+    }
+    /* Runs in sorted order; rank codes are scattered back to the rows. */
+    size_t d = 0;
+    for (size_t a = 0; a < cnt; d++) {
+        size_t b = a + 1, k = 0, k1 = 0;
         while (b < cnt && keys[b] == keys[a])
             b++;
-        run x = {keys[a], (uint32_t)(b - a), idx[a], (uint32_t)a, 0, 0};
-        double rk = (double)a + ((double)(b - a) + 1) / 2 - mid;
+        uint32_t code = (uint32_t)d;
+        if (rk->width < 4)
+            rk->table[d] = (double)a + ((double)(b - a) + 1) / 2 - rk->mid;
+        else
+            code = (uint32_t)(2 * a + (b - a) + 1);
         for (size_t i = a; i < b; i++) {
-            rank[idx[i]] = rk;
+            rank_put(rk, idx[i], code);
             if (tc && tc[idx[i]] != 255) {
-                x.k++;
-                x.k1 += tc[idx[i]];
+                k++;
+                k1 += tc[idx[i]];
             }
         }
-        r[n_runs++] = x;
+        num_run(&acc, keys[a], b - a, idx[a], a, k, k1);
         a = b;
     }
-    int rc = finish_numeric(w, j, r, n_runs, cnt, sum, tc != NULL);
+    if (cnt < n)
+        for (size_t i = 0; i < n; i++)
+            if (isnan(v[i]))
+                rank_put(rk, i, rk->width < 4 ? (uint32_t)n_runs : 0);
+    rc = num_end(w, j, &acc, n_runs, cnt ? double_of_key(keys[0]) : NAN,
+                 cnt ? double_of_key(keys[cnt - 1]) : NAN, qv);
+done:
     scratch_release(sc);
     return rc;
 }
 
 static int profile_numeric(kl__prof *w, size_t j)
 {
-    double *rank = big_alloc(w->n * sizeof *rank);
-    if (!rank)
-        return KL_ENOMEM;
-    w->rank[j] = rank;
     const uint8_t *tc = (long)j == w->p->target ? NULL : w->tclass;
-    int rc = numeric_small(w, j, rank, tc);
+    int rc = numeric_small(w, j, tc);
     if (rc == 0)
-        rc = numeric_sorted(w, j, rank, tc);
+        rc = numeric_sorted(w, j, tc);
     return rc < 0 ? rc : 0;
 }
 
@@ -691,13 +781,11 @@ static int profile_time(kl__prof *w, size_t j)
     kl_profile_column *c = &w->p->columns[j];
     const int64_t *t = kl_frame_col_time(w->f, j);
     size_t n = w->n, cnt = 0;
-    uint64_t *keys = malloc((2 * n + 1) * sizeof *keys);
-    uint32_t *idx = malloc((2 * n + 1) * sizeof *idx);
-    if (!keys || !idx) {
-        free(keys);
-        free(idx);
+    struct kl__prof_scratch *sc = scratch_claim(w, sort_bytes(n));
+    if (!sc)
         return KL_ENOMEM;
-    }
+    uint64_t *keys = sc->buf;
+    uint32_t *idx = (uint32_t *)(void *)(keys + 2 * n + 1);
     for (size_t i = 0; i < n; i++)
         if (t[i] != KL_TIME_MISSING) {
             keys[cnt] = (uint64_t)t[i] ^ (UINT64_C(1) << 63);
@@ -753,8 +841,7 @@ static int profile_time(kl__prof *w, size_t j)
         }
 #undef TV
     }
-    free(keys);
-    free(idx);
+    scratch_release(sc);
     return rc;
 }
 
@@ -849,24 +936,54 @@ static void hash_task(void *ctx, size_t t)
         hj->h[i] = 0x243F6A8885A308D3u;
         hj->idx[i] = (uint32_t)i;
     }
-    for (size_t j = 0; j < m; j++)
-        for (size_t i = lo; i < hi; i++)
-            hj->h[i] = mix(hj->h[i], cell_bits(hj->f, i, j));
+    uint64_t *h = hj->h;
+    for (size_t j = 0; j < m; j++) {
+        /* cell_bits, one loop per kind (the same values, without a switch per cell) */
+        switch (kl_frame_col_kind(hj->f, j)) {
+        case KL_COL_KIND_NUMERIC: {
+            const double *v = kl_frame_col_f64(hj->f, j);
+            for (size_t i = lo; i < hi; i++)
+                h[i] = mix(h[i], isnan(v[i]) ? UINT64_C(0x7FF8000000000001) : key_of_double(v[i]));
+            break;
+        }
+        case KL_COL_KIND_CATEGORICAL: {
+            const int32_t *c = kl_frame_col_codes(hj->f, j);
+            for (size_t i = lo; i < hi; i++)
+                h[i] = mix(h[i], (uint64_t)(int64_t)c[i]);
+            break;
+        }
+        case KL_COL_KIND_BOOL: {
+            const uint8_t *b = kl_frame_col_bool(hj->f, j);
+            for (size_t i = lo; i < hi; i++)
+                h[i] = mix(h[i], b[i]);
+            break;
+        }
+        case KL_COL_KIND_TIME: {
+            const int64_t *x = kl_frame_col_time(hj->f, j);
+            for (size_t i = lo; i < hi; i++)
+                h[i] = mix(h[i], (uint64_t)x[i]);
+            break;
+        }
+        case KL_COL_KIND_TEXT:
+            for (size_t i = lo; i < hi; i++)
+                h[i] = mix(h[i], cell_bits(hj->f, i, j));
+            break;
+        }
+    }
 }
 
-static int count_duplicates(const kl_frame *f, size_t *out)
+static int count_duplicates(kl__prof *w, size_t *out)
 {
+    const kl_frame *f = w->f;
     size_t n = kl_frame_row_count(f);
     *out = 0;
     if (n < 2)
         return 0;
-    uint64_t *h = malloc(2 * n * sizeof *h);
-    uint32_t *idx = malloc(2 * n * sizeof *idx);
-    if (!h || !idx) {
-        free(h);
-        free(idx);
+    struct kl__prof_scratch *sc = scratch_claim(w, sort_bytes(n));
+    if (!sc)
         return KL_ENOMEM;
-    }
+    uint64_t *h = sc->buf;
+    uint32_t *idx = (uint32_t *)(void *)(h + 2 * n + 1);
     hash_job hj = {f, h, idx};
     kl_parallel_for(kl_task_count(n, ROW_CHUNK), hash_task, &hj);
     kl__radix_sort_u64(h, idx, h + n, idx + n, n);
@@ -893,8 +1010,7 @@ static int count_duplicates(const kl_frame *f, size_t *out)
         a = b;
     }
     *out = dup;
-    free(h);
-    free(idx);
+    scratch_release(sc);
     return 0;
 }
 
@@ -1189,7 +1305,7 @@ int kl_profile_compute(const kl_frame *f, const kl_profile_opts *opts, kl_profil
             goto oom;
         p->missing_cells += p->columns[j].missing;
     }
-    if (count_duplicates(f, &p->duplicate_rows) < 0)
+    if (count_duplicates(&w, &p->duplicate_rows) < 0)
         goto oom;
     p->memory_bytes = memory_of(f);
     if (kl__profile_assoc(&w) < 0)
@@ -1213,8 +1329,10 @@ int kl_profile_compute(const kl_frame *f, const kl_profile_opts *opts, kl_profil
     *out = p;
     p = NULL;
 oom:
-    for (size_t j = 0; j < m && w.rank; j++)
-        free(w.rank[j]);
+    for (size_t j = 0; j < m && w.rank; j++) {
+        free(w.rank[j].data);
+        free(w.rank[j].table);
+    }
     for (size_t j = 0; j < m && w.codes_owned; j++)
         free(w.codes_owned[j]);
     free(w.rank);
@@ -1222,6 +1340,7 @@ oom:
     free(w.codes_owned);
     free(w.n_codes);
     free(w.status);
+    free(w.pair_done);
     for (size_t k = 0; w.scratch && k < w.n_scratch; k++)
         free(w.scratch[k].buf);
     free(w.scratch);

@@ -218,6 +218,143 @@ static void test_profile_many_distinct_values_match_a_sorted_reference(void **st
 
 /* ---- association ---- */
 
+/* ---- a simple reference for the pairwise pass ---- */
+
+typedef struct ref_pair {
+    double v;
+    size_t i;
+} ref_pair;
+
+static int cmp_ref_pair(const void *a, const void *b)
+{
+    double x = ((const ref_pair *)a)->v, y = ((const ref_pair *)b)->v;
+    return (x > y) - (x < y);
+}
+
+/* Average ranks (1-based) of the present values of v, NaN where missing. */
+static double *ref_ranks(const double *v, size_t n)
+{
+    ref_pair *s = malloc(n * sizeof *s);
+    double *r = malloc(n * sizeof *r);
+    assert_true(s && r);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        r[i] = NAN;
+        if (!isnan(v[i]))
+            s[c++] = (ref_pair){v[i], i};
+    }
+    qsort(s, c, sizeof *s, cmp_ref_pair);
+    for (size_t a = 0; a < c;) {
+        size_t b = a + 1;
+        while (b < c && s[b].v == s[a].v)
+            b++;
+        for (size_t k = a; k < b; k++)
+            r[s[k].i] = ((double)a + 1 + (double)b) / 2;
+        a = b;
+    }
+    free(s);
+    return r;
+}
+
+/* Pearson over the rows where both are present, two passes. */
+static double ref_pearson(const double *x, const double *y, size_t n)
+{
+    double sx = 0, sy = 0, c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            sx += x[i];
+            sy += y[i];
+            c++;
+        }
+    double mx = sx / c, my = sy / c, sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+    return sxy / sqrt(sxx * syy);
+}
+
+/* The correlation ratio of y by the groups g (negative: missing), two passes. */
+static double ref_eta(const double *y, const int *g, size_t n, int k)
+{
+    double s[8] = {0}, c[8] = {0}, st = 0, ct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (g[i] >= 0 && !isnan(y[i])) {
+            s[g[i]] += y[i];
+            c[g[i]]++;
+            st += y[i];
+            ct++;
+        }
+    double m = st / ct, between = 0, total = 0;
+    for (int j = 0; j < k; j++)
+        if (c[j] > 0)
+            between += c[j] * (s[j] / c[j] - m) * (s[j] / c[j] - m);
+    for (size_t i = 0; i < n; i++)
+        if (g[i] >= 0 && !isnan(y[i]))
+            total += (y[i] - m) * (y[i] - m);
+    return sqrt(between / total);
+}
+
+/*
+ * Columns with more than 65535, a few thousand and a few hundred distinct
+ * values (each rank store width), each with its own missing rows, and a
+ * categorical column with missing values: Pearson, Spearman and correlation
+ * ratios against the references above.
+ */
+static void test_profile_pairs_with_missing_values_match_a_reference(void **state)
+{
+    (void)state;
+    enum { N = 70001, K = 5 };
+    static const char *const names[K] = {"k0", "k1", "k2", "k3", "k4"};
+    double *col[3];
+    for (int c = 0; c < 3; c++) {
+        col[c] = malloc(N * sizeof *col[c]);
+        assert_non_null(col[c]);
+    }
+    const char **cat = malloc(N * sizeof *cat);
+    int *g = malloc(N * sizeof *g);
+    assert_true(cat && g);
+    uint64_t x = 88172645463325252u;
+    for (size_t i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        g[i] = i % 23 == 5 ? -1 : (int)(x % K);
+        cat[i] = g[i] < 0 ? NULL : names[g[i]];
+        col[0][i] = i % 37 == 3 ? NAN : u * 1000 + g[i] * 100;             /* ~all distinct */
+        col[1][i] = i % 29 == 4 ? NAN : floor(u * 3000) - (double)(i % 7); /* thousands */
+        col[2][i] = i % 41 == 6 ? NAN : (double)((x >> 20) % 200) + (g[i] > 2 ? 50 : 0);
+    }
+    kl_frame *f = frame_num(N, "a", col[0]);
+    add_num(f, "b", col[1]);
+    add_num(f, "c", col[2]);
+    add_cat(f, "g", cat);
+    kl_profile *p = profile(f, NULL);
+    assert_true(p->columns[0].distinct > 65535);
+    assert_true(p->columns[1].distinct > 255 && p->columns[1].distinct < 65536);
+    assert_true(p->columns[2].distinct < 256);
+    double *rk[3];
+    for (int c = 0; c < 3; c++)
+        rk[c] = ref_ranks(col[c], N);
+    for (int a = 0; a < 3; a++) {
+        for (int b = 0; b < 3; b++) {
+            CLOSE(p->pearson[a * 4 + b], ref_pearson(col[a], col[b], N), 1e-9);
+            CLOSE(p->spearman[a * 4 + b], ref_pearson(rk[a], rk[b], N), 1e-9);
+        }
+        CLOSE(p->assoc[a * 4 + 3], ref_eta(col[a], g, N, K), 1e-9);
+        assert_int_equal(p->assoc_kind[a * 4 + 3], KL_PROFILE_MEASURE_ETA);
+    }
+    kl_profile_free(p);
+    kl_frame_free(f);
+    for (int c = 0; c < 3; c++) {
+        free(col[c]);
+        free(rk[c]);
+    }
+    free(cat);
+    free(g);
+}
+
 static void test_profile_spearman_uses_average_ranks_for_ties(void **state)
 {
     (void)state;
@@ -873,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_profile_many_distinct_values_match_a_sorted_reference),
         cmocka_unit_test(test_profile_spearman_uses_average_ranks_for_ties),
         cmocka_unit_test(test_profile_pearson_uses_pairwise_complete_rows),
+        cmocka_unit_test(test_profile_pairs_with_missing_values_match_a_reference),
         cmocka_unit_test(test_profile_cramers_v_on_a_2x2_table),
         cmocka_unit_test(test_profile_correlation_ratio_on_a_mixed_pair),
         cmocka_unit_test(test_profile_imbalance_of_three_categories_by_hand),
