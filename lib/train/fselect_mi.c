@@ -6,11 +6,9 @@
  *
  * The MI estimators reproduce scikit-learn 1.2's _estimate_mi (scaling,
  * jitter, Kraskov's estimator 1 and Ross's mixed estimator, see fselect.h)
- * so that its values can be checked against scikit-learn's. Neighbour
- * searches use sorted orders instead of k-d trees: in one dimension a count
- * within a radius is two binary searches, and the joint max-norm search
- * walks outwards from a point in x order and stops once the x distance alone
- * exceeds the k-th best, which costs little more than sorting.
+ * so that its values can be checked against scikit-learn's. In one
+ * dimension a count within a radius is two binary searches on a sorted copy;
+ * the joint max-norm k-NN search uses a small implicit 2-d tree.
  *
  * Invariants: inputs are never modified (each call copies the usable rows);
  * digamma is only needed at integers, where it is -gamma + H(n - 1).
@@ -123,59 +121,118 @@ static void keep_best(double *best, size_t *m, size_t k, double d)
     best[at] = d;
 }
 
+/*
+ * ---- a 2-d tree for the joint max-norm k-NN search ----
+ * An implicit tree over an array of points: the node over [lo, hi) splits at
+ * mid = (lo + hi) / 2 on dimension depth % 2, with [lo, mid) <= the split
+ * value <= [mid, hi) after a quickselect. Queries visit the near side first
+ * and the far side only when the plane is within the current k-th distance,
+ * so a query costs about log n + k instead of the sqrt(n) window a sweep in
+ * x order needs.
+ */
+#define KD_LEAF 8
+
+struct kdpt {
+    double c[2];
+    size_t i;
+};
+
+static void kd_select(struct kdpt *p, size_t lo, size_t hi, size_t nth, int d)
+{
+    while (hi - lo > 1) {
+        /* median of three as the pivot, then a three-way partition: < piv, == piv, > piv */
+        size_t mid = lo + (hi - lo) / 2;
+        double a = p[lo].c[d], b = p[mid].c[d], c = p[hi - 1].c[d];
+        double piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            struct kdpt t = p[i];
+            if (t.c[d] < piv) {
+                p[i++] = p[lt];
+                p[lt++] = t;
+            } else if (t.c[d] > piv) {
+                p[i] = p[--gt];
+                p[gt] = t;
+            } else {
+                i++;
+            }
+        }
+        if (nth < lt)
+            hi = lt;
+        else if (nth >= gt)
+            lo = gt;
+        else
+            return; /* nth holds the pivot value */
+    }
+}
+
+static void kd_build(struct kdpt *p, size_t lo, size_t hi, int depth, double *split, size_t node)
+{
+    if (hi - lo <= KD_LEAF)
+        return;
+    size_t mid = lo + (hi - lo) / 2;
+    kd_select(p, lo, hi, mid, depth & 1);
+    split[node] = p[mid].c[depth & 1]; /* the children reorder p[mid] */
+    kd_build(p, lo, mid, depth + 1, split, 2 * node);
+    kd_build(p, mid, hi, depth + 1, split, 2 * node + 1);
+}
+
+static void kd_knn(const struct kdpt *p, size_t lo, size_t hi, int depth, const double *split,
+                   size_t node, const double *q, size_t self, double *best, size_t *m, size_t k)
+{
+    if (hi - lo <= KD_LEAF) {
+        for (size_t t = lo; t < hi; t++)
+            if (p[t].i != self) {
+                double dd = fmax(fabs(p[t].c[0] - q[0]), fabs(p[t].c[1] - q[1]));
+                if (*m < k || dd < best[k - 1])
+                    keep_best(best, m, k, dd);
+            }
+        return;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    double diff = q[depth & 1] - split[node];
+    if (diff < 0) {
+        kd_knn(p, lo, mid, depth + 1, split, 2 * node, q, self, best, m, k);
+        if (*m < k || -diff <= best[k - 1])
+            kd_knn(p, mid, hi, depth + 1, split, 2 * node + 1, q, self, best, m, k);
+    } else {
+        kd_knn(p, mid, hi, depth + 1, split, 2 * node + 1, q, self, best, m, k);
+        if (*m < k || diff <= best[k - 1])
+            kd_knn(p, lo, mid, depth + 1, split, 2 * node, q, self, best, m, k);
+    }
+}
+
 /* Kraskov estimator 1 on n points (x, y), k neighbours, max-norm. */
 static int mi_cc(const double *x, const double *y, size_t n, size_t k, double *out)
 {
-    struct keyed *o = malloc(n * sizeof *o);
+    /* heap-numbered nodes (root 1) stop at KD_LEAF points: fewer than 4n / KD_LEAF + 8 */
+    struct kdpt *p = malloc(n * sizeof *p);
     double *xs = malloc(n * sizeof *xs), *ys = malloc(n * sizeof *ys),
-           *best = malloc(k * sizeof *best);
-    if (!o || !xs || !ys || !best) {
-        free(o), free(xs), free(ys), free(best);
+           *best = malloc(k * sizeof *best), *split = malloc((4 * n / KD_LEAF + 8) * sizeof *split);
+    if (!p || !xs || !ys || !best || !split) {
+        free(p), free(xs), free(ys), free(best), free(split);
         return KL_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        o[i] = (struct keyed){x[i], i};
+        p[i] = (struct kdpt){{x[i], y[i]}, i};
+        xs[i] = x[i];
         ys[i] = y[i];
     }
-    qsort(o, n, sizeof *o, cmp_keyed);
-    for (size_t i = 0; i < n; i++)
-        xs[i] = o[i].v;
+    qsort(xs, n, sizeof *xs, cmp_double);
     qsort(ys, n, sizeof *ys, cmp_double);
+    kd_build(p, 0, n, 0, split, 1);
     double sum = 0;
-    for (size_t s = 0; s < n; s++) {
-        size_t m = 0, i = o[s].i;
-        double xi = o[s].v, yi = y[i];
-        size_t l = s, r = s + 1;
-        int go_l = l > 0, go_r = r < n;
-        while (go_l || go_r) {
-            if (go_l) {
-                size_t j = o[l - 1].i;
-                double dx = xi - o[l - 1].v;
-                if (m == k && dx > best[k - 1]) {
-                    go_l = 0;
-                } else {
-                    keep_best(best, &m, k, fmax(dx, fabs(y[j] - yi)));
-                    go_l = --l > 0;
-                }
-            }
-            if (go_r) {
-                size_t j = o[r].i;
-                double dx = o[r].v - xi;
-                if (m == k && dx > best[k - 1]) {
-                    go_r = 0;
-                } else {
-                    keep_best(best, &m, k, fmax(dx, fabs(y[j] - yi)));
-                    go_r = ++r < n;
-                }
-            }
-        }
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        const double q[2] = {x[i], y[i]};
+        kd_knn(p, 0, n, 0, split, 1, q, i, best, &m, k);
         double eps = nextafter(best[k - 1], 0);
-        size_t nx = count_within(xs, n, xi, eps) - 1, ny = count_within(ys, n, yi, eps) - 1;
+        size_t nx = count_within(xs, n, x[i], eps) - 1, ny = count_within(ys, n, y[i], eps) - 1;
         sum += digamma_int(nx + 1) + digamma_int(ny + 1);
     }
     double mi = digamma_int(n) + digamma_int(k) - sum / (double)n;
     *out = fmax(0.0, mi);
-    free(o), free(xs), free(ys), free(best);
+    free(p), free(xs), free(ys), free(best), free(split);
     return 0;
 }
 
