@@ -53,7 +53,7 @@ typedef struct kl_store kl_store;
 #define KL_ID_LEN (KL_SHA256_HEX_LEN + 1)
 
 /* The schema version this build creates and expects (see docs/STORE.md). */
-#define KL_STORE_SCHEMA_VERSION 1
+#define KL_STORE_SCHEMA_VERSION 2
 
 typedef struct kl_store_opts {
     /*

@@ -49,8 +49,13 @@ typedef struct kl_run_opts {
     const char *snapshot;  /* full id of the input data snapshot; may be NULL */
     uint64_t seed;
     int has_seed;           /* 1: seed is meaningful */
-    const char *git_commit; /* the user's project commit; NULL: unknown */
-    int git_dirty;          /* 1 dirty, 0 clean, ignored when git_commit is NULL */
+    /*
+     * The user's project commit and dirty flag (1 dirty, 0 clean, -1
+     * unknown). NULL: read them from the git repository holding the store's
+     * project directory (kl_project_git; none recorded when there is none).
+     */
+    const char *git_commit;
+    int git_dirty;
     const char *host;       /* NULL: this machine's host name */
 } kl_run_opts;
 
@@ -63,6 +68,20 @@ typedef struct kl_run_opts {
  * parent or snapshot does not exist; KL_EIO on a database error.
  */
 int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err);
+
+/* Room for a git object name: 40 hex (SHA-1) or 64 (SHA-256 repositories) and a NUL. */
+#define KL_GIT_COMMIT_LEN 65
+
+/*
+ * The git state of project_dir: the commit HEAD names, read from the .git
+ * of project_dir or of its nearest parent holding one (HEAD, loose refs,
+ * packed-refs, linked worktrees), and *dirty: 1 when `git status
+ * --porcelain` lists anything, 0 when it lists nothing, -1 when git is not
+ * installed or fails. Returns 1 with commit filled, or 0 with commit "" and
+ * *dirty -1 when there is no repository or no commit yet. Never an error:
+ * a project outside git simply has no commit.
+ */
+int kl_project_git(const char *project_dir, char commit[KL_GIT_COMMIT_LEN], int *dirty);
 
 /* The run's full id (valid until kl_run_end). */
 const char *kl_run_id(const kl_run *r);

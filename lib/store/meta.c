@@ -110,8 +110,19 @@ static const char *const migration_1[] = {
     NULL,
 };
 
+/*
+ * Version 2: runs listed newest first (ORDER BY started_ms DESC, id DESC)
+ * walk this index backwards instead of sorting every row in a temporary
+ * b-tree; it replaces the index on started_ms alone.
+ */
+static const char *const migration_2[] = {
+    "CREATE INDEX runs_started_id ON runs (started_ms, id)",
+    "DROP INDEX runs_started",
+    NULL,
+};
+
 /* Migration k (from 1) brings the schema from version k-1 to k. Append only. */
-static const char *const *const migrations[] = {migration_1};
+static const char *const *const migrations[] = {migration_1, migration_2};
 
 _Static_assert(KL_ARRAY_LEN(migrations) == KL_STORE_SCHEMA_VERSION,
                "one migration per schema version");

@@ -80,6 +80,9 @@ struct kl_store {
     kl__db *db;
     kl__stmt *cached[KL__ST_COUNT];
     int open_runs;
+    int git_known; /* git_commit and git_dirty hold the project's git state */
+    char git_commit[KL_GIT_COMMIT_LEN];
+    int git_dirty;
 };
 
 /* The cached statement for slot, prepared on first use. */

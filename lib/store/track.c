@@ -149,6 +149,21 @@ int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err
     int64_t now = kl__now_ms();
     r->last_flush_ms = now;
 
+    /* The project's git state, read once per store handle unless the caller gave one. */
+    const char *git_commit = o->git_commit;
+    int git_dirty = o->git_dirty;
+    if (!git_commit) {
+        if (!s->git_known) {
+            char project[4096];
+            size_t len = strlen(s->root);
+            snprintf(project, sizeof project, "%.*s", (int)(len > 6 ? len - 6 : len), s->root);
+            kl_project_git(project, s->git_commit, &s->git_dirty);
+            s->git_known = 1;
+        }
+        git_commit = s->git_commit[0] ? s->git_commit : NULL;
+        git_dirty = s->git_dirty;
+    }
+
     /* The id: the run's defining content plus a nonce, so equal content never collides. */
     uint8_t nonce[16], digest[KL_SHA256_LEN];
     char seed[24], started[24];
@@ -169,7 +184,7 @@ int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err
     hash_field(&h, "spec", o->spec_hash);
     hash_field(&h, "snapshot", o->snapshot);
     hash_field(&h, "seed", o->has_seed ? seed : NULL);
-    hash_field(&h, "git", o->git_commit);
+    hash_field(&h, "git", git_commit);
     hash_field(&h, "host", host);
     hash_field(&h, "started", started);
     kl_sha256_update(&h, nonce, sizeof nonce);
@@ -195,9 +210,9 @@ int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err
         vt->bind_text(st, 5, o->spec_hash);
         vt->bind_text(st, 6, o->snapshot);
         vt->bind_text(st, 7, KEEL_VERSION);
-        vt->bind_text(st, 8, o->git_commit);
-        if (o->git_commit)
-            vt->bind_i64(st, 9, o->git_dirty ? 1 : 0);
+        vt->bind_text(st, 8, git_commit);
+        if (git_commit && git_dirty >= 0)
+            vt->bind_i64(st, 9, git_dirty ? 1 : 0);
         else
             vt->bind_null(st, 9);
         if (o->has_seed)
@@ -683,14 +698,23 @@ int kl_store_runs(kl_store *s, const kl_run_query *q, kl_run_list *out, kl_err *
         kl__sqlbuf_bind(&b, vt, st);
         size_t cap = 0;
         int oom = 0;
+        /*
+         * The items grow with realloc, not in the arena: large blocks then
+         * move by remapping pages instead of copying and touching fresh
+         * memory at each doubling, which was most of a 10,000-run listing.
+         */
         while ((rc = vt->step(st, err)) == 1) {
-            kl_run_info *items = kl__arena_grow(a, out->items, out->count, &cap, sizeof *items);
-            if (!items) {
-                oom = 1;
-                break;
+            if (out->count == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                kl_run_info *items = realloc(out->items, ncap * sizeof *items);
+                if (!items) {
+                    oom = 1;
+                    break;
+                }
+                out->items = items;
+                cap = ncap;
             }
-            out->items = items;
-            run_row(a, vt, st, &items[out->count++], &oom);
+            run_row(a, vt, st, &out->items[out->count++], &oom);
         }
         if (oom)
             rc = kl_err_set(err, KL_ENOMEM, "out of memory listing runs");
@@ -699,6 +723,7 @@ int kl_store_runs(kl_store *s, const kl_run_query *q, kl_run_list *out, kl_err *
     kl__sqlbuf_release(&b);
     if (rc < 0) {
         kl_arena_free(a);
+        free(out->items);
         memset(out, 0, sizeof *out);
         return rc;
     }
@@ -711,6 +736,7 @@ void kl_run_list_release(kl_run_list *l)
     if (!l)
         return;
     kl_arena_free(l->mem_);
+    free(l->items);
     memset(l, 0, sizeof *l);
 }
 

@@ -879,7 +879,8 @@ static void test_meta_concurrent_first_open_migrates_once(void **state)
         assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    assert_int_equal(raw_int(&fresh, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(raw_int(&fresh, "SELECT count(*) FROM schema_version"),
+                     KL_STORE_SCHEMA_VERSION);
     assert_int_equal(raw_int(&fresh, "SELECT count(*) FROM runs"), PROCS);
     if (f->pg) {
         char sql[128];
