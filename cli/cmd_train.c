@@ -490,12 +490,15 @@ static json_t *search_json(const kl_search_result *r, const char *parent_id)
                                                (json_int_t)r->rung_candidates[i], "rows",
                                                (json_int_t)r->rung_resources[i]));
     const kl_search_trial *b = &r->trials[r->best];
-    return json_pack("{s:o, s:s, s:s, s:b, s:i, s:i, s:i, s:o, s:o, s:f, s:o}", "run_id",
+    json_t *workers = json_array();
+    for (size_t i = 0; i < r->n_workers; i++)
+        json_array_append_new(workers, json_real(r->worker_cpu[i]));
+    return json_pack("{s:o, s:s, s:s, s:b, s:i, s:i, s:i, s:o, s:o, s:f, s:f, s:o, s:o}", "run_id",
                      parent_id[0] ? json_string(parent_id) : json_null(), "method",
                      kl_search_method_name(r->method), "metric", r->metric, "higher_is_better",
                      r->higher_is_better, "folds", (json_int_t)r->n_folds, "candidates",
                      (json_int_t)r->n_candidates, "reused", (json_int_t)r->n_reused, "rungs",
-                     rungs, "trials", trials, "seconds", r->seconds, "best",
+                     rungs, "trials", trials, "seconds", r->seconds, "trials_seconds", r->trials_seconds, "worker_cpu_seconds", workers, "best",
                      json_pack("{s:i, s:i, s:f, s:f, s:o}", "id", (json_int_t)b->id, "rung",
                                (json_int_t)b->rung, "mean", b->mean, "std", b->std, "params",
                                params_json(&b->params)));

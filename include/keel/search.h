@@ -48,11 +48,15 @@
  * with the best parameters on top of the run's (its own CV and a refit on
  * every row), so the parent run carries the same fields a plain run does.
  *
- * Threads. Trials x folds are one task queue (kl_parallel_for, dynamic);
- * each task fits single-threaded (nested OpenMP regions run one thread) with
- * BLAS held to one thread, so every number is the same whatever the thread
- * count, and each task writes only its own slot; a trial is aggregated by
- * the thread that finishes its last fold, in fold order.
+ * Threads. Trials x folds are one task queue (OpenMP, dynamic) on the
+ * kl_threads() found at the start; each task fits single-threaded (the
+ * search sets kl_threads_set(1) while the queue runs, and sets the count it
+ * found back afterwards, so the process-wide thread count is pinned to that
+ * value from then on) with BLAS held to one thread, so every number is the
+ * same whatever the thread count, and each task writes only its own slot; a
+ * trial is aggregated by the thread that finishes its last fold, in fold
+ * order. Do not run other keel work in parallel threads of the same process
+ * during a search: it would see one thread too.
  */
 #ifndef KEEL_SEARCH_H
 #define KEEL_SEARCH_H
@@ -141,7 +145,15 @@ typedef struct kl_search_result {
     kl_train_result final;   /* kl_train with the best parameters (model refitted on all rows) */
     kl_model_param best_params[2 * KL_MODEL_MAX_PARAMS]; /* the run's params + the best's */
     size_t n_best_params;
-    double seconds;          /* wall time of the whole search */
+    double trials_seconds;   /* wall time of the trials (candidates to best) */
+    /*
+     * CPU seconds each worker thread spent in trial tasks (CLOCK_THREAD_CPUTIME_ID):
+     * their sum over their maximum is the speed-up the queue allows on idle cores,
+     * whatever else the machine runs.
+     */
+    double worker_cpu[64];
+    size_t n_workers;
+    double seconds;          /* wall time of the whole search, the final refit included */
 } kl_search_result;
 
 void kl_search_result_release(kl_search_result *r);

@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "keel/metrics.h"
 #include "keel/parallel.h"
@@ -84,6 +86,7 @@ struct engine {
     int hook_rc;
     kl_err hook_err;
     size_t done, total, best;
+    int threads; /* workers: kl_threads() when the search started */
 };
 
 static double now_s(void)
@@ -181,6 +184,8 @@ static void run_task(void *ctx, size_t task)
     if (atomic_load(&e->stop))
         return; /* the slot never completes; the search reports the stop */
     double t0 = now_s();
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     if (!atomic_load(&e->failed[s])) {
         kl_err err = {0};
         if (e->obj->fold(e->obj->ctx, &t->params, k, e->rows, &e->evals[task], &err) < 0) {
@@ -197,6 +202,11 @@ static void run_task(void *ctx, size_t task)
         }
     }
     e->secs[task] = now_s() - t0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    size_t w = (size_t)omp_get_thread_num();
+    if (w < KL_ARRAY_LEN(e->res->worker_cpu)) /* each worker writes only its own slot */
+        e->res->worker_cpu[w] +=
+            (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) * 1e-9;
     if (atomic_fetch_sub(&e->left[s], 1) == 1) {
         aggregate(e, s);
 #pragma omp critical(kl_search_hooks)
@@ -267,7 +277,25 @@ static int run_rung(struct engine *e, size_t first, size_t n, size_t rows, kl_er
         atomic_store(&e->left[s], K);
         atomic_store(&e->failed[s], 0);
     }
-    kl_parallel_for(e->n_slots * K, run_task, e);
+    /*
+     * The queue runs on nt threads while every fit inside sees kl_threads() == 1,
+     * so the models' own loops run inline instead of opening (inactive) nested
+     * OpenMP regions thousands of times per fit.
+     */
+    size_t n_tasks = e->n_slots * K;
+    int nt = e->threads < 1 ? 1 : e->threads;
+    if ((size_t)nt > n_tasks)
+        nt = n_tasks ? (int)n_tasks : 1;
+    kl_threads_set(1);
+    if (nt <= 1) {
+        for (size_t t = 0; t < n_tasks; t++)
+            run_task(e, t);
+    } else {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (size_t t = 0; t < n_tasks; t++)
+            run_task(e, t);
+    }
+    kl_threads_set(e->threads);
     if (e->hook_rc < 0) {
         *err = e->hook_err;
         return e->hook_rc;
@@ -371,6 +399,10 @@ int kl_search_run_objective(const kl_search_plan *plan, const kl_search_objectiv
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");
         goto done;
     }
+    e.threads = kl_threads();
+    out->n_workers = (size_t)e.threads;
+    if (out->n_workers > KL_ARRAY_LEN(out->worker_cpu))
+        out->n_workers = KL_ARRAY_LEN(out->worker_cpu);
     int saved_blas = openblas_get_num_threads();
     openblas_set_num_threads(1);
     for (size_t i = 0; i < n_cand; i++)
@@ -423,7 +455,7 @@ int kl_search_run_objective(const kl_search_plan *plan, const kl_search_objectiv
         }
     }
 done:
-    out->seconds = now_s() - t0;
+    out->trials_seconds = out->seconds = now_s() - t0;
     free(cand);
     free(e.slot_trial);
     free(e.evals);
