@@ -5,7 +5,7 @@ make_classification / make_regression, 1,000,000 x 28 with fixed seeds; the
 first 800,000 rows train, the last 200,000 validate. Written to bench/data/ as
 <name>_{train,valid}.bin: u64 n, u64 p, then X column-major float64, then y
 float64 (little-endian), which both the C driver and run_peers.py read.
-Usage: gen.py [rows]   (default 1000000; train is 80%)
+Usage: gen.py [rows] [outdir]   (default 1000000 rows, train is 80%; bench/data)
 """
 import os
 import sys
@@ -14,7 +14,8 @@ import numpy as np
 from sklearn.datasets import make_classification, make_regression
 
 rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "data")
 os.makedirs(out, exist_ok=True)
 
 
