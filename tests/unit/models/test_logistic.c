@@ -270,6 +270,28 @@ static void test_fits_are_identical_with_1_and_2_threads(void **state)
     kl_frame_free(f);
 }
 
+static void test_unpenalised_separable_classes_fit_without_failing(void **state)
+{
+    (void)state;
+    /* x < 0 is class 0, x > 0 class 1: with no penalty the weights grow until the Hessian
+       is singular at machine precision; the fit hands over to L-BFGS and still returns a
+       model that separates the rows */
+    double x[] = {-3, -2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2, 3};
+    double y[] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1};
+    kl_frame *f = kl_frame_new(10);
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x, NULL), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    kl_model_param prm[] = {{"penalty", "none"}, {"max_iter", "200"}};
+    kl_model *m = fit(f, "y", prm, 2);
+    kl_model_pred pr;
+    assert_int_equal(kl_model_predict(m, f, &pr, NULL), 0);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(pr.label[i], (int)y[i]);
+    kl_model_pred_release(&pr);
+    kl_model_free(m);
+    kl_frame_free(f);
+}
+
 static void test_one_class_target_is_refused(void **state)
 {
     (void)state;
@@ -295,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_l1_solution_satisfies_optimality_conditions),
         cmocka_unit_test(test_fits_are_identical_with_1_and_2_threads),
         cmocka_unit_test(test_one_class_target_is_refused),
+        cmocka_unit_test(test_unpenalised_separable_classes_fit_without_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
