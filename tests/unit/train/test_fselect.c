@@ -1,8 +1,8 @@
 /*
  * Feature selection. The estimators are checked against outside values:
  * mutual information against scikit-learn 1.2.1 (tests/fixtures/fselect,
- * written once by gen_mi.py), association and variance against hand
- * computation, Nogueira's index against its closed form. The ranking
+ * written once by gen_mi.py) and, on skewed data, against a brute-force
+ * KSG written here; association and variance against hand computation, Nogueira's index against its closed form. The ranking
  * methods run on crafted frames whose answer is known by construction (one
  * feature determines the target, one is pure noise), and the budget, the
  * stability, the protected and privacy rules and thread independence are
@@ -65,6 +65,84 @@ static void test_mi_classification_matches_sklearn(void **state)
     check_mi(mi_y_cls, 1, 3, mi_expected_cls);
 }
 
+
+/*
+ * A brute-force KSG (every pair; scaled by the population std, no jitter)
+ * on 1500 skewed points: the tree search must find the same k-th distances.
+ * The jitter keel adds moves values by about 1e-10, far below this data's
+ * gaps, so the two agree to rounding.
+ */
+static double digamma_ref(double x)
+{
+    double r = 0;
+    while (x < 20) /* recurrence up to where the series is exact to 1e-13 */
+        r -= 1 / x++;
+    double f = 1 / (x * x);
+    return r + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f / 252));
+}
+
+static double ksg_brute(const double *x0, const double *y0, size_t n, size_t k)
+{
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *d = malloc(n * sizeof *d);
+    const double *src[2] = {x0, y0};
+    double *dst[2] = {x, y};
+    for (int v = 0; v < 2; v++) {
+        double m = 0, ss = 0;
+        for (size_t i = 0; i < n; i++)
+            m += src[v][i];
+        m /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            ss += (src[v][i] - m) * (src[v][i] - m);
+        for (size_t i = 0; i < n; i++)
+            dst[v][i] = src[v][i] / sqrt(ss / (double)n);
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != i)
+                d[m++] = fmax(fabs(x[i] - x[j]), fabs(y[i] - y[j]));
+        for (size_t a = 0; a < k; a++) /* partial selection sort: the k smallest */
+            for (size_t b = a + 1; b < m; b++)
+                if (d[b] < d[a]) {
+                    double t = d[a];
+                    d[a] = d[b];
+                    d[b] = t;
+                }
+        double eps = d[k - 1];
+        size_t nx = 0, ny = 0;
+        for (size_t j = 0; j < n; j++) {
+            nx += j != i && fabs(x[i] - x[j]) < eps;
+            ny += j != i && fabs(y[i] - y[j]) < eps;
+        }
+        sum += digamma_ref((double)nx + 1) + digamma_ref((double)ny + 1);
+    }
+    free(x), free(y), free(d);
+    return fmax(0, digamma_ref((double)n) + digamma_ref((double)k) - sum / (double)n);
+}
+
+static void test_mi_tree_search_matches_brute_force(void **state)
+{
+    (void)state;
+    enum { n = 1500 };
+    double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y);
+    kl_rng r;
+    kl_rng_init(&r, 11);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = exp(2 * kl_rng_normal(&r)); /* log-normal: dense near 0, long tail */
+        y[i] = log(x[i]) + kl_rng_normal(&r);
+    }
+    for (size_t k = 1; k <= 6; k += 5) {
+        double v = 0, ref = ksg_brute(x, y, n, k);
+        kl_err err = {0};
+        assert_int_equal(kl_fselect_mi(x, 0, y, 0, n, k, 3, &v, &err), 0);
+        if (fabs(v - ref) > 1e-9)
+            fail_msg("k %zu: keel %.17g, brute force %.17g", k, v, ref);
+        assert_true(ref > 0.1);
+    }
+    free(x);
+    free(y);
+}
 
 /* ---- estimators by hand ---- */
 
@@ -415,6 +493,32 @@ static void test_select_respects_the_budget(void **state)
     kl_frame_free(f);
 }
 
+static void test_select_is_the_same_on_one_and_two_threads(void **state)
+{
+    (void)state;
+    kl_frame *f = crafted(200, 10);
+    kl_spec *s = spec_from(SPEC_CLS);
+    kl_fselect_choice c[2];
+    for (int t = 0; t < 2; t++) {
+        kl_threads_set(t + 1);
+        kl_fselect_opts o = {.spec = s, .method = KL_FSELECT_METHOD_MI};
+        kl_err err = {0};
+        assert_int_equal(kl_fselect_select(f, &o, 0.5, &c[t], &err), 0);
+    }
+    kl_threads_set(0);
+    assert_int_equal(c[0].n, c[1].n);
+    for (size_t i = 0; i < c[0].n; i++)
+        assert_string_equal(c[0].names[i], c[1].names[i]);
+    assert_memory_equal(&c[0].metric, &c[1].metric, sizeof(double));
+    assert_memory_equal(&c[0].std, &c[1].std, sizeof(double));
+    assert_string_equal(c[0].rank.main_metric, "roc_auc");
+    assert_true(c[0].cost <= 0.5);
+    kl_fselect_choice_release(&c[0]);
+    kl_fselect_choice_release(&c[1]);
+    kl_spec_free(s);
+    kl_frame_free(f);
+}
+
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
@@ -473,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_mi_regression_matches_sklearn),
         cmocka_unit_test(test_mi_regression_k5_matches_sklearn),
         cmocka_unit_test(test_mi_classification_matches_sklearn),
+        cmocka_unit_test(test_mi_tree_search_matches_brute_force),
         cmocka_unit_test(test_assoc_and_variance_by_hand),
         cmocka_unit_test(test_nogueira_closed_form),
         cmocka_unit_test(test_method_names_round_trip),
@@ -484,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_l1_and_gain_rank_the_signal_first),
         cmocka_unit_test(test_one_and_two_threads_give_identical_results),
         cmocka_unit_test(test_select_respects_the_budget),
+        cmocka_unit_test(test_select_is_the_same_on_one_and_two_threads),
         cmocka_unit_test(test_feature_set_is_recorded_and_loaded_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
