@@ -62,11 +62,10 @@ struct fs_args {
                     "stability: bootstrap resamples (default: 5)"),                                \
         KL_OPT_INT_("top-k", 0, "K", &(a).top_k, 1, 100000,                                        \
                     "stability: selected = top K (default: half the features)"),                   \
-        KL_OPT_INT_("repeats", 0, "R", &(a).repeats, 1, 1000,                                      \
-                    "permutation repeats (default: 5)"),                                           \
+        KL_OPT_INT_("repeats", 0, "R", &(a).repeats, 1, 1000, "permutation repeats (default: 5)"), \
         KL_OPT_INT_("neighbors", 0, "K", &(a).neighbors, 1, 100,                                   \
                     "mutual information: k nearest neighbours (default: 3)"),                      \
-        KL_OPT_FLAG_("no-stability", 0, &(a).no_stability, "skip the stability resamples"),       \
+        KL_OPT_FLAG_("no-stability", 0, &(a).no_stability, "skip the stability resamples"),        \
         KL_OPT_INT_("seed", 0, "N", &(a).seed, 0, 2147483647, "seed (default: train.seed)"),       \
         KL_OPT_STRING_("spec", 0, "FILE", &(a).spec_file, "spec file (default: keel.yaml)"),       \
         KL_OPT_FLAG_("no-spec", 0, &(a).no_spec, "ignore keel.yaml"), KL_OPT_JSON_(&(a).json)
@@ -253,8 +252,8 @@ static json_t *rank_json(const kl_fselect_result *r)
             json_array_append_new(m, num(r->rfe_mean[k]));
             json_array_append_new(s, num(r->rfe_std[k]));
         }
-        json_object_set_new(o, "rfe", json_pack("{s:o, s:o, s:i}", "mean", m, "std", s, "best",
-                                                (int)r->rfe_best));
+        json_object_set_new(
+            o, "rfe", json_pack("{s:o, s:o, s:i}", "mean", m, "std", s, "best", (int)r->rfe_best));
     }
     return o;
 }
@@ -274,8 +273,8 @@ static void print_rank(const kl_fselect_result *r)
     if (r->method == KL_FSELECT_METHOD_PERMUTATION || r->method == KL_FSELECT_METHOD_RFE)
         printf("model: %s, metric: %s\n", r->algo, r->main_metric);
     struct kl_table *t = kl_table_new(9);
-    const char *head[] = {"rank", "feature",   "score", "mi",     "corr",
-                          "variance", "cost", "stability", "privacy"};
+    const char *head[] = {"rank",     "feature", "score",     "mi",     "corr",
+                          "variance", "cost",    "stability", "privacy"};
     kl_table_add(t, head);
     for (size_t j = 0; j < 8; j++)
         if (j != 1)
@@ -294,7 +293,8 @@ static void print_rank(const kl_fselect_result *r)
         fmt(va, sizeof va, f->variance);
         fmt(cost, sizeof cost, f->cost);
         fmt(st, sizeof st, f->stability);
-        const char *row[] = {rk, f->name, sc, mi, co, va, cost, st, f->privacy ? f->privacy_why : ""};
+        const char *row[] = {
+            rk, f->name, sc, mi, co, va, cost, st, f->privacy ? f->privacy_why : ""};
         kl_table_add(t, row);
     }
     kl_table_print(t, stdout, 48);
@@ -466,13 +466,12 @@ done:
     return rc;
 }
 
-static const struct kl_cmd features = {"features", NULL,
-                                       "Rank features; choose a set under a cost budget.", 55,
-                                       NULL};
+static const struct kl_cmd features = {
+    "features", NULL, "Rank features; choose a set under a cost budget.", 55, NULL};
 static const struct kl_cmd rank = {"rank", cmd_rank,
                                    "rank features by a method, with cost, stability and privacy",
                                    10, "features"};
-static const struct kl_cmd select_ = {
-    "select", cmd_select, "recommend and record the best feature set under a budget", 20,
-    "features"};
+static const struct kl_cmd select_ = {"select", cmd_select,
+                                      "recommend and record the best feature set under a budget",
+                                      20, "features"};
 KL_COMMANDS(features, &features, &rank, &select_);

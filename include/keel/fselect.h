@@ -72,8 +72,7 @@ int kl_fselect_mi(const double *x, int x_discrete, const double *y, int y_discre
  * groups of the discrete one, Cramer's V when both are discrete. 0 when a
  * variable is constant or fewer than 2 rows remain.
  */
-double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_discrete,
-                        size_t n);
+double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_discrete, size_t n);
 
 /*
  * |Spearman rho| of two continuous variables (Pearson r of their ranks,
@@ -129,18 +128,19 @@ enum kl_fselect_privacy {
 
 typedef struct kl_fselect_feature {
     char *name;
-    int discrete;        /* categorical or bool */
-    size_t n_outputs;    /* pipeline outputs it becomes (one-hot: one per category) */
+    int discrete;               /* categorical or bool */
+    size_t n_outputs;           /* pipeline outputs it becomes (one-hot: one per category) */
     double mi, assoc, variance; /* filters: always computed */
-    double spearman;     /* |Spearman rho| with a continuous target; NaN otherwise */
-    double score;        /* the ranking method's score: higher is more useful */
-    double score_std;    /* permutation: std over repeats (ddof 0); else NaN */
-    size_t rank;         /* 1 = best; ties share the order of the candidates */
-    double cost;         /* features.costs, else its share of per-row work */
-    int cost_declared;   /* 1 when features.costs names it */
-    double stability;    /* share of resamples where it is in the top k; NaN if skipped */
-    unsigned privacy;    /* enum kl_fselect_privacy bits; 0 = no flag */
-    char privacy_why[96]; /* "pii email", "proxy of sex (cramers_v 0.62)", ... */
+    double spearman;            /* |Spearman rho| with a continuous target; NaN otherwise */
+    double score;               /* the ranking method's score: higher is more useful */
+    double score_std;           /* permutation: std over repeats (ddof 0); else NaN */
+    size_t rank;                /* 1 = best; ties keep the candidates' order */
+    double cost;                /* features.costs, else its share of per-row work */
+    int cost_declared;          /* 1 when features.costs names it */
+    double stability;           /* share of resamples where it is in the top k; NaN if skipped */
+    unsigned privacy;           /* enum kl_fselect_privacy bits; 0 = no flag */
+    char privacy_why[96]; /* the last reason: "name suggests email", "proxy of sex (cramers_v 0.62)"
+                           */
 } kl_fselect_feature;
 
 typedef struct kl_fselect_result {
@@ -174,17 +174,17 @@ void kl_fselect_result_release(kl_fselect_result *r);
 /* ---- selection under a budget ---- */
 
 typedef struct kl_fselect_step {
-    size_t n;               /* features in the set after this step */
-    char *added;            /* the feature added */
-    double metric, std;     /* CV mean and std of the main metric */
-    double cost;            /* total cost of the set */
+    size_t n;           /* features in the set after this step */
+    char *added;        /* the feature added */
+    double metric, std; /* CV mean and std of the main metric */
+    double cost;        /* total cost of the set */
 } kl_fselect_step;
 
 typedef struct kl_fselect_choice {
     kl_fselect_result rank; /* the ranking the search was guided by */
     double budget;
-    size_t n;               /* the recommended set */
-    char **names;           /* in the order they were added */
+    size_t n;     /* the recommended set */
+    char **names; /* in the order they were added */
     double metric, std, cost;
     int higher_is_better;
     size_t n_steps; /* the forward path */
@@ -221,7 +221,6 @@ int kl_fselect_record(kl_store *s, const kl_fselect_choice *c, const char *name,
  * one malloc'd block (free(*names) releases everything), *n the count.
  * KL_ENOTFOUND "no feature set 'x'" when nothing matches.
  */
-int kl_fselect_set_load(kl_store *s, const char *text, char ***names, size_t *n,
-                        kl_err *err);
+int kl_fselect_set_load(kl_store *s, const char *text, char ***names, size_t *n, kl_err *err);
 
 #endif

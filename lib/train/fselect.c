@@ -159,9 +159,9 @@ int kl__fs_setup(kl__fs *c, const kl_frame *f, const kl_fselect_opts *o, kl_err 
     if (rc < 0)
         return rc;
     c->seed = o->has_seed ? o->seed : s ? s->train.seed : 42;
-    c->folds = o->folds ? o->folds : s && s->train.validation.folds >= 2
-                                         ? (size_t)s->train.validation.folds
-                                         : 5;
+    c->folds = o->folds                              ? o->folds
+               : s && s->train.validation.folds >= 2 ? (size_t)s->train.validation.folds
+                                                     : 5;
     c->boots = o->bootstraps ? o->bootstraps : 5;
     c->repeats = o->repeats ? o->repeats : 5;
     c->k_nn = o->neighbors ? o->neighbors : 3;
@@ -213,8 +213,9 @@ int kl__fs_setup(kl__fs *c, const kl_frame *f, const kl_fselect_opts *o, kl_err 
         }
     kl_pipeline_free(pl);
     if (c->p == 0)
-        return kl_err_set(err, KL_EINVAL, "no candidate features: every column is the target, "
-                                          "excluded, protected, text or time");
+        return kl_err_set(err, KL_EINVAL,
+                          "no candidate features: every column is the target, "
+                          "excluded, protected, text or time");
     for (size_t j = 0; j < c->p; j++) {
         long col = kl_frame_col_index(f, c->names[j]);
         KL_ASSERT(col >= 0);
@@ -225,8 +226,9 @@ int kl__fs_setup(kl__fs *c, const kl_frame *f, const kl_fselect_opts *o, kl_err 
     for (size_t i = 0; i < c->n; i++)
         usable += !isnan(c->y[i]);
     if (usable < 2 * c->folds)
-        return kl_err_set(err, KL_EINVAL, "too few rows with a target: %zu (need %zu for %zu folds)",
-                          usable, 2 * c->folds, c->folds);
+        return kl_err_set(err, KL_EINVAL,
+                          "too few rows with a target: %zu (need %zu for %zu folds)", usable,
+                          2 * c->folds, c->folds);
     return 0;
 }
 
@@ -791,8 +793,8 @@ static int method_scores(const kl__fs *c, const size_t *tr_idx, size_t n_tr, con
 int kl__fs_split(const kl__fs *c, int holdout, kl_split **out, kl_err *err)
 {
     int cls = c->task == KL_TASK_CLASSIFICATION;
-    kl_split_opts so = {.seed = c->seed, .shuffle = 1, .folds = c->folds,
-                        .test_fraction = c->test_size};
+    kl_split_opts so = {
+        .seed = c->seed, .shuffle = 1, .folds = c->folds, .test_fraction = c->test_size};
     so.method = holdout ? (cls ? KL_SPLIT_METHOD_HOLDOUT_STRATIFIED : KL_SPLIT_METHOD_HOLDOUT)
                         : (cls ? KL_SPLIT_METHOD_STRATIFIED_KFOLD : KL_SPLIT_METHOD_KFOLD);
     double *lab = NULL;
@@ -855,8 +857,8 @@ static void stab_one(void *ctx, size_t r)
     int rc = 0;
     if (r < t->sp->n_folds) {
         const kl_fold *fd = &t->sp->folds[r];
-        rc = method_scores(c, fd->train, fd->n_train, fd->test, fd->n_test,
-                           c->seed + 1000 + r, score, NULL, err);
+        rc = method_scores(c, fd->train, fd->n_train, fd->test, fd->n_test, c->seed + 1000 + r,
+                           score, NULL, err);
     } else {
         /* bootstrap: n draws with replacement; the rows never drawn validate */
         tr = malloc((n ? n : 1) * sizeof *tr);
@@ -937,9 +939,8 @@ static void privacy(const kl__fs *c, kl_fselect_feature *ft)
                     !(ft[j].privacy & KL_FSELECT_PRIVACY_PROXY)) {
                     ft[j].privacy |= KL_FSELECT_PRIVACY_PROXY;
                     double v = x->measure == KL_PROXY_MEASURE_AUC ? x->auc : x->assoc;
-                    snprintf(ft[j].privacy_why, sizeof ft[j].privacy_why,
-                             "proxy of %s (%s %.2f)", x->attribute,
-                             kl_proxy_measure_name(x->measure), v);
+                    snprintf(ft[j].privacy_why, sizeof ft[j].privacy_why, "proxy of %s (%s %.2f)",
+                             x->attribute, kl_proxy_measure_name(x->measure), v);
                 }
         }
     kl_proxy_report_release(&pr);
@@ -983,13 +984,13 @@ int kl__fs_rank(kl__fs *c, kl_fselect_result *out, kl_err *err)
     if (!out->target || !out->algo || !out->features || !out->order)
         goto nomem;
     if (p > KL__FS_MAX) {
-        rc = kl_err_set(err, KL_ERANGE, "%zu candidate features; feature selection takes at most %d",
-                        p, KL__FS_MAX);
+        rc =
+            kl_err_set(err, KL_ERANGE, "%zu candidate features; feature selection takes at most %d",
+                       p, KL__FS_MAX);
         goto fail;
     }
     kl_fselect_feature *ft = out->features;
-    double mi[KL__FS_MAX], assoc[KL__FS_MAX], var[KL__FS_MAX], score[KL__FS_MAX],
-        sd[KL__FS_MAX];
+    double mi[KL__FS_MAX], assoc[KL__FS_MAX], var[KL__FS_MAX], score[KL__FS_MAX], sd[KL__FS_MAX];
     if ((rc = filters(c, NULL, n, mi, assoc, var, err)) < 0)
         goto fail;
     for (size_t j = 0; j < p; j++) {
@@ -1001,9 +1002,8 @@ int kl__fs_rank(kl__fs *c, kl_fselect_result *out, kl_err *err)
         ft[j].mi = mi[j];
         ft[j].assoc = assoc[j];
         ft[j].variance = var[j];
-        ft[j].spearman = !c->discrete[j] && !c->y_discrete
-                             ? kl_fselect_spearman(c->X + j * n, c->y, n)
-                             : NAN;
+        ft[j].spearman =
+            !c->discrete[j] && !c->y_discrete ? kl_fselect_spearman(c->X + j * n, c->y, n) : NAN;
         ft[j].stability = NAN;
     }
     /* rows with a target: the only ones any model sees */

@@ -24,13 +24,13 @@ typedef struct kl__fs {
     uint64_t seed;
     size_t folds, boots, repeats, k_nn;
     double test_size;
-    size_t n, p;      /* rows, candidates */
-    char **names;     /* p candidate columns, frame order */
-    int *discrete;    /* p: categorical or bool */
-    size_t *n_out;    /* p: pipeline outputs of each */
+    size_t n, p;   /* rows, candidates */
+    char **names;  /* p candidate columns, frame order */
+    int *discrete; /* p: categorical or bool */
+    size_t *n_out; /* p: pipeline outputs of each */
     size_t total_out;
-    double *X;        /* p columns of n values (codes for discrete), NaN missing */
-    double *y;        /* n target values or class values, NaN missing */
+    double *X; /* p columns of n values (codes for discrete), NaN missing */
+    double *y; /* n target values or class values, NaN missing */
     int y_discrete;
 } kl__fs;
 

@@ -466,8 +466,7 @@ static double cramers_v(const double *x, const double *y, size_t n)
     return sqrt(fmin(1.0, chi2 / (N * (double)(m - 1))));
 }
 
-double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_discrete,
-                        size_t n)
+double kl_fselect_assoc(const double *x, int x_discrete, const double *y, int y_discrete, size_t n)
 {
     double *xv = malloc((2 * n + 1) * sizeof *xv);
     if (!xv)

@@ -47,8 +47,8 @@ static int cv_score(const cv_ctx *x, const size_t *set, size_t n, double *mean, 
     KL_ASSERT(K <= KL_ARRAY_LEN(v));
     for (size_t k = 0; k < K; k++) {
         kl_model *m = NULL;
-        int rc = kl__fs_fit(x->c, x->tr[k], x->c->algo, x->c->params, x->c->n_params, set, n, &m,
-                            err);
+        int rc =
+            kl__fs_fit(x->c, x->tr[k], x->c->algo, x->c->params, x->c->n_params, set, n, &m, err);
         if (rc == 0)
             rc = kl__fs_score(x->c, m, x->te[k], &v[k], err);
         kl_model_free(m);
@@ -162,8 +162,8 @@ int kl_fselect_select(const kl_frame *f, const kl_fselect_opts *opts, double bud
         for (size_t i = 1; i < nc; i++) { /* stable insertion sort by ratio */
             size_t v = cand[i], k = i;
             double rv = fmax(ft[v].score, 0) / fmax(ft[v].cost, 1e-300);
-            while (k > 0 && fmax(ft[cand[k - 1]].score, 0) / fmax(ft[cand[k - 1]].cost, 1e-300) <
-                                rv) {
+            while (k > 0 &&
+                   fmax(ft[cand[k - 1]].score, 0) / fmax(ft[cand[k - 1]].cost, 1e-300) < rv) {
                 cand[k] = cand[k - 1];
                 k--;
             }
@@ -286,8 +286,8 @@ int kl_fselect_record(kl_store *s, const kl_fselect_choice *c, const char *name,
             (rc = kl_run_log_metric(r, "n_features", (double)c->n, -1, err)) == 0)
             for (size_t i = 0; i < c->n_steps && rc == 0; i++) {
                 const kl_fselect_step *st = &c->steps[i];
-                if ((rc = kl_run_log_metric(r, c->rank.main_metric, st->metric, (int64_t)i,
-                                            err)) == 0)
+                if ((rc = kl_run_log_metric(r, c->rank.main_metric, st->metric, (int64_t)i, err)) ==
+                    0)
                     rc = kl_run_log_metric(r, "cost", st->cost, (int64_t)i, err);
             }
         if (rc == 0)

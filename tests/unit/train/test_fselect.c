@@ -2,11 +2,12 @@
  * Feature selection. The estimators are checked against outside values:
  * mutual information against scikit-learn 1.2.1 (tests/fixtures/fselect,
  * written once by gen_mi.py) and, on skewed data, against a brute-force
- * KSG written here; association and variance against hand computation, Nogueira's index against its closed form. The ranking
- * methods run on crafted frames whose answer is known by construction (one
- * feature determines the target, one is pure noise), and the budget, the
- * stability, the protected and privacy rules and thread independence are
- * checked on them.
+ * KSG written here; association and variance against hand computation;
+ * Nogueira's index against its closed form. The ranking methods run on
+ * crafted frames whose answer is known by construction (one feature
+ * determines the target, one is pure noise), and the budget, the stability,
+ * the protected and privacy rules and thread independence are checked on
+ * them.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -64,7 +65,6 @@ static void test_mi_classification_matches_sklearn(void **state)
     (void)state;
     check_mi(mi_y_cls, 1, 3, mi_expected_cls);
 }
-
 
 /*
  * A brute-force KSG (every pair; scaled by the population std, no jitter)
@@ -455,9 +455,9 @@ static void test_select_respects_the_budget(void **state)
 {
     (void)state;
     kl_frame *f = crafted(300, 8);
-    kl_spec *s = spec_from(
-        "version: 1\nproject: {name: t}\nobjective: {task: regression, target: y}\n"
-        "features:\n  costs: {a: 5, b: 1, noise1: 1, noise2: 1}\n");
+    kl_spec *s =
+        spec_from("version: 1\nproject: {name: t}\nobjective: {task: regression, target: y}\n"
+                  "features:\n  costs: {a: 5, b: 1, noise1: 1, noise2: 1}\n");
     const char *feats[] = {"a", "b", "noise1", "noise2"};
     kl_fselect_opts o = {.spec = s,
                          .features = feats,
