@@ -139,8 +139,7 @@ typedef struct kl_fselect_feature {
     int cost_declared;          /* 1 when features.costs names it */
     double stability;           /* share of resamples where it is in the top k; NaN if skipped */
     unsigned privacy;           /* enum kl_fselect_privacy bits; 0 = no flag */
-    char privacy_why[96]; /* the last reason: "name suggests email", "proxy of sex (cramers_v 0.62)"
-                           */
+    char privacy_why[96];       /* the last reason found: "proxy of sex (cramers_v 0.62)" */
 } kl_fselect_feature;
 
 typedef struct kl_fselect_result {
