@@ -846,6 +846,25 @@ static void rank_order(const double *s, size_t p, size_t *order)
     }
 }
 
+static int same_label(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+/* Row indices by label (NaN last), then by index. */
+static int cmp_label(const void *pa, const void *pb, void *ctx)
+{
+    const double *y = ctx;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    double x = y[a], z = y[b];
+    if (!same_label(x, z)) {
+        if (isnan(x) || isnan(z))
+            return isnan(x) ? 1 : -1;
+        return x < z ? -1 : 1;
+    }
+    return (a > b) - (a < b);
+}
+
 static void stab_one(void *ctx, size_t r)
 {
     stab_task *t = ctx;
@@ -869,10 +888,27 @@ static void stab_one(void *ctx, size_t r)
         } else {
             kl_rng rng;
             kl_rng_stream(&rng, c->seed, 0xb0075u + r);
-            for (size_t i = 0; i < n; i++) {
-                size_t k = (size_t)kl_rng_below(&rng, n);
-                hit[k] = 1;
-                tr[n_tr++] = k;
+            /*
+             * Classification draws within each class (rows in label order,
+             * each class as many draws as it has rows), so that every class
+             * a model must know is in its training rows.
+             */
+            for (size_t i = 0; i < n; i++)
+                va[i] = i;
+            if (c->y_discrete)
+                qsort_r(va, n, sizeof *va, cmp_label, (void *)c->y);
+            for (size_t a = 0; a < n;) {
+                size_t b = a + 1;
+                while (c->y_discrete && b < n && same_label(c->y[va[a]], c->y[va[b]]))
+                    b++;
+                if (!c->y_discrete)
+                    b = n;
+                for (size_t i = a; i < b; i++) {
+                    size_t k = va[a + (size_t)kl_rng_below(&rng, b - a)];
+                    hit[k] = 1;
+                    tr[n_tr++] = k;
+                }
+                a = b;
             }
             for (size_t i = 0; i < n; i++)
                 if (!hit[i])
