@@ -32,6 +32,9 @@
 #define BLOCK 8192
 #define LBFGS_M 10
 #define NEWTON_MAX_DIM 256
+#define HESS_ROWS 512
+/* per thread: sqrt(D) of a block (BLOCK values), then HESS_ROWS x (p+1) rows of B */
+#define SCRATCH_PER_THREAD(p) ((size_t)BLOCK + (size_t)HESS_ROWS * ((p) + 1))
 
 enum { P_PENALTY = 0, P_C, P_FIT_INTERCEPT, P_MAX_ITER, P_TOL };
 enum { PEN_L2 = 0, PEN_L1 = 1, PEN_NONE = 2 };
@@ -49,7 +52,7 @@ typedef struct prob {
     const double *theta;
     /* Newton (binary only): when H is set, each block also writes the Hessian of its
        logloss in [X 1], (p+1) x (p+1) upper triangle, into H + t * (p+1)^2, through
-       its thread's scratch rows (BLOCK x (p+1) per thread) */
+       its thread's scratch (SCRATCH_PER_THREAD) */
     double *H;
     double *scratch;
 } prob;
@@ -76,14 +79,14 @@ static void block_eval(void *ctx, size_t t)
     /* this team's thread number picks the scratch rows (0 when the blocks run serially,
        possibly inside some outer team) */
     size_t slot = omp_get_num_threads() > 1 ? (size_t)omp_get_thread_num() : 0;
-    double *B = q->H ? q->scratch + slot * BLOCK * (p + 1) : NULL;
+    double *B = q->H ? q->scratch + slot * SCRATCH_PER_THREAD(p) : NULL;
     if (k == 1) {
         for (size_t i = 0; i < nb; i++) {
             double z = Z[i], yi = y[i], e = exp(-fabs(z));
             loss += (z > 0 ? z : 0.0) + log1p(e) - yi * z;
             Z[i] = (z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - yi;
             if (B) /* sqrt(p (1 - p)) = sqrt(e) / (1 + e) */
-                B[p * nb + i] = sqrt(e) / (1.0 + e);
+                B[i] = sqrt(e) / (1.0 + e);
         }
     } else {
         for (size_t i = 0; i < nb; i++) {
@@ -112,13 +115,20 @@ static void block_eval(void *ctx, size_t t)
         g[k * p + o] = s;
     }
     g[k * p + k] = loss;
-    if (B) { /* Hessian of the block's logloss: [X 1]' D [X 1] = B'B, B = sqrt(D) [X 1] */
-        const double *sd = B + p * nb;
-        for (size_t j = 0; j < p; j++)
-            for (size_t i = 0; i < nb; i++)
-                B[j * nb + i] = X[j * q->ld + i] * sd[i];
-        cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)(p + 1), (int)nb, 1.0, B, (int)nb,
-                    0.0, q->H + t * (p + 1) * (p + 1), (int)(p + 1));
+    if (B) {
+        /* Hessian of the block's logloss: [X 1]' D [X 1] = B'B with B = sqrt(D) [X 1], built
+           and added HESS_ROWS rows at a time so that B stays in L2 for dsyrk */
+        const double *sd = B;
+        double *S = B + BLOCK, *Ht = q->H + t * (p + 1) * (p + 1);
+        for (size_t r0h = 0; r0h < nb; r0h += HESS_ROWS) {
+            size_t m = KL_MIN((size_t)HESS_ROWS, nb - r0h);
+            for (size_t j = 0; j < p; j++)
+                for (size_t i = 0; i < m; i++)
+                    S[j * m + i] = X[j * q->ld + r0h + i] * sd[r0h + i];
+            memcpy(S + p * m, sd + r0h, m * sizeof(double));
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, (int)(p + 1), (int)m, 1.0, S,
+                        (int)m, r0h ? 1.0 : 0.0, Ht, (int)(p + 1));
+        }
     }
 }
 
@@ -439,7 +449,7 @@ static int logistic_fit(const kl_model_data *d, const double *pv, void **state, 
     if (use_newton) {
         size_t nth = (size_t)KL_MAX(kl_threads(), 1);
         q.H = malloc(KL_MAX(q.n_blocks, 1) * dim * dim * sizeof(double));
-        q.scratch = malloc(nth * BLOCK * dim * sizeof(double));
+        q.scratch = malloc(nth * SCRATCH_PER_THREAD(p) * sizeof(double));
     }
     if (!s || !theta || !q.Z || !q.part || !work || (use_newton && (!q.H || !q.scratch))) {
         kl__linear_free(s);
