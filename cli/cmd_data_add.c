@@ -56,9 +56,11 @@ static void policy_text(const kl_spec *spec, char *buf, size_t n)
 static int cmd_data_add(struct kl_cli *cli, int argc, char **argv)
 {
     struct kl_data_read_args a = {0};
-    const char *name = NULL;
+    const char *name = NULL, *tag = NULL;
     const struct kl_opt opts[] = {
         KL_OPT_STRING_("name", 0, "NAME", &name, "a name to refer to the snapshot by"),
+        KL_OPT_STRING_("tag", 0, "KEY=VALUE", &tag,
+                       "tag the snapshot (export and import carry tags and names)"),
         KL_DATA_READ_OPTS_(a), KL_OPT_JSON_(&a.json), KL_OPT_END_};
     const struct kl_usage u = {
         "[options] [FILE]",
@@ -112,6 +114,15 @@ static int cmd_data_add(struct kl_cli *cli, int argc, char **argv)
     if (kl_snapshot_create(s, safe, &so, id, &created, &err) < 0) {
         rc = kl_cli_fail(&err);
         goto out;
+    }
+    if (tag) {
+        const char *eq = strchr(tag, '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - tag) : (int)strlen(tag), tag);
+        if (kl_store_set_tag(s, "snapshot", id, key, eq ? eq + 1 : "", &err) < 0) {
+            rc = kl_cli_fail(&err);
+            goto out;
+        }
     }
     size_t nr = kl_frame_row_count(safe), nc = kl_frame_col_count(safe);
     if (a.json) {
@@ -243,8 +254,18 @@ static int cmd_data_show(struct kl_cli *cli, int argc, char **argv)
     if ((rc = load_snapshot(s, pos[0], &l, &m)) != KL_EXIT_OK)
         goto out;
     const kl_snapshot_rec *r = &l.items[0];
+    kl_tag_list tags = {0};
+    kl_err terr = {0};
+    if (kl_store_tags(s, "snapshot", r->id, &tags, &terr) < 0) {
+        rc = kl_cli_fail(&terr);
+        goto out;
+    }
     if (json) {
-        json_t *o = rec_json(r);
+        json_t *o = rec_json(r), *tj = json_object();
+        for (size_t i = 0; i < tags.count; i++)
+            json_object_set_new(tj, tags.items[i].key, json_string(tags.items[i].value));
+        json_object_set_new(o, "tags", tj);
+        kl_tag_list_release(&tags);
         json_object_set(o, "manifest_content", m);
         rc = kl_cli_json_print(o);
         goto out;
@@ -258,6 +279,9 @@ static int cmd_data_show(struct kl_cli *cli, int argc, char **argv)
            "schema   %.16s (type inference rules v%lld)\npolicy   %s\n",
            when, r->source_hash, (long long)r->n_rows, (long long)r->n_cols, r->schema_hash,
            (long long)r->infer_version, jstr(m, "policy"));
+    for (size_t i = 0; i < tags.count; i++)
+        printf("tag      %s=%s\n", tags.items[i].key, tags.items[i].value);
+    kl_tag_list_release(&tags);
     json_t *pii = json_object_get(m, "pii_log");
     for (size_t k = 0; k < json_array_size(pii); k++) {
         json_t *e = json_array_get(pii, k);

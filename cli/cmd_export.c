@@ -4,7 +4,8 @@
  * backends) as a plain POSIX ustar archive.
  *
  * Bundle layout (docs/STORE.md, "Bundles"):
- *     keel-bundle.json     what the bundle holds: snapshot records, runs with
+ *     keel-bundle.json     what the bundle holds: snapshot records (with their
+ *                          names and tags), runs with
  *                          params, tags, artifacts and every metric value,
  *                          lineage edges, object ids
  *     objects/<64 hex>     each object's uncompressed bytes
@@ -173,6 +174,16 @@ static json_t *snapshot_json(struct bundle *b, const char *id, kl_err *err)
                           "infer_version", (json_int_t)r->infer_version, "created_ms",
                           (json_int_t)r->created_ms, "manifest", r->manifest);
     kl_snapshot_list_release(&l);
+    kl_tag_list tags = {0};
+    if (kl_store_tags(b->s, "snapshot", id, &tags, err) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    json_t *t = json_object();
+    for (size_t i = 0; i < tags.count; i++)
+        json_object_set_new(t, tags.items[i].key, json_string(tags.items[i].value));
+    json_object_set_new(o, "tags", t);
+    kl_tag_list_release(&tags);
     return o;
 }
 
@@ -643,6 +654,17 @@ static int cmd_import(struct kl_cli *cli, int argc, char **argv)
         if (!id || !is_hex_id(id)) {
             rc = kl_cli_error(KL_EXIT_INPUT, "'%s': a snapshot lacks its id", path);
             goto out;
+        }
+        /* The bundle's tags are set (or replace the store's) on new and known snapshots alike. */
+        const char *tkey;
+        json_t *tv;
+        json_object_foreach(json_object_get(o, "tags"), tkey, tv)
+        {
+            if (kl_store_set_tag(s, "snapshot", id, tkey,
+                                 json_string_value(tv) ? json_string_value(tv) : "", &err) < 0) {
+                rc = kl_cli_fail(&err);
+                goto out;
+            }
         }
         if (kl_store_snapshot_list(s, id, &have, &err) == 0) {
             kl_snapshot_list_release(&have);

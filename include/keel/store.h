@@ -233,6 +233,20 @@ void kl_snapshot_list_release(kl_snapshot_list *l);
 int kl_store_set_tag(kl_store *s, const char *kind, const char *id, const char *key,
                      const char *value, kl_err *err);
 
+typedef struct kl_tag {
+    const char *key, *value;
+} kl_tag;
+
+typedef struct kl_tag_list {
+    kl_tag *items; /* ordered by key; strings point into the list's own memory */
+    size_t count;
+    void *mem_;
+} kl_tag_list;
+
+/* The tags of kind:id (none is an empty list, not an error). */
+int kl_store_tags(kl_store *s, const char *kind, const char *id, kl_tag_list *out, kl_err *err);
+void kl_tag_list_release(kl_tag_list *l);
+
 /* Record that from_kind:from_id relates to to_kind:to_id ("input", "parent", "produced"...). */
 int kl_store_link(kl_store *s, const char *from_kind, const char *from_id, const char *to_kind,
                   const char *to_id, const char *relation, kl_err *err);

@@ -373,6 +373,57 @@ int kl_store_set_tag(kl_store *s, const char *kind, const char *id, const char *
     return rc < 0 ? rc : 0;
 }
 
+int kl_store_tags(kl_store *s, const char *kind, const char *id, kl_tag_list *out, kl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_kind(kind, err);
+    if (rc < 0)
+        return rc;
+    const kl__db_vt *vt = s->db->vt;
+    kl_arena *a = kl_arena_new(0);
+    kl__stmt *st = NULL;
+    if (!a)
+        return kl_err_set(err, KL_ENOMEM, "out of memory reading tags");
+    rc = vt->prepare(s->db,
+                     "SELECT key, value FROM tags WHERE target_kind = ? AND target_id = ? "
+                     "ORDER BY key",
+                     0, &st, err);
+    if (rc == 0) {
+        vt->bind_text(st, 1, kind);
+        vt->bind_text(st, 2, id);
+        size_t cap = 0;
+        int oom = 0;
+        while (!oom && (rc = vt->step(st, err)) == 1) {
+            kl_tag *items = kl__arena_grow(a, out->items, out->count, &cap, sizeof *items);
+            if (!items) {
+                oom = 1;
+                break;
+            }
+            out->items = items;
+            items[out->count].key = kl__col_dup(a, vt, st, 0, &oom);
+            items[out->count++].value = kl__col_dup(a, vt, st, 1, &oom);
+        }
+        if (oom)
+            rc = kl_err_set(err, KL_ENOMEM, "out of memory reading tags");
+    }
+    vt->finalize(st);
+    if (rc < 0) {
+        kl_arena_free(a);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    out->mem_ = a;
+    return 0;
+}
+
+void kl_tag_list_release(kl_tag_list *l)
+{
+    if (!l)
+        return;
+    kl_arena_free(l->mem_);
+    memset(l, 0, sizeof *l);
+}
+
 int kl_store_link(kl_store *s, const char *from_kind, const char *from_id, const char *to_kind,
                   const char *to_id, const char *relation, kl_err *err)
 {

@@ -42,7 +42,9 @@ objfiles() { find "$1/.keel/objects" -type f -not -path "$1/.keel/objects/tmp/*"
 objects() { objfiles "$1" | wc -l; }
 
 # ---- snapshots ----
-s1=$(ka data add "$data/iris.csv" --name iris --json | json 'd["id"]') || fail "data add"
+s1=$(ka data add "$data/iris.csv" --name iris --tag source=uci --json | json 'd["id"]') ||
+    fail "data add"
+ka data show source=uci | grep -qx "tag      source=uci" || fail "data show misses the tag"
 n1=$(objects "$a")
 [ "$n1" -ge 3 ] || fail "data add wrote $n1 objects"
 s1b=$(ka data add "$data/iris.csv" --json | json 'd["id"], d["created"]')
@@ -117,6 +119,8 @@ ka data get wine -o "$tmp/wine.csv" || fail "a referenced object went in gc"
 ka export iris -o "$tmp/iris.tar" > /dev/null || fail "export"
 kb import "$tmp/iris.tar" > /dev/null || fail "import"
 kb fsck > /dev/null || fail "fsck after import"
+kb data show iris --json | json 'd["name"], d["tags"]' | grep -qx "iris {'source': 'uci'}" ||
+    fail "import lost the snapshot's name or tag"
 for r in "$r1" "$r2"; do
     ka show "$r" --json > "$tmp/ra.json" && kb show "$r" --json > "$tmp/rb.json" ||
         fail "show $r"
