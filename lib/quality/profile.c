@@ -401,13 +401,16 @@ static int num_end(kl__prof *w, size_t j, num_acc *a, size_t n_runs, double min,
     return top_render(w->f, j, c, a->top, a->n_top);
 }
 
-/* The rank store of column j for n_runs distinct values (width chosen here). */
-static int rank_alloc(kl__prof *w, size_t j, size_t n_runs, size_t cnt)
+/*
+ * The rank store of column j for n_runs distinct values: width chosen here,
+ * or 2 with data (n 16-bit values, taken over) when data is not NULL.
+ */
+static int rank_alloc(kl__prof *w, size_t j, size_t n_runs, size_t cnt, void *data)
 {
     kl__rank *r = &w->rank[j];
-    r->width = n_runs < 256 ? 1 : n_runs < 65536 ? 2 : 4;
+    r->width = data ? 2 : n_runs < 256 ? 1 : n_runs < 65536 ? 2 : 4;
     r->mid = ((double)cnt + 1) / 2;
-    r->data = big_alloc(w->n * r->width);
+    r->data = data ? data : big_alloc(w->n * r->width);
     if (r->width < 4)
         r->table = malloc((n_runs + 1) * sizeof *r->table);
     if (!r->data || (r->width < 4 && !r->table))
@@ -429,7 +432,7 @@ static void rank_put(kl__rank *r, size_t i, uint32_t code)
 
 typedef struct small_slot {
     uint64_t key;
-    uint32_t count, first, k, k1, code, pad;
+    uint32_t count, first, k, k1;
 } small_slot;
 
 static int cmp_slot_key(const void *a, const void *b)
@@ -448,26 +451,37 @@ static size_t slot_find(const small_slot *tab, uint64_t key)
 }
 
 /*
- * Few distinct values: count them in a cache-sized hash table, sort the
- * distinct values only, and write rank codes in row order (no scatter).
+ * Few distinct values: count them in a cache-sized hash table, noting each
+ * row's slot in what becomes its rank store (16 bits a row), sort the
+ * distinct values only, then turn slots into rank codes in row order through
+ * a slot-to-code map that fits in L1 (no scatter, no second hash lookup).
  * Returns 1 when done, 0 when the column has more than SMALL_MAX distinct
  * values, or KL_ENOMEM.
  */
 static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
 {
     const double *v = kl_frame_col_f64(w->f, j);
-    struct kl__prof_scratch *sc = scratch_claim(w, (SMALL_SLOTS + SMALL_MAX) * sizeof(small_slot));
-    if (!sc)
-        return KL_ENOMEM;
-    small_slot *tab = sc->buf, *r = tab + SMALL_SLOTS;
-    memset(tab, 0, SMALL_SLOTS * sizeof *tab);
     size_t n = w->n, cnt = 0, n_runs = 0;
+    uint16_t *sl = big_alloc(n * sizeof *sl);
+    struct kl__prof_scratch *sc = scratch_claim(w, (SMALL_SLOTS + SMALL_MAX) * sizeof(small_slot) +
+                                                       SMALL_SLOTS * sizeof(uint16_t));
+    if (!sc || !sl) {
+        if (sc)
+            scratch_release(sc);
+        free(sl);
+        return KL_ENOMEM;
+    }
+    small_slot *tab = sc->buf, *r = tab + SMALL_SLOTS;
+    uint16_t *code_of = (uint16_t *)(void *)(r + SMALL_MAX);
+    memset(tab, 0, SMALL_SLOTS * sizeof *tab);
     double sum = 0;
     int rc = 1;
     for (size_t i = 0; i < n; i++) {
         double x = v[i];
-        if (isnan(x))
+        if (isnan(x)) {
+            sl[i] = UINT16_MAX;
             continue;
+        }
         sum += x;
         cnt++;
         uint64_t key = key_of_double(x);
@@ -484,6 +498,7 @@ static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
             tab[h].first = (uint32_t)i;
         }
         tab[h].count++;
+        sl[i] = (uint16_t)h;
         if (tc && tc[i] != 255) {
             tab[h].k++;
             tab[h].k1 += tc[i];
@@ -494,10 +509,11 @@ static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
         if (tab[h].count)
             r[d++] = tab[h];
     qsort(r, n_runs, sizeof *r, cmp_slot_key);
-    if (rank_alloc(w, j, n_runs, cnt) < 0) {
-        rc = KL_ENOMEM;
+    rc = rank_alloc(w, j, n_runs, cnt, sl);
+    sl = NULL;
+    if (rc < 0)
         goto done;
-    }
+    rc = 1;
     kl__rank *rk = &w->rank[j];
     num_acc a;
     kl_profile_column *c = &w->p->columns[j];
@@ -522,18 +538,18 @@ static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
             qv[q][1] = qp + 1 < end || d + 1 == n_runs ? qv[q][0] : double_of_key(r[d + 1].key);
         }
         rk->table[d] = (double)pos + ((double)r[d].count + 1) / 2 - rk->mid;
-        tab[slot_find(tab, r[d].key)].code = (uint32_t)d;
+        code_of[slot_find(tab, r[d].key)] = (uint16_t)d;
         num_run(&a, r[d].key, r[d].count, r[d].first, pos, r[d].k, r[d].k1);
         pos = end;
     }
-    for (size_t i = 0; i < n; i++) {
-        double x = v[i];
-        rank_put(rk, i, isnan(x) ? (uint32_t)n_runs : tab[slot_find(tab, key_of_double(x))].code);
-    }
+    uint16_t *codes = rk->data;
+    for (size_t i = 0; i < n; i++)
+        codes[i] = codes[i] == UINT16_MAX ? (uint16_t)n_runs : code_of[codes[i]];
     if (num_end(w, j, &a, n_runs, cnt ? double_of_key(r[0].key) : NAN,
                 cnt ? double_of_key(r[n_runs - 1].key) : NAN, qv) < 0)
         rc = KL_ENOMEM;
 done:
+    free(sl); /* the slots of a column that took the sorting path */
     scratch_release(sc);
     return rc;
 }
@@ -561,7 +577,7 @@ static int numeric_sorted(kl__prof *w, size_t j, const uint8_t *tc)
     size_t n_runs = 0;
     for (size_t a = 0; a < cnt; a++)
         n_runs += a == 0 || keys[a] != keys[a - 1];
-    int rc = rank_alloc(w, j, n_runs, cnt);
+    int rc = rank_alloc(w, j, n_runs, cnt, NULL);
     if (rc < 0)
         goto done;
     kl__rank *rk = &w->rank[j];

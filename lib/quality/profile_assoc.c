@@ -167,15 +167,19 @@ static void num_task(void *ctx, size_t t)
     kl__prof *w = b->w;
     size_t p = b->p, P = b->P;
     size_t lo = t * b->chunk, hi = KL_MIN(w->n, lo + b->chunk);
-    /* X | R (P x SUB each) | miss flags (p x SUB) | missing cells (u, i) */
+    /* X | R (P x SUB each) | miss flags (p x SUB) | missing cells (u, i) | eta scratch */
     double *X = calloc(2 * P * SUB, sizeof *X);
     uint8_t *mf = calloc(p * SUB, 1);
     uint32_t *ml = malloc(p * SUB * sizeof *ml);
-    if (!X || !mf || !ml) {
+    uint16_t *slot = malloc(SUB * sizeof *slot);
+    double *acc = malloc(2 * (ETA_CODES + 1) * sizeof *acc);
+    if (!X || !mf || !ml || !slot || !acc) {
         b->failed = 1;
         free(X);
         free(mf);
         free(ml);
+        free(slot);
+        free(acc);
         return;
     }
     double *R = X + P * SUB, *base = b->out + t * b->out_size;
@@ -189,8 +193,21 @@ static void num_task(void *ctx, size_t t)
             const kl__rank *rk = &w->rank[j];
             double mean = b->mean[u], *x = X + u * SUB, *r = R + u * SUB, sx = 0, sr = 0;
             int bad = b->bad[u];
+            /* kl__rank_at, one loop per width */
+            if (rk->width == 1) {
+                const uint8_t *c = (const uint8_t *)rk->data + r0;
+                for (size_t i = 0; i < nb; i++)
+                    r[i] = rk->table[c[i]];
+            } else if (rk->width == 2) {
+                const uint16_t *c = (const uint16_t *)rk->data + r0;
+                for (size_t i = 0; i < nb; i++)
+                    r[i] = rk->table[c[i]];
+            } else {
+                const uint32_t *c = (const uint32_t *)rk->data + r0;
+                for (size_t i = 0; i < nb; i++)
+                    r[i] = c[i] ? (double)c[i] * 0.5 - rk->mid : 0;
+            }
             for (size_t i = 0; i < nb; i++) {
-                r[i] = kl__rank_at(rk, r0 + i);
                 if (isnan(v[i])) {
                     x[i] = 0;
                     mf[u * SUB + i] = 1;
@@ -223,11 +240,19 @@ static void num_task(void *ctx, size_t t)
             size_t k = w->n_codes[b->cat[e]];
             const int32_t *code = w->codes[b->cat[e]] + r0;
             eta_sums es = eta_at(b, base, e, k);
+            /* Slot per row (k: missing), then even and odd rows summed apart (no chain of adds). */
+            for (size_t i = 0; i < SUB; i++)
+                slot[i] = i < nb && (uint32_t)code[i] < k ? (uint16_t)code[i] : (uint16_t)k;
             for (size_t u = 0; u < p; u++) {
                 const double *x = X + u * SUB;
                 double *su = es.s + u * (k + 1);
-                for (size_t i = 0; i < nb; i++)
-                    su[(uint32_t)code[i] < k ? (size_t)code[i] : k] += x[i];
+                memset(acc, 0, 2 * (k + 1) * sizeof *acc);
+                for (size_t i = 0; i < SUB; i += 2) {
+                    acc[slot[i]] += x[i];
+                    acc[k + 1 + slot[i + 1]] += x[i + 1];
+                }
+                for (size_t c = 0; c <= k; c++)
+                    su[c] += acc[c] + acc[k + 1 + c];
             }
             for (size_t i = 0; i < nb; i++) {
                 if ((uint32_t)code[i] < k) {
@@ -249,6 +274,8 @@ static void num_task(void *ctx, size_t t)
     free(X);
     free(mf);
     free(ml);
+    free(slot);
+    free(acc);
 }
 
 /*
