@@ -359,7 +359,10 @@ static void search_progress(void *ctx, size_t done, size_t total, const kl_searc
 {
     struct search_view *v = ctx;
     if (best)
-        snprintf(v->label, sizeof v->label, "search (best %s %.4g)", metric, best->mean);
+        snprintf(v->label, sizeof v->label, "trials %zu/%zu best %s %.4g", done, total, metric,
+                 best->mean);
+    else
+        snprintf(v->label, sizeof v->label, "trials %zu/%zu", done, total);
     v->bar.total = total;
     if (v->bar.enabled)
         kl_progress_update(&v->bar, done);
