@@ -28,8 +28,9 @@
  * be picked (asserted).
  *
  * The result frame is built column by column from two index arrays (row of
- * A, row of B or SIZE_MAX for "no match") with one scratch buffer reused for
- * every column.
+ * A, row of B or SIZE_MAX for "no match"): each column is gathered once into
+ * a new array that the frame adopts (kl__frame_adopt_*), so no value is
+ * copied twice.
  */
 #include <errno.h>
 #include <math.h>
@@ -78,6 +79,14 @@ static uint64_t mix64(uint64_t x)
     x *= 0x94d049bb133111ebULL;
     x ^= x >> 31;
     return x;
+}
+
+static int key_eq(const uint64_t *x, const uint64_t *y, size_t nk)
+{
+    for (size_t k = 0; k < nk; k++)
+        if (x[k] != y[k])
+            return 0;
+    return 1;
 }
 
 static uint64_t key_hash(const uint64_t *w, size_t nk)
@@ -355,8 +364,7 @@ static int group_rows(struct keys *build, struct keys *probe, size_t nk, size_t 
         const uint64_t *w = build->w + i * nk;
         uint64_t h = key_hash(w, nk);
         size_t s = (size_t)h & mask;
-        while (slot[s] >= 0 &&
-               !(hs[s] == h && !memcmp(build->w + rep[slot[s]] * nk, w, nk * sizeof *w)))
+        while (slot[s] >= 0 && !(hs[s] == h && key_eq(build->w + rep[slot[s]] * nk, w, nk)))
             s = (s + 1) & mask;
         if (slot[s] < 0) {
             slot[s] = (int64_t)ng;
@@ -372,8 +380,7 @@ static int group_rows(struct keys *build, struct keys *probe, size_t nk, size_t 
         const uint64_t *w = probe->w + i * nk;
         uint64_t h = key_hash(w, nk);
         size_t s = (size_t)h & mask;
-        while (slot[s] >= 0 &&
-               !(hs[s] == h && !memcmp(build->w + rep[slot[s]] * nk, w, nk * sizeof *w)))
+        while (slot[s] >= 0 && !(hs[s] == h && key_eq(build->w + rep[slot[s]] * nk, w, nk)))
             s = (s + 1) & mask;
         probe->gid[i] = slot[s];
     }
@@ -676,48 +683,76 @@ done:
 
 /* ---- the result frame ---- */
 
-/* Add column j of f gathered at idx[0..n) (NO_ROW: missing) to out under name. */
+/* A fresh array of n items of size sz (1 byte when n is 0, so never NULL on success). */
+static void *alloc_n(size_t n, size_t sz)
+{
+    return n ? (n > SIZE_MAX / sz ? NULL : malloc(n * sz)) : malloc(1);
+}
+
+/*
+ * Add column j of f gathered at idx[0..n) (NO_ROW: missing) to out under
+ * name. The gathered array is handed to the frame (kl__frame_adopt_*), not
+ * copied again.
+ */
 static int add_gathered(kl_frame *out, const kl_frame *f, size_t j, const char *name,
-                        const size_t *idx, size_t n, void *scratch, kl_err *err)
+                        const size_t *idx, size_t n, kl_err *err)
 {
     enum kl_type type = kl_frame_col_type(f, j);
     switch (kl_frame_col_kind(f, j)) {
     case KL_COL_KIND_NUMERIC: {
         const double *s = kl_frame_col_f64(f, j);
-        double *d = scratch;
+        double *d = alloc_n(n, sizeof *d);
+        if (!d)
+            return nomem(err);
         for (size_t i = 0; i < n; i++)
             d[i] = idx[i] == NO_ROW ? NAN : s[idx[i]];
-        return kl_frame_add_numeric(out, name, type, d, err);
+        return kl__frame_adopt_numeric(out, name, type, d, err);
     }
     case KL_COL_KIND_BOOL: {
         const uint8_t *s = kl_frame_col_bool(f, j);
-        uint8_t *d = scratch;
+        uint8_t *d = alloc_n(n, sizeof *d);
+        if (!d)
+            return nomem(err);
         for (size_t i = 0; i < n; i++)
             d[i] = idx[i] == NO_ROW ? KL_BOOL_MISSING : s[idx[i]];
-        return kl_frame_add_bool(out, name, d, err);
+        return kl__frame_adopt_bool(out, name, d, err);
     }
     case KL_COL_KIND_CATEGORICAL: {
         size_t nd = 0;
         const char *const *dict = kl_frame_col_dict(f, j, &nd);
         const int32_t *s = kl_frame_col_codes(f, j);
-        int32_t *d = scratch;
+        int32_t *d = alloc_n(n, sizeof *d);
+        char **dd = alloc_n(nd, sizeof *dd), *pool = NULL;
+        if (!d || !dd || kl__strings_copy(dict, nd, dd, &pool) < 0) {
+            free(d);
+            free(dd);
+            return nomem(err);
+        }
         for (size_t i = 0; i < n; i++)
             d[i] = idx[i] == NO_ROW ? KL_CAT_MISSING : s[idx[i]];
-        return kl_frame_add_categorical_codes(out, name, d, dict, nd, err);
+        return kl__frame_adopt_categorical(out, name, d, dd, nd, pool, err);
     }
     case KL_COL_KIND_TEXT: {
         const char *const *s = kl_frame_col_text(f, j);
-        const char **d = scratch;
+        char **d = alloc_n(n, sizeof *d), *pool = NULL;
+        if (!d)
+            return nomem(err);
         for (size_t i = 0; i < n; i++)
-            d[i] = idx[i] == NO_ROW ? NULL : s[idx[i]];
-        return kl_frame_add_text(out, name, d, err);
+            d[i] = idx[i] == NO_ROW ? NULL : (char *)s[idx[i]];
+        if (kl__strings_copy((const char *const *)d, n, d, &pool) < 0) {
+            free(d);
+            return nomem(err);
+        }
+        return kl__frame_adopt_text(out, name, d, pool, err);
     }
     case KL_COL_KIND_TIME: {
         const int64_t *s = kl_frame_col_time(f, j);
-        int64_t *d = scratch;
+        int64_t *d = alloc_n(n, sizeof *d);
+        if (!d)
+            return nomem(err);
         for (size_t i = 0; i < n; i++)
             d[i] = idx[i] == NO_ROW ? KL_TIME_MISSING : s[idx[i]];
-        return kl_frame_add_time(out, name, type, d, kl_frame_col_time_format(f, j), err);
+        return kl__frame_adopt_time(out, name, type, d, kl_frame_col_time_format(f, j), err);
     }
     }
     KL_ASSERT(0);
@@ -748,22 +783,21 @@ static int build_frame(const kl_frame *a, const kl_frame *b, const kl_join_opts 
                        const size_t *ia, const size_t *ib, size_t n, kl_frame **out, kl_err *err)
 {
     kl_frame *f = kl_frame_new(n);
-    void *scratch = xcalloc(n, sizeof(uint64_t));
     char name[1024];
     int rc = 0;
-    if (!f || !scratch) {
+    if (!f) {
         rc = nomem(err);
         goto done;
     }
     for (size_t j = 0; j < kl_frame_col_count(a); j++)
         if ((rc = out_name(o, kl_frame_col_name(a, j), b, "_x", name, sizeof name, err)) < 0 ||
-            (rc = add_gathered(f, a, j, name, ia, n, scratch, err)) < 0)
+            (rc = add_gathered(f, a, j, name, ia, n, err)) < 0)
             goto done;
     for (size_t j = 0; j < kl_frame_col_count(b); j++) {
         if (is_merged(o, kl_frame_col_name(b, j)))
             continue;
         if ((rc = out_name(o, kl_frame_col_name(b, j), a, "_y", name, sizeof name, err)) < 0 ||
-            (rc = add_gathered(f, b, j, name, ib, n, scratch, err)) < 0)
+            (rc = add_gathered(f, b, j, name, ib, n, err)) < 0)
             goto done;
     }
     unsigned va = kl_frame_infer_version(a), vb = kl_frame_infer_version(b);
@@ -777,7 +811,6 @@ done:
         kl_err_set(err, KL_EINVAL, "%s in the joined table; rename it in one input", msg);
     }
     kl_frame_free(f);
-    free(scratch);
     return rc;
 }
 
