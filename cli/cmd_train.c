@@ -258,8 +258,8 @@ static json_t *result_json(const kl_train_result *r, const char *run_id, const k
         json_object_set_new(o, "rounds",
                             json_pack("{s:s, s:i, s:i, s:b, s:o, s:o}", "metric", r->round_metric,
                                       "best_iteration", (json_int_t)r->best_round, "n_rounds",
-                                      (json_int_t)r->n_rounds, "kept_best", r->rounds_kept,
-                                      "train", tr, "valid", va));
+                                      (json_int_t)r->n_rounds, "kept_best", r->rounds_kept, "train",
+                                      tr, "valid", va));
     }
     return o;
 }
@@ -470,8 +470,8 @@ static json_t *search_json(const kl_search_result *r, const char *parent_id)
     for (size_t i = 0; i < r->n_trials; i++) {
         const kl_search_trial *x = &r->trials[i];
         json_t *t = json_pack("{s:i, s:i, s:o, s:b, s:b, s:f}", "id", (json_int_t)x->id, "rung",
-                              (json_int_t)x->rung, "params", params_json(&x->params), "ok",
-                              x->ok, "reused", x->reused, "seconds", x->seconds);
+                              (json_int_t)x->rung, "params", params_json(&x->params), "ok", x->ok,
+                              "reused", x->reused, "seconds", x->seconds);
         json_object_set_new(t, "mean", x->ok ? json_real(x->mean) : json_null());
         json_object_set_new(t, "std", x->ok ? json_real(x->std) : json_null());
         if (x->ok) {
@@ -500,8 +500,9 @@ static json_t *search_json(const kl_search_result *r, const char *parent_id)
                      parent_id[0] ? json_string(parent_id) : json_null(), "method",
                      kl_search_method_name(r->method), "metric", r->metric, "higher_is_better",
                      r->higher_is_better, "folds", (json_int_t)r->n_folds, "candidates",
-                     (json_int_t)r->n_candidates, "reused", (json_int_t)r->n_reused, "rungs",
-                     rungs, "trials", trials, "seconds", r->seconds, "trials_seconds", r->trials_seconds, "worker_cpu_seconds", workers, "best",
+                     (json_int_t)r->n_candidates, "reused", (json_int_t)r->n_reused, "rungs", rungs,
+                     "trials", trials, "seconds", r->seconds, "trials_seconds", r->trials_seconds,
+                     "worker_cpu_seconds", workers, "best",
                      json_pack("{s:i, s:i, s:f, s:f, s:o}", "id", (json_int_t)b->id, "rung",
                                (json_int_t)b->rung, "mean", b->mean, "std", b->std, "params",
                                params_json(&b->params)));
@@ -524,22 +525,22 @@ static int train_search(struct kl_cli *cli, struct train_args *a, const kl_train
     struct stat st;
     kl_cli_path(cli, ".keel", keel_dir, sizeof keel_dir);
     if (stat(keel_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-        kl_search_record_opts ro = {
-            .train = {.spec = spec,
-                      .data_path = data_path,
-                      .run_name = a->name,
-                      .params = a->params,
-                      .n_params = a->n_params},
-            .resume = a->resume,
-            .method = so.method != KL_SEARCH_METHOD_NONE ? so.method
-                      : spec && spec->train.search.method != KL_SEARCH_METHOD_NONE
-                          ? spec->train.search.method
-                          : KL_SEARCH_METHOD_RANDOM,
-            .trials = so.trials,
-            .algo = a->algo,
-            .cv_folds = a->cv > 0 ? (size_t)a->cv : 0,
-            .has_seed = to->has_seed,
-            .seed = to->seed};
+        kl_search_record_opts ro = {.train = {.spec = spec,
+                                              .data_path = data_path,
+                                              .run_name = a->name,
+                                              .params = a->params,
+                                              .n_params = a->n_params},
+                                    .resume = a->resume,
+                                    .method =
+                                        so.method != KL_SEARCH_METHOD_NONE ? so.method
+                                        : spec && spec->train.search.method != KL_SEARCH_METHOD_NONE
+                                            ? spec->train.search.method
+                                            : KL_SEARCH_METHOD_RANDOM,
+                                    .trials = so.trials,
+                                    .algo = a->algo,
+                                    .cv_folds = a->cv > 0 ? (size_t)a->cv : 0,
+                                    .has_seed = to->has_seed,
+                                    .seed = to->seed};
         if (kl_store_open(cli->dir, NULL, &s, &err) < 0 ||
             kl_search_recorder_open(s, &ro, &rec, &err) < 0) {
             rc = kl_cli_fail(&err);
@@ -566,8 +567,8 @@ static int train_search(struct kl_cli *cli, struct train_args *a, const kl_train
         kl_search_recorder_close(rec, NULL, &ignored);
         rec = NULL;
         if (g_stop && parent[0]) {
-            kl_cli_error(KL_EXIT_INPUT, "search interrupted: resume it with 'keel train --resume %.12s'",
-                         parent);
+            kl_cli_error(KL_EXIT_INPUT,
+                         "search interrupted: resume it with 'keel train --resume %.12s'", parent);
             rc = KL_EXIT_INPUT;
         } else {
             if (!err.ctx[0])

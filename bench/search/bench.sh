@@ -12,7 +12,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build-bench-search}
 ROWS=${ROWS:-100000}
 TRIALS=${TRIALS:-50}
-ROUNDS=${ROUNDS:-30}
+ROUNDS=${ROUNDS:-10}
 PY=/usr/bin/python3
 
 "$ROOT/scripts/deps.sh" --bench

@@ -75,7 +75,7 @@
 #include "keel/train.h"
 
 #define KL_SEARCH_MAX_PARAMS 32
-#define KL_SEARCH_VALUE_MAX 64  /* a value's text, NUL included */
+#define KL_SEARCH_VALUE_MAX 64 /* a value's text, NUL included */
 #define KL_SEARCH_MAX_GRID 100000
 
 /* One parameter of a candidate: key borrowed from the space, value text. */
@@ -119,33 +119,33 @@ typedef struct kl_search_trial {
     size_t rung;        /* halving rung (0-based); 0 for grid and random */
     size_t n_resources; /* halving: training rows per fold fit; 0 (all) otherwise */
     kl_search_params params;
-    int ok;                  /* 0: failed, see error; mean and std are NaN */
+    int ok; /* 0: failed, see error; mean and std are NaN */
     char error[KL_ERR_MSG_MAX];
-    double mean, std;        /* main metric over the folds */
-    size_t n_metrics;        /* metrics measured in every fold */
+    double mean, std; /* main metric over the folds */
+    size_t n_metrics; /* metrics measured in every fold */
     kl_train_metric metrics[KL_EVAL_MAX_METRICS];
-    double *fold_values;     /* n_folds x n_metrics, row-major; NULL for a failed trial */
-    double seconds;          /* summed fit + validate time over its folds */
-    int reused;              /* 1: read back from a finished child run (resume) */
-    char run_id[KL_ID_LEN];  /* its child run, "" when not recorded */
+    double *fold_values;    /* n_folds x n_metrics, row-major; NULL for a failed trial */
+    double seconds;         /* summed fit + validate time over its folds */
+    int reused;             /* 1: read back from a finished child run (resume) */
+    char run_id[KL_ID_LEN]; /* its child run, "" when not recorded */
 } kl_search_trial;
 
 typedef struct kl_search_result {
     enum kl_search_method method;
-    const char *metric;   /* the main metric (static string) */
+    const char *metric; /* the main metric (static string) */
     int higher_is_better;
     size_t n_folds;
-    size_t n_candidates; /* candidates at the first (only) rung */
-    size_t n_rungs;      /* 1 for grid and random */
+    size_t n_candidates;                            /* candidates at the first (only) rung */
+    size_t n_rungs;                                 /* 1 for grid and random */
     size_t rung_candidates[64], rung_resources[64]; /* halving: per rung */
-    kl_search_trial *trials; /* in order of (rung, candidate id) */
+    kl_search_trial *trials;                        /* in order of (rung, candidate id) */
     size_t n_trials;
-    size_t best;             /* index into trials; n_trials when none succeeded */
-    size_t n_reused;         /* trials taken from a previous, interrupted search */
-    kl_train_result final;   /* kl_train with the best parameters (model refitted on all rows) */
+    size_t best;           /* index into trials; n_trials when none succeeded */
+    size_t n_reused;       /* trials taken from a previous, interrupted search */
+    kl_train_result final; /* kl_train with the best parameters (model refitted on all rows) */
     kl_model_param best_params[2 * KL_MODEL_MAX_PARAMS]; /* the run's params + the best's */
     size_t n_best_params;
-    double trials_seconds;   /* wall time of the trials (candidates to best) */
+    double trials_seconds; /* wall time of the trials (candidates to best) */
     /*
      * CPU seconds each worker thread spent in trial tasks (CLOCK_THREAD_CPUTIME_ID):
      * their sum over their maximum is the speed-up the queue allows on idle cores,
@@ -153,7 +153,7 @@ typedef struct kl_search_result {
      */
     double worker_cpu[64];
     size_t n_workers;
-    double seconds;          /* wall time of the whole search, the final refit included */
+    double seconds; /* wall time of the whole search, the final refit included */
 } kl_search_result;
 
 void kl_search_result_release(kl_search_result *r);
@@ -175,14 +175,14 @@ typedef struct kl_search_hooks {
 } kl_search_hooks;
 
 typedef struct kl_search_opts {
-    enum kl_search_method method; /* NONE: train.search.method of the spec */
-    size_t trials;                /* 0: train.search.trials */
-    double factor;                /* 0: train.search.factor (3) */
-    int has_min_resources;        /* 1: min_resources overrides the spec */
-    int64_t min_resources;        /* as kl_spec's: 0 exhaust, -1 smallest, else rows */
+    enum kl_search_method method;      /* NONE: train.search.method of the spec */
+    size_t trials;                     /* 0: train.search.trials */
+    double factor;                     /* 0: train.search.factor (3) */
+    int has_min_resources;             /* 1: min_resources overrides the spec */
+    int64_t min_resources;             /* as kl_spec's: 0 exhaust, -1 smallest, else rows */
     const volatile sig_atomic_t *stop; /* when it becomes nonzero the search stops (KL_EIO
                                           "search interrupted") after the running tasks */
-    int no_final;                 /* 1: skip the final kl_train (tests) */
+    int no_final;                      /* 1: skip the final kl_train (tests) */
 } kl_search_opts;
 
 /*
@@ -209,11 +209,11 @@ int kl_search_run(const kl_frame *f, const kl_train_opts *train, const kl_search
  */
 typedef struct kl_search_objective {
     size_t n_folds;
-    size_t max_rows;     /* training rows in the data (halving's max resources) */
-    size_t n_classes;    /* classification: classes (halving's "smallest"); else 0 */
-    const char *metric;  /* main metric, a kl_metric_by_name name */
-    int (*fold)(void *ctx, const kl_search_params *p, size_t fold, size_t rows,
-                kl_eval_result *out, kl_err *err);
+    size_t max_rows;    /* training rows in the data (halving's max resources) */
+    size_t n_classes;   /* classification: classes (halving's "smallest"); else 0 */
+    const char *metric; /* main metric, a kl_metric_by_name name */
+    int (*fold)(void *ctx, const kl_search_params *p, size_t fold, size_t rows, kl_eval_result *out,
+                kl_err *err);
     void *ctx;
 } kl_search_objective;
 
@@ -260,8 +260,8 @@ typedef struct kl_search_record_opts {
  * names no run; KL_EINVAL when it is not a search's parent run, or when the
  * spec's hash differs from the one the search started with.
  */
-int kl_search_recorder_open(kl_store *s, const kl_search_record_opts *o,
-                            kl_search_recorder **out, kl_err *err);
+int kl_search_recorder_open(kl_store *s, const kl_search_record_opts *o, kl_search_recorder **out,
+                            kl_err *err);
 /* The parent run's full id. */
 const char *kl_search_recorder_run_id(const kl_search_recorder *rec);
 /*

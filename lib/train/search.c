@@ -170,8 +170,8 @@ static void finished(struct engine *e, kl_search_trial *t)
         }
     }
     if (h && h->progress)
-        h->progress(h->ctx, e->done, e->total, e->best == SIZE_MAX ? NULL : &e->res->trials[e->best],
-                    e->obj->metric);
+        h->progress(h->ctx, e->done, e->total,
+                    e->best == SIZE_MAX ? NULL : &e->res->trials[e->best], e->obj->metric);
 }
 
 static void run_task(void *ctx, size_t task)
@@ -193,8 +193,8 @@ static void run_task(void *ctx, size_t task)
             {
                 if (!atomic_exchange(&e->failed[s], 1)) {
                     if (e->n_folds > 1)
-                        snprintf(t->error, sizeof t->error, "%.400s (fold %zu of %zu)",
-                                 err.msg, k + 1, e->n_folds);
+                        snprintf(t->error, sizeof t->error, "%.400s (fold %zu of %zu)", err.msg,
+                                 k + 1, e->n_folds);
                     else
                         snprintf(t->error, sizeof t->error, "%s", err.msg);
                 }
@@ -570,8 +570,8 @@ static int balanced_order(const kl_fold *fd, const double *labels, uint64_t seed
     return 0;
 }
 
-static int cv_fold(void *ctx, const kl_search_params *p, size_t k, size_t rows,
-                   kl_eval_result *out, kl_err *err)
+static int cv_fold(void *ctx, const kl_search_params *p, size_t k, size_t rows, kl_eval_result *out,
+                   kl_err *err)
 {
     struct cv_obj *o = ctx;
     const kl_fold *fd = kl__train_cv_fold(o->cv, k);
@@ -650,8 +650,8 @@ int kl_search_run(const kl_frame *f, const kl_train_opts *train, const kl_search
         .n_space = spec->train.search.n_space,
         .trials = so->trials ? so->trials : (size_t)spec->train.search.trials,
         .factor = so->factor > 0 ? so->factor : spec->train.search.factor,
-        .min_resources = so->has_min_resources ? so->min_resources
-                                               : spec->train.search.min_resources,
+        .min_resources =
+            so->has_min_resources ? so->min_resources : spec->train.search.min_resources,
         .stop = so->stop};
     if (plan.method == KL_SEARCH_METHOD_NONE)
         plan.method = KL_SEARCH_METHOD_RANDOM;

@@ -241,8 +241,8 @@ static int fresh_open(kl_search_recorder *rec, kl_err *err)
     return rc;
 }
 
-int kl_search_recorder_open(kl_store *s, const kl_search_record_opts *o,
-                            kl_search_recorder **out, kl_err *err)
+int kl_search_recorder_open(kl_store *s, const kl_search_record_opts *o, kl_search_recorder **out,
+                            kl_err *err)
 {
     *out = NULL;
     kl_search_recorder *rec = calloc(1, sizeof *rec);
@@ -292,8 +292,8 @@ static int record_trial(void *ctx, kl_search_trial *t, size_t n_folds, kl_err *e
     for (size_t j = 0; rc == 0 && t->ok && j < t->n_metrics; j++) {
         const char *name = t->metrics[j].desc->name;
         for (size_t k = 0; rc == 0 && k < n_folds; k++)
-            rc = kl_run_log_metric(run, name, t->fold_values[k * t->n_metrics + j], (int64_t)k,
-                                   err);
+            rc =
+                kl_run_log_metric(run, name, t->fold_values[k * t->n_metrics + j], (int64_t)k, err);
         char key[96];
         snprintf(key, sizeof key, "%s_std", name);
         if (rc == 0)
@@ -377,8 +377,8 @@ static int record_final(kl_search_recorder *rec, const kl_search_result *sr, kl_
     for (size_t j = 0; rc == 0 && j < r->n_metrics; j++) {
         const char *name = r->metrics[j].desc->name;
         for (size_t k = 0; rc == 0 && k < r->n_folds && r->n_folds > 1; k++)
-            rc = kl_run_log_metric(run, name, r->fold_values[k * r->n_metrics + j], (int64_t)k,
-                                   err);
+            rc =
+                kl_run_log_metric(run, name, r->fold_values[k * r->n_metrics + j], (int64_t)k, err);
         char key[96];
         snprintf(key, sizeof key, "%s_std", name);
         if (rc == 0)

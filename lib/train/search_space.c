@@ -114,12 +114,18 @@ int kl_search_space_check(const kl_spec_space *space, size_t n, enum kl_search_m
             if (strlen(sp->values[k]) >= KL_SEARCH_VALUE_MAX) {
                 kl_err_set(err, KL_EINVAL, "value '%.40s...' is longer than %d characters",
                            sp->values[k], KL_SEARCH_VALUE_MAX - 1);
-                { kl_err_ctx(err, "train.search.space.%s", sp->param); return KL_EINVAL; }
+                {
+                    kl_err_ctx(err, "train.search.space.%s", sp->param);
+                    return KL_EINVAL;
+                }
             }
         for (size_t j = 0; j < i; j++)
             if (!strcmp(space[j].param, sp->param)) {
                 kl_err_set(err, KL_EINVAL, "parameter '%s' appears twice in the space", sp->param);
-                { kl_err_ctx(err, "train.search.space.%s", sp->param); return KL_EINVAL; }
+                {
+                    kl_err_ctx(err, "train.search.space.%s", sp->param);
+                    return KL_EINVAL;
+                }
             }
         if (method == KL_SEARCH_METHOD_GRID && !sp->n_values && sp->type == KL_PARAM_TYPE_FLOAT &&
             !(sp->step > 0)) {
@@ -127,7 +133,10 @@ int kl_search_space_check(const kl_spec_space *space, size_t n, enum kl_search_m
                        "a grid cannot enumerate the float range of '%s': give it a step or "
                        "values",
                        sp->param);
-            { kl_err_ctx(err, "train.search.space.%s", sp->param); return KL_EINVAL; }
+            {
+                kl_err_ctx(err, "train.search.space.%s", sp->param);
+                return KL_EINVAL;
+            }
         }
     }
     if (method == KL_SEARCH_METHOD_GRID) {
@@ -242,7 +251,10 @@ int kl_search_grid(const kl_spec_space *space, size_t n, kl_search_params **out,
                        "a grid cannot enumerate the float range of '%s': give it a step or "
                        "values",
                        space[i].param);
-            { kl_err_ctx(err, "train.search.space.%s", space[i].param); return KL_EINVAL; }
+            {
+                kl_err_ctx(err, "train.search.space.%s", space[i].param);
+                return KL_EINVAL;
+            }
         }
     if (n > KL_SEARCH_MAX_PARAMS)
         return kl_err_set(err, KL_EINVAL, "the search space has %zu entries; at most %d", n,

@@ -46,8 +46,7 @@ static int spec_error(const char *yaml, kl_err *err)
     return rc;
 }
 
-#define HEAD                                                                                       \
-    "version: 1\nproject: {name: t}\nobjective: {task: regression, target: y}\n"
+#define HEAD "version: 1\nproject: {name: t}\nobjective: {task: regression, target: y}\n"
 
 static kl_frame *read_data(const char *name)
 {
@@ -307,7 +306,7 @@ static void test_spec_search_section_round_trips_through_yaml(void **state)
 
 struct toy {
     const char *metric;
-    int flip_at; /* rows >= flip_at score 1 - q instead of q (0: never) */
+    int flip_at;        /* rows >= flip_at score 1 - q instead of q (0: never) */
     const char *fail_q; /* a q value whose trial fails */
 };
 
@@ -339,11 +338,8 @@ static kl_search_result run_toy(const char *space_yaml, enum kl_search_method m,
                            .trials = trials,
                            .factor = 3,
                            .seed = 11};
-    kl_search_objective obj = {.n_folds = 3,
-                               .max_rows = max_rows,
-                               .metric = toy->metric,
-                               .fold = toy_fold,
-                               .ctx = toy};
+    kl_search_objective obj = {
+        .n_folds = 3, .max_rows = max_rows, .metric = toy->metric, .fold = toy_fold, .ctx = toy};
     kl_search_result r;
     kl_err err = {0};
     int rc = kl_search_run_objective(&plan, &obj, NULL, &r, &err);
@@ -364,9 +360,8 @@ static void test_halving_keeps_the_top_third_each_rung_on_the_sklearn_schedule(v
     (void)state;
     struct toy toy = {.metric = "r2", .flip_at = 900};
     kl_spec *sp = NULL;
-    kl_search_result r =
-        run_toy("      q: {type: float, low: 0, high: 1}\n", KL_SEARCH_METHOD_HALVING, 9, &toy, 900,
-                &sp);
+    kl_search_result r = run_toy("      q: {type: float, low: 0, high: 1}\n",
+                                 KL_SEARCH_METHOD_HALVING, 9, &toy, 900, &sp);
     /*
      * By hand (scikit-learn's _run_search): 9 candidates, factor 3 -> 1 + floor(log3 9) = 3
      * rungs needed; min_resources exhaust = max(2 x 3 folds, 900 // 3^2) = 100; possible rungs
