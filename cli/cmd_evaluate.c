@@ -75,8 +75,8 @@ static int report(const kl_spec *spec, const kl_eval_result *r, size_t n_used, c
                                 json_pack("{s:f, s:f, s:f, s:f}", "tp", r->tp, "fp", r->fp, "tn",
                                           r->tn, "fn", r->fn));
         json_object_set_new(o, "sla", kl_sla_verdicts_json(sv, ns));
-        kl_sla_groups none = {0};
-        json_object_set_new(o, "sla_groups", kl_sla_groups_json(grp ? grp : &none));
+        if (grp) /* a model on data: its `by` gates, group by group */
+            json_object_set_new(o, "sla_groups", kl_sla_groups_json(grp));
         json_object_set_new(o, "kpi", kl_kpi_verdicts_json(kv, nk));
         json_object_set_new(o, "sla_failed", json_integer((json_int_t)failed));
         json_object_set_new(o, "verdict", json_string(failed ? "fail" : "pass"));
