@@ -311,6 +311,9 @@ static int candidates(const kl_search_plan *p, kl_search_params **out, size_t *n
 {
     if (p->method == KL_SEARCH_METHOD_GRID)
         return kl_search_grid(p->space, p->n_space, out, n, err);
+    if (p->trials > KL_SEARCH_MAX_GRID)
+        return kl_err_set(err, KL_EINVAL, "%zu trials are more than a search runs (at most %d)",
+                          p->trials, KL_SEARCH_MAX_GRID);
     *n = p->trials;
     if (!(*out = calloc(p->trials ? p->trials : 1, sizeof **out)))
         return kl_err_set(err, KL_ENOMEM, "out of memory");
