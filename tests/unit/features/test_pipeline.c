@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "keel/pipeline.h"
+#include "keel/rng.h"
 
 static kl_pipeline *fit(const kl_pipeline_opts *o, const kl_frame *f)
 {
@@ -88,6 +89,59 @@ static void test_median_of_an_even_count_is_the_mean_of_the_middle_two(void **st
     free(X);
     kl_pipeline_free(p);
     kl_frame_free(f);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median the PLAIN pipeline imputes for column x (row 0 of f is missing). */
+static double fitted_median(const double *x, size_t n)
+{
+    double *y = calloc(n, sizeof(double));
+    kl_frame *f = kl_frame_new(n);
+    assert_int_equal(kl_frame_add_numeric(f, "x", KL_TYPE_FLOAT, x, NULL), 0);
+    assert_int_equal(kl_frame_add_numeric(f, "y", KL_TYPE_FLOAT, y, NULL), 0);
+    kl_pipeline_opts o = {.target = "y", .defaults = KL_PIPELINE_DEFAULTS_PLAIN};
+    kl_pipeline *p = fit(&o, f);
+    double v;
+    assert_int_equal(kl_pipeline_transform(p, f, 0, 1, &v, 1, NULL), 0);
+    kl_pipeline_free(p);
+    kl_frame_free(f);
+    free(y);
+    return v;
+}
+
+static void test_median_of_many_values_matches_a_full_sort(void **state)
+{
+    (void)state;
+    /* large columns take the radix selection: checked against qsort's middle values on
+       spread-out values, on values packed into a narrow range (every 16-bit pass used),
+       and on heavy ties, with odd and even counts */
+    size_t sizes[] = {20001, 20002};
+    kl_rng r;
+    kl_rng_init(&r, 9);
+    for (int kind = 0; kind < 3; kind++)
+        for (size_t si = 0; si < 2; si++) {
+            size_t n = sizes[si], m = n - 1;
+            double *x = malloc(n * sizeof(double)), *s = malloc(m * sizeof(double));
+            x[0] = NAN;
+            for (size_t i = 1; i < n; i++) {
+                double z = kl_rng_normal(&r);
+                x[i] = kind == 0 ? z * 1e3 : kind == 1 ? 1000.0 + z * 1e-9 : floor(z * 2) - 0.0;
+                s[i - 1] = x[i];
+            }
+            qsort(s, m, sizeof(double), cmp_double);
+            double want = m % 2 ? s[m / 2] : 0.5 * (s[m / 2 - 1] + s[m / 2]);
+            double got = fitted_median(x, n);
+            if (got != want)
+                fprintf(stderr, "kind %d n %zu: %.17g vs %.17g\n", kind, n, got, want);
+            assert_true(got == want);
+            free(x);
+            free(s);
+        }
 }
 
 static kl_frame *mixed(void)
@@ -531,6 +585,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_default_is_median_impute_then_standardize),
         cmocka_unit_test(test_median_of_an_even_count_is_the_mean_of_the_middle_two),
+        cmocka_unit_test(test_median_of_many_values_matches_a_full_sort),
         cmocka_unit_test(test_defaults_by_kind_and_columns_left_out),
         cmocka_unit_test(test_unseen_category_gives_zeros_or_an_error),
         cmocka_unit_test(test_zero_one_column_may_arrive_as_numbers_or_bools),
