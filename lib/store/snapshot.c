@@ -96,12 +96,18 @@ struct numsum {
     int oom;
 };
 
-/* Scratch arrays of one task, kept from column to column (no page faults per column). */
+/*
+ * Scratch arrays of one task, kept from column to column: fresh memory costs
+ * a page fault per 4 KiB on first touch, which was most of the summaries'
+ * time when every column allocated its own.
+ */
 struct numbuf {
     uint64_t *keys, *tmp;
     size_t *radix;   /* 4 * 65536 */
     uint32_t *hist;  /* counting sort of small decimal ranges */
     size_t hist_cap;
+    double *values;   /* the column's distinct values and counts, until written */
+    uint64_t *counts;
 };
 
 struct numjob {
@@ -140,10 +146,8 @@ static int distinct_values(const double *v, size_t n, struct numbuf *bf, struct 
             }
         for (uint64_t b = 0; b < range; b++)
             k += bf->hist[b] != 0;
-        x->values = malloc((k ? k : 1) * sizeof *x->values);
-        x->counts = malloc((k ? k : 1) * sizeof *x->counts);
-        if (!x->values || !x->counts)
-            return -1;
+        x->values = bf->values; /* n long: room for any number of distinct values */
+        x->counts = bf->counts;
         k = 0;
         for (uint64_t b = 0; b < range; b++)
             if (bf->hist[b]) {
@@ -160,10 +164,8 @@ static int distinct_values(const double *v, size_t n, struct numbuf *bf, struct 
             radix_sort(bf->keys, bf->tmp, m, bf->radix);
         for (size_t i = 0; i < m; i++)
             k += i == 0 || bf->keys[i] != bf->keys[i - 1];
-        x->values = malloc((k ? k : 1) * sizeof *x->values);
-        x->counts = malloc((k ? k : 1) * sizeof *x->counts);
-        if (!x->values || !x->counts)
-            return -1;
+        x->values = bf->values; /* n long: room for any number of distinct values */
+        x->counts = bf->counts;
         k = 0;
         for (size_t i = 0; i < m; i++) {
             if (i == 0 || bf->keys[i] != bf->keys[i - 1]) {
@@ -192,8 +194,11 @@ static void num_task(void *ctx, size_t t)
         bf->keys = malloc((n ? n : 1) * sizeof *bf->keys);
         bf->tmp = malloc((n ? n : 1) * sizeof *bf->tmp);
         bf->radix = malloc(4 * 65536 * sizeof *bf->radix);
+        bf->values = malloc((n ? n : 1) * sizeof *bf->values);
+        bf->counts = malloc((n ? n : 1) * sizeof *bf->counts);
     }
-    if (!bf->keys || !bf->tmp || !bf->radix || distinct_values(v, n, bf, x) < 0) {
+    if (!bf->keys || !bf->tmp || !bf->radix || !bf->values || !bf->counts ||
+        distinct_values(v, n, bf, x) < 0) {
         x->oom = 1;
         return;
     }
@@ -501,9 +506,7 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
                 json_decref(o);
                 rc = write_values(w, x, err);
             }
-            free(x->values);
-            free(x->counts);
-            x->values = NULL;
+            x->values = NULL; /* the task's buffers, reused by the next batch */
             x->counts = NULL;
         }
     }
@@ -513,6 +516,8 @@ static int put_summaries(kl_store *s, const kl_frame *f, json_t *stats, char val
         free(bufs[b].tmp);
         free(bufs[b].radix);
         free(bufs[b].hist);
+        free(bufs[b].values);
+        free(bufs[b].counts);
     }
     free(bufs);
     if (rc < 0) {
