@@ -17,9 +17,37 @@ set -euo pipefail
 keel=$(readlink -f "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3
-command -v zstd > /dev/null || { echo "pii_store: the zstd program is needed" >&2; exit 1; }
 tmp=$(mktemp -d); [ -z "${KEEP_TMP:-}" ] || echo "pii_store: keeping $tmp" >&2
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
+
+# The decompressor: the zstd program, else a few lines of C on libzstd.
+unzstd=(zstd -dcq)
+if ! command -v zstd > /dev/null; then
+    cat > "$tmp/unzstd.c" <<'C'
+#include <stdio.h>
+#include <zstd.h>
+/* stdin (zstd frames) to stdout; stops quietly at the first bytes that are not zstd. */
+int main(void)
+{
+    static char in[1 << 16], out[1 << 17];
+    ZSTD_DStream *d = ZSTD_createDStream();
+    size_t n;
+    while ((n = fread(in, 1, sizeof in, stdin)) > 0) {
+        ZSTD_inBuffer ib = {in, n, 0};
+        while (ib.pos < ib.size) {
+            ZSTD_outBuffer ob = {out, sizeof out, 0};
+            if (ZSTD_isError(ZSTD_decompressStream(d, &ob, &ib)))
+                return 0;
+            fwrite(out, 1, ob.pos, stdout);
+        }
+    }
+    ZSTD_freeDStream(d);
+    return 0;
+}
+C
+    cc -O1 -o "$tmp/unzstd" "$tmp/unzstd.c" -lzstd
+    unzstd=("$tmp/unzstd")
+fi
 
 # ---- the input file and the list of its PII values ----
 "$py" - "$root" "$tmp/people.csv" "$tmp/values.txt" <<'PY'
@@ -54,7 +82,7 @@ dump_store() {
     : > "$out"
     while IFS= read -r -d '' f; do
         cat "$f" >> "$out"
-        "$py" - "$f" >> "$out" <<'PY'
+        "$py" - "$f" "${unzstd[@]}" >> "$out" <<'PY'
 import subprocess, sys
 data = open(sys.argv[1], "rb").read()
 magic, start = b"\x28\xb5\x2f\xfd", 0
@@ -63,7 +91,7 @@ while True:
     if k < 0:
         break
     # zstd writes what it decoded before any trailing bytes it cannot read.
-    r = subprocess.run(["zstd", "-dcq"], input=data[k:], stdout=subprocess.PIPE,
+    r = subprocess.run(sys.argv[2:], input=data[k:], stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL)
     sys.stdout.buffer.write(r.stdout)
     start = k + 1
