@@ -5,7 +5,7 @@
 #   exit    the expected exit code
 #   stdout  (optional) the exact expected standard output
 #   stderr  (optional) the exact expected standard error
-#   setup   (optional) a shell script run first in the case's directory
+#   setup   (optional) a shell script run first in the case's directory ($KEEL: the binary)
 #   check   (optional) a shell script run afterwards there; it must exit 0
 #           ($KEEL is the binary, so it can inspect what the command made)
 # Each case runs in a fresh temporary copy of its directory; the repo's data/
@@ -25,7 +25,7 @@ for case in "$@"; do
     work="$tmp/$name"; mkdir -p "$work"
     cp -r "$case"/. "$work"/
     [ -e "$work/data" ] || ln -s "$root/data" "$work/data"
-    (cd "$work" && [ ! -f setup ] || bash setup) > /dev/null 2>&1
+    (cd "$work" && [ ! -f setup ] || KEEL="$keel" bash setup) > /dev/null 2>&1
     args=$(cat "$case/cmd")
     (cd "$work" && eval "exec \"\$keel\" $args") < /dev/null > "$tmp/out" 2> "$tmp/err"
     rc=$?
