@@ -207,7 +207,7 @@ static int top_render(const kl_frame *f, size_t j, kl_profile_column *c, const t
 static void *big_alloc(size_t bytes)
 {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < huge)
+    if (bytes < huge / 2)
         return malloc(bytes ? bytes : 1);
     void *p = NULL;
     size_t size = (bytes + huge - 1) / huge * huge;
@@ -224,6 +224,11 @@ static void *big_alloc(size_t bytes)
     madvise(p, size, MADV_POPULATE_WRITE);
 #endif
     return p;
+}
+
+void *kl__prof_alloc(size_t bytes)
+{
+    return big_alloc(bytes);
 }
 
 struct kl__prof_scratch {
@@ -1263,7 +1268,7 @@ static int target_classes(kl__prof *w, size_t t)
     const kl_frame *f = w->f;
     size_t n = w->n;
     enum kl_col_kind kind = kl_frame_col_kind(f, t);
-    uint8_t *cls = malloc(n ? n : 1);
+    uint8_t *cls = big_alloc(n);
     if (!cls)
         return KL_ENOMEM;
     int found = 0;
@@ -1358,7 +1363,7 @@ int kl_profile_compute(const kl_frame *f, const kl_profile_opts *opts, kl_profil
             kl_frame_col_dict(f, j, &w.n_codes[j]);
         } else if (c->kind == KL_COL_KIND_BOOL) {
             const uint8_t *b = kl_frame_col_bool(f, j);
-            int32_t *x = malloc((n ? n : 1) * sizeof *x);
+            int32_t *x = big_alloc(n * sizeof *x);
             if (!x)
                 goto oom;
             for (size_t i = 0; i < n; i++)
