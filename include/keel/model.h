@@ -259,11 +259,11 @@ int kl_model_params_check(const kl_algo *algo, const kl_model_param *params, siz
  * target is missing are left out (a note says how many), as are the
  * pipeline's warm-up rows; any other missing value in the features is
  * KL_EINVAL naming the feature, except for native algorithms
- * (pipeline_defaults KL_PIPELINE_DEFAULTS_NATIVE), which take NaN as missing. Classification classes are the target's
- * distinct values in sorted order (categories bytewise, numbers numerically,
- * bools false < true), as scikit-learn's LabelEncoder; fewer than 2 is
- * KL_EINVAL. Errors: KL_ENOTFOUND (algorithm or target), KL_EINVAL,
- * KL_EUNSUPPORTED (task the algorithm does not do), KL_ENOMEM.
+ * (pipeline_defaults KL_PIPELINE_DEFAULTS_NATIVE), which take NaN as missing. Classification
+ * classes are the target's distinct values in sorted order (categories bytewise, numbers
+ * numerically, bools false < true), as scikit-learn's LabelEncoder; fewer than 2 is KL_EINVAL.
+ * Errors: KL_ENOTFOUND (algorithm or target), KL_EINVAL, KL_EUNSUPPORTED (task the algorithm does
+ * not do), KL_ENOMEM.
  */
 int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model **out, kl_err *err);
 void kl_model_free(kl_model *m); /* NULL does nothing */

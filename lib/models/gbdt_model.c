@@ -181,8 +181,8 @@ static int mono_parse(const char *text, const kl_model_data *d, int8_t *mono, kl
                 break; /* "()" */
             if (mono_value(it, il, &v) < 0) {
                 kl_err_set(err, KL_EINVAL,
-                           "monotone constraint '%.*s' must be -1, 0 or 1 (in '%s')", (int)il,
-                           it, text);
+                           "monotone constraint '%.*s' must be -1, 0 or 1 (in '%s')", (int)il, it,
+                           text);
                 return kl_err_ctx(err, "param monotone_constraints");
             }
             if (k < p)
@@ -203,8 +203,8 @@ static int mono_parse(const char *text, const kl_model_data *d, int8_t *mono, kl
                 return kl_err_ctx(err, "param monotone_constraints");
             }
             size_t j = 0;
-            while (j < p && !(strlen(d->feature_names[j]) == nl &&
-                              !strncmp(d->feature_names[j], nm, nl)))
+            while (j < p &&
+                   !(strlen(d->feature_names[j]) == nl && !strncmp(d->feature_names[j], nm, nl)))
                 j++;
             if (j == p) {
                 kl_err_set(err, KL_EINVAL,

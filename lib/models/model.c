@@ -269,7 +269,6 @@ static int cmp_strp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-
 #define MAX_CLASSES 10000
 
 /*
@@ -490,7 +489,8 @@ static double valid_target(const kl_model *m, const kl_frame *vf, size_t t, size
         if (cls[c] >= 0)
             return cls[c];
         *bad = 1;
-        kl_err_set(err, KL_EINVAL, "label '%s' of '%s' in validation row %zu is not a training class",
+        kl_err_set(err, KL_EINVAL,
+                   "label '%s' of '%s' in validation row %zu is not a training class",
                    kl_frame_col_dict(vf, t, NULL)[c], m->target, i + 1);
         return NAN;
     } else {
@@ -520,13 +520,13 @@ static double valid_target(const kl_model *m, const kl_frame *vf, size_t t, size
  * (warm-up rows and rows with a missing target left out), column-major with
  * leading dimension *nv, and its targets.
  */
-static int valid_matrix(const kl_model *m, const kl_frame *vf, int nan_ok, double **Xv,
-                        double **yv, size_t *nv, kl_err *err)
+static int valid_matrix(const kl_model *m, const kl_frame *vf, int nan_ok, double **Xv, double **yv,
+                        size_t *nv, kl_err *err)
 {
     long tc = kl_frame_col_index(vf, m->target);
     if (tc < 0)
-        return kl_err_set(err, KL_ENOTFOUND, "no column named '%s' (the target) in the validation data",
-                          m->target);
+        return kl_err_set(err, KL_ENOTFOUND,
+                          "no column named '%s' (the target) in the validation data", m->target);
     size_t t = (size_t)tc, n = kl_frame_row_count(vf), p = kl_pipeline_n_outputs(m->pipe);
     size_t w = KL_MIN(kl_pipeline_warmup(m->pipe), n), nd = 0;
     if (kl_frame_col_kind(vf, t) == KL_COL_KIND_CATEGORICAL)

@@ -175,7 +175,8 @@ static void node_stats(fit_ws *s, size_t a, size_t e, double *W, double *imp, do
     }
 }
 
-/* Score of a split whose left side is (wl, Sl, Ql) or class counts cl; right is total minus left. */
+/* Score of a split whose left side is (wl, Sl, Ql) or class counts cl; right is total minus left.
+ */
 static double split_score(fit_ws *s, double W, double wl, double Sl, double Ql, double St,
                           double Qt, const double *cl)
 {
@@ -281,8 +282,8 @@ static best search(fit_ws *s, size_t a, size_t e, double W)
                             for (size_t k = 0; k < K; k++)
                                 ct[k] += cm[k];
                         consider(&b, j, s->buf[i].x,
-                                 split_score(s, W, w_in + wm, S_in + Sm, Q_in + Qm, St, Qt, ct),
-                                 1, 1);
+                                 split_score(s, W, w_in + wm, S_in + Sm, Q_in + Qm, St, Qt, ct), 1,
+                                 1);
                     }
                 }
                 g0 = i + 1;
@@ -465,8 +466,9 @@ void kl_tree_predict(const kl_tree *t, const double *X, size_t n, size_t ld, dou
         while (t->nodes[q].left >= 0) {
             const kl_tree_node *nd = &t->nodes[q];
             double x = X[(size_t)nd->feature * ld + i];
-            int go_left = isnan(x) ? nd->missing_left : nd->is_cat ? x == nd->threshold
-                                                                    : x <= nd->threshold;
+            int go_left = isnan(x)     ? nd->missing_left
+                          : nd->is_cat ? x == nd->threshold
+                                       : x <= nd->threshold;
             q = (size_t)nd->left + (go_left ? 0 : 1);
         }
         memcpy(out + i * V, t->values + q * V, V * sizeof *out);

@@ -72,8 +72,9 @@ int kl_curve_rounds_svg(const kl_train_result *r, char **svg, size_t *len, kl_er
             "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n",
             W, H, W, H);
     fprintf(fp, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-    fprintf(fp, "<text x=\"%d\" y=\"22\" font-size=\"14\">%s per round: training (blue), "
-                "validation (orange)</text>\n",
+    fprintf(fp,
+            "<text x=\"%d\" y=\"22\" font-size=\"14\">%s per round: training (blue), "
+            "validation (orange)</text>\n",
             L, r->round_metric);
     fprintf(fp, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, H - B,
             W - R, H - B);
