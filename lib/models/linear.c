@@ -395,6 +395,7 @@ typedef struct gram_job {
     const kl_model_blocks *b;
     size_t chunk, p, q; /* q = p + 1: the target is the last column */
     int centre;
+    const kl_model_data *d; /* the rows as an in-memory matrix (read in place), or NULL */
     double *C;    /* per task q x q (upper triangle used) */
     double *mean; /* per task q */
     size_t *cnt;  /* per task rows */
@@ -437,9 +438,20 @@ static void gram_task(void *ctx, size_t t)
     }
     for (size_t r = r0; r < r1; r += GRAM_BLOCK) {
         size_t m = KL_MIN((size_t)GRAM_BLOCK, r1 - r);
-        if ((rc = j->b->get(j->b, r, m, S, m, S + p * m, &j->errs[t])) < 0)
+        if (j->d && j->centre) {
+            /* a matrix in memory: mean from the source, then one centred copy */
+            for (size_t k = 0; k < q; k++) {
+                const double *x = k < p ? j->d->X + k * j->d->ld + r : j->d->y + r;
+                double *o = S + k * m, sum = 0;
+                for (size_t i = 0; i < m; i++)
+                    sum += x[i];
+                mb[k] = sum / (double)m;
+                for (size_t i = 0; i < m; i++)
+                    o[i] = x[i] - mb[k];
+            }
+        } else if ((rc = j->b->get(j->b, r, m, S, m, S + p * m, &j->errs[t])) < 0) {
             break;
-        if (j->centre) {
+        } else if (j->centre) {
             for (size_t k = 0; k < q; k++) {
                 double *x = S + k * m, s = 0;
                 for (size_t i = 0; i < m; i++)
@@ -462,15 +474,16 @@ done:
 
 /*
  * Ridge from blocks by the Gram matrix into s (coefficients, intercept,
- * objective). GRAM_FALLBACK when the system is too ill-conditioned for it.
+ * objective); d (may be NULL) is the same rows as a matrix, read in place.
+ * GRAM_FALLBACK when the system is too ill-conditioned for it.
  */
-static int ridge_gram(const kl_model_blocks *b, double alpha, int fit_intercept, kl__linear *s,
-                      kl_err *err)
+static int ridge_gram(const kl_model_blocks *b, const kl_model_data *d, double alpha,
+                      int fit_intercept, kl__linear *s, kl_err *err)
 {
     size_t n = b->n, p = b->p, q = p + 1;
     size_t chunk = KL_MAX((size_t)LS_TASK_MIN, (n + LS_MAX_TASKS - 1) / LS_MAX_TASKS);
     size_t nt = kl_task_count(n, chunk);
-    gram_job j = {.b = b, .chunk = chunk, .p = p, .q = q, .centre = fit_intercept};
+    gram_job j = {.b = b, .chunk = chunk, .p = p, .q = q, .centre = fit_intercept, .d = d};
     j.C = malloc(nt * q * q * sizeof(double));
     j.mean = malloc(nt * q * sizeof(double));
     j.cnt = malloc(nt * sizeof(size_t));
@@ -579,7 +592,7 @@ static int ls_fit(const kl_model_data *d, double alpha, int fit_intercept, void 
     }
     if (alpha > 0 && n >= p && p > 0) {
         kl_model_blocks mb = {.n = n, .p = p, .get = matrix_get, .ctx = d};
-        if ((rc = ridge_gram(&mb, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
+        if ((rc = ridge_gram(&mb, d, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
             goto done;
         rc = 0;
     }
@@ -779,7 +792,7 @@ static int ls_fit_blocks(const kl_model_blocks *b, double alpha, int fit_interce
         goto done;
     }
     if (alpha > 0) {
-        if ((rc = ridge_gram(b, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
+        if ((rc = ridge_gram(b, NULL, alpha, fit_intercept, s, err)) != GRAM_FALLBACK)
             goto done;
         rc = 0;
     }

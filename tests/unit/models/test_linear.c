@@ -412,6 +412,25 @@ static void test_streamed_ridge_with_offset_columns_matches_augmented_qr(void **
     for (size_t j = 0; j < 6; j++)
         assert_true(fx_close(w[j], ref[j], 1e-10, 0));
     assert_true(fx_close(b, rb, 1e-9, 0));
+    /* the algorithm on the matrix itself (rows read in place) gives the same */
+    const kl_algo *a = kl_algo_find("ridge");
+    double pv[KL_MODEL_MAX_PARAMS], *X = malloc(n * 6 * sizeof(double));
+    const char *names[] = {"x0", "x1", "x2", "x3", "x4", "x5"};
+    for (size_t j = 0; j < 6; j++)
+        memcpy(X + j * n, kl_frame_col_f64(f, j), n * sizeof(double));
+    assert_int_equal(kl_model_params_check(a, prm, 1, pv, NULL), 0);
+    kl_model_data d = {.X = X, .n = n, .p = 6, .ld = n, .y = kl_frame_col_f64(f, 6),
+                       .feature_names = names};
+    void *st = NULL;
+    assert_int_equal(a->fit(&d, pv, &st, NULL), 0);
+    size_t no, nf;
+    const double *mic, *mw;
+    a->linear_coef(st, &no, &nf, &mic, &mw);
+    for (size_t j = 0; j < 6; j++)
+        assert_true(fx_close(mw[j], ref[j], 1e-10, 0));
+    assert_true(fx_close(mic[0], rb, 1e-9, 0));
+    a->free(st);
+    free(X);
     free(x);
     free(y);
     kl_model_free(m);
