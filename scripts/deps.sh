@@ -8,11 +8,12 @@ set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libc6-dev
       libyaml-dev libssl-dev libjansson-dev libcmocka-dev
-      libsqlite3-dev libpq-dev libzstd-dev postgresql
+      libsqlite3-dev libpq-dev libzstd-dev zstd postgresql
       libopenblas-openmp-dev liblapacke-dev
       clang libclang-rt-14-dev)
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(python3 python3-pandas python3-numpy hyperfine time)
+    pkgs+=(python3 python3-pandas python3-numpy python3-scipy python3-sklearn
+           python3-xgboost python3-statsmodels sqlite3 hyperfine time)
 fi
 
 missing=()
