@@ -13,7 +13,7 @@ pkgs=(gcc make cmake pkg-config libc6-dev
       clang libclang-rt-14-dev)
 if [ "${1:-}" = "--bench" ]; then
     pkgs+=(python3 python3-pandas python3-numpy python3-scipy python3-sklearn
-           python3-xgboost python3-statsmodels sqlite3 hyperfine time)
+           python3-xgboost python3-statsmodels python3-threadpoolctl sqlite3 hyperfine time)
 fi
 
 missing=()

@@ -25,6 +25,7 @@
 /* data */
 #include "keel/frame.h"
 #include "keel/csv.h"
+#include "keel/join.h"
 
 /* spec and project */
 #include "keel/spec.h"
@@ -55,5 +56,7 @@
 #include "keel/train.h"
 #include "keel/evaluate.h"
 #include "keel/curve.h"
+#include "keel/search.h"
+#include "keel/fselect.h"
 
 #endif

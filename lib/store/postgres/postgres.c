@@ -12,9 +12,17 @@
  * Migrations take a transaction-scoped advisory lock, so two processes opening
  * a fresh database one after the other apply them once. Notices (such as
  * "relation already exists, skipping") are swallowed: the library never prints.
+ *
+ * libpq is loaded with dlopen when a PostgreSQL store is first opened, not
+ * linked: it brings some twenty libraries (Kerberos, LDAP, GnuTLS, ...)
+ * whose loading cost every keel command ~15 ms of start-up, although most
+ * never touch PostgreSQL. libpq-fe.h still gives the types and prototypes;
+ * the table below holds one pointer per function used, typed from them.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +32,36 @@
 #include "keel/err.h"
 #include "store/store_internal.h"
 #include "core/common.h"
+
+#define PQ_FUNCS(X)                                                                        \
+    X(PQclear) X(PQconnectdb) X(PQerrorMessage) X(PQexecParams) X(PQexecPrepared)          \
+    X(PQfinish) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQntuples) X(PQprepare)      \
+    X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                        \
+    X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
+#define PQ_PTR(f) __typeof__(f) *f;
+static struct {
+    PQ_FUNCS(PQ_PTR)
+} pq;
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_error[256] = "not loaded"; /* why libpq could not be loaded; "" once it is */
+
+static void pq_load(void)
+{
+    void *h = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(pq_error, sizeof pq_error, "%s", why ? why : "unknown error");
+        return;
+    }
+#define PQ_SYM(f)                                                                          \
+    if (!(*(void **)&pq.f = dlsym(h, #f))) {                                               \
+        snprintf(pq_error, sizeof pq_error, "libpq.so.5 has no symbol %s", #f);            \
+        return;                                                                            \
+    }
+    PQ_FUNCS(PQ_SYM)
+#undef PQ_SYM
+    pq_error[0] = '\0';
+}
 
 #define PG_MAX_PARAMS 64
 #define MIGRATE_LOCK_KEY "7358201"
@@ -54,11 +92,11 @@ typedef struct pg_stmt {
 
 static int pg_fail(pg_db *db, const PGresult *res, kl_err *err, const char *what)
 {
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->c);
+    const char *msg = res ? pq.PQresultErrorMessage(res) : pq.PQerrorMessage(db->c);
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int code = KL_EIO;
     if (state && strncmp(state, "23", 2) == 0)
         code = KL_EINVAL; /* integrity constraint violation */
@@ -75,7 +113,7 @@ static void pg_notice(void *arg, const char *message)
 static void pg_close(kl__db *d)
 {
     pg_db *db = (pg_db *)d;
-    PQfinish(db->c);
+    pq.PQfinish(db->c);
     free(db);
 }
 
@@ -211,27 +249,27 @@ static int pg_step(kl__stmt *st, kl_err *err)
     if (!s->res) {
         pg_db *db = s->db;
         if (s->name[0] && !s->prepared) {
-            PGresult *p = PQprepare(db->c, s->name, s->sql, s->nparams, NULL);
-            if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+            PGresult *p = pq.PQprepare(db->c, s->name, s->sql, s->nparams, NULL);
+            if (pq.PQresultStatus(p) != PGRES_COMMAND_OK) {
                 int rc = pg_fail(db, p, err, "cannot prepare a statement");
-                PQclear(p);
+                pq.PQclear(p);
                 return rc;
             }
-            PQclear(p);
+            pq.PQclear(p);
             s->prepared = 1;
         }
-        PGresult *r = s->name[0] ? PQexecPrepared(db->c, s->name, s->nparams, s->values, s->lengths,
+        PGresult *r = s->name[0] ? pq.PQexecPrepared(db->c, s->name, s->nparams, s->values, s->lengths,
                                                   s->formats, 0)
-                                 : PQexecParams(db->c, s->sql, s->nparams, NULL, s->values,
+                                 : pq.PQexecParams(db->c, s->sql, s->nparams, NULL, s->values,
                                                 s->lengths, s->formats, 0);
-        ExecStatusType t = PQresultStatus(r);
+        ExecStatusType t = pq.PQresultStatus(r);
         if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
             int rc = pg_fail(db, r, err, "database statement failed");
-            PQclear(r);
+            pq.PQclear(r);
             return rc;
         }
         s->res = r;
-        s->nrows = t == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+        s->nrows = t == PGRES_TUPLES_OK ? pq.PQntuples(r) : 0;
         s->row = -1;
     }
     if (s->row + 1 >= s->nrows) {
@@ -245,15 +283,15 @@ static int pg_step(kl__stmt *st, kl_err *err)
 static int pg_col_null(kl__stmt *st, int i)
 {
     pg_stmt *s = (pg_stmt *)st;
-    return PQgetisnull(s->res, s->row, i);
+    return pq.PQgetisnull(s->res, s->row, i);
 }
 
 static const char *pg_col_text(kl__stmt *st, int i)
 {
     pg_stmt *s = (pg_stmt *)st;
-    if (PQgetisnull(s->res, s->row, i))
+    if (pq.PQgetisnull(s->res, s->row, i))
         return NULL;
-    return PQgetvalue(s->res, s->row, i);
+    return pq.PQgetvalue(s->res, s->row, i);
 }
 
 static int64_t pg_col_i64(kl__stmt *st, int i)
@@ -290,7 +328,7 @@ static const void *pg_col_blob(kl__stmt *st, int i, size_t *n)
     const char *v = pg_col_text(st, i);
     if (!v || v[0] != '\\' || v[1] != 'x')
         return NULL;
-    size_t len = (size_t)PQgetlength(s->res, s->row, i);
+    size_t len = (size_t)pq.PQgetlength(s->res, s->row, i);
     size_t bytes = (len - 2) / 2;
     if (s->blob_cap < bytes + 1) {
         uint8_t *p = realloc(s->blob, bytes + 1);
@@ -312,7 +350,7 @@ static const void *pg_col_blob(kl__stmt *st, int i, size_t *n)
 static void pg_reset(kl__stmt *st)
 {
     pg_stmt *s = (pg_stmt *)st;
-    PQclear(s->res);
+    pq.PQclear(s->res);
     s->res = NULL;
     s->oom = 0;
     for (int k = 0; k < s->nparams; k++) {
@@ -328,11 +366,11 @@ static void pg_finalize(kl__stmt *st)
         return;
     pg_stmt *s = (pg_stmt *)st;
     pg_reset(st);
-    if (s->prepared && PQstatus(s->db->c) == CONNECTION_OK) {
+    if (s->prepared && pq.PQstatus(s->db->c) == CONNECTION_OK) {
         /* The name is ours ("kl<n>"), never a value. */
         char sql[48];
         snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
-        PQclear(PQexecParams(s->db->c, sql, 0, NULL, NULL, NULL, NULL, 0));
+        pq.PQclear(pq.PQexecParams(s->db->c, sql, 0, NULL, NULL, NULL, NULL, 0));
     }
     for (int k = 0; k < PG_MAX_PARAMS; k++)
         free(s->bufs[k]);
@@ -344,12 +382,12 @@ static void pg_finalize(kl__stmt *st)
 static int pg_exec(kl__db *d, const char *sql, kl_err *err)
 {
     pg_db *db = (pg_db *)d;
-    PGresult *r = PQexecParams(db->c, sql, 0, NULL, NULL, NULL, NULL, 0);
-    ExecStatusType t = PQresultStatus(r);
+    PGresult *r = pq.PQexecParams(db->c, sql, 0, NULL, NULL, NULL, NULL, 0);
+    ExecStatusType t = pq.PQresultStatus(r);
     int rc = 0;
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
         rc = pg_fail(db, r, err, "database statement failed");
-    PQclear(r);
+    pq.PQclear(r);
     return rc;
 }
 
@@ -372,7 +410,7 @@ static int pg_commit(kl__db *d, kl_err *err)
 static void pg_rollback(kl__db *d)
 {
     pg_db *db = (pg_db *)d;
-    if (PQtransactionStatus(db->c) != PQTRANS_IDLE)
+    if (pq.PQtransactionStatus(db->c) != PQTRANS_IDLE)
         pg_exec(d, "ROLLBACK", NULL);
 }
 
@@ -403,21 +441,25 @@ static const kl__db_vt pg_vt = {
 int kl__pg_open(const char *url, kl__db **out, kl_err *err)
 {
     *out = NULL;
+    pthread_once(&pq_once, pq_load);
+    if (pq_error[0])
+        return kl_err_set(err, KL_EIO, "PostgreSQL stores need libpq (Debian package libpq5): %s",
+                          pq_error);
     pg_db *db = calloc(1, sizeof *db);
     if (!db)
         return kl_err_set(err, KL_ENOMEM, "out of memory opening the database");
     db->base.vt = &pg_vt;
-    db->c = PQconnectdb(url);
+    db->c = pq.PQconnectdb(url);
     if (!db->c) {
         free(db);
         return kl_err_set(err, KL_ENOMEM, "out of memory opening the database");
     }
-    if (PQstatus(db->c) != CONNECTION_OK) {
+    if (pq.PQstatus(db->c) != CONNECTION_OK) {
         pg_fail(db, NULL, err, "cannot connect to the database");
         pg_close(&db->base);
         return KL_EIO;
     }
-    PQsetNoticeProcessor(db->c, pg_notice, NULL);
+    pq.PQsetNoticeProcessor(db->c, pg_notice, NULL);
     int rc = pg_exec(&db->base, "SET client_min_messages = warning", err);
     if (rc < 0) {
         pg_close(&db->base);
