@@ -25,34 +25,6 @@
 #include "store_cli.h"
 #include "core/common.h"
 
-/* The policy description that enters the snapshot id: every rule, in spec order. */
-static void policy_text(const kl_spec *spec, char *buf, size_t n)
-{
-    size_t len = 0;
-#define PUT_(...)                                                                                  \
-    do {                                                                                           \
-        int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__);                          \
-        if (w_ > 0)                                                                                \
-            len += (size_t)w_;                                                                     \
-    } while (0)
-    if (!spec) {
-        snprintf(buf, n, "pii:default=keep");
-        return;
-    }
-    kl_pii_policies p;
-    kl_pii_policies_from_spec(spec, &p);
-    PUT_("pii:default=%s/%d", kl_pii_action_name(p.fallback.action), p.fallback.keep_last);
-    for (size_t i = 0; i < p.n_columns; i++)
-        PUT_(";column:%s=%s/%d", p.columns[i].name, kl_pii_action_name(p.columns[i].policy.action),
-             p.columns[i].policy.keep_last);
-    for (size_t i = 0; i < p.n_entities; i++)
-        PUT_(";entity:%s=%s/%d", p.entities[i].name,
-             kl_pii_action_name(p.entities[i].policy.action), p.entities[i].policy.keep_last);
-#undef PUT_
-    if (len >= n && n > 0)
-        buf[n - 1] = '\0';
-}
-
 static int cmd_data_add(struct kl_cli *cli, int argc, char **argv)
 {
     struct kl_data_read_args a = {0};
@@ -91,7 +63,7 @@ static int cmd_data_add(struct kl_cli *cli, int argc, char **argv)
     char src[KL_ID_LEN], id[KL_ID_LEN], policy[8192];
     int created = 0;
     json_t *logj = NULL;
-    policy_text(spec, policy, sizeof policy);
+    kl_data_policy_text(spec, policy, sizeof policy);
     if (kl_file_sha256(path, src, &err) < 0 ||
         (spec && kl_pii_protect(f, spec, cli->dir, &safe, &log, &err) < 0)) {
         rc = kl_cli_fail(&err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "keel/csv.h"
+#include "keel/pii.h"
 #include "keel/spec.h"
 #include "data_read.h"
 #include "keel.h"
@@ -75,4 +76,31 @@ int kl_data_read(const struct kl_cli *cli, const struct kl_data_read_args *a, co
     else
         kl_spec_free(spec);
     return KL_EXIT_OK;
+}
+
+void kl_data_policy_text(const kl_spec *spec, char *buf, size_t n)
+{
+    size_t len = 0;
+#define PUT_(...)                                                                                  \
+    do {                                                                                           \
+        int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__);                          \
+        if (w_ > 0)                                                                                \
+            len += (size_t)w_;                                                                     \
+    } while (0)
+    if (!spec) {
+        snprintf(buf, n, "pii:default=keep");
+        return;
+    }
+    kl_pii_policies p;
+    kl_pii_policies_from_spec(spec, &p);
+    PUT_("pii:default=%s/%d", kl_pii_action_name(p.fallback.action), p.fallback.keep_last);
+    for (size_t i = 0; i < p.n_columns; i++)
+        PUT_(";column:%s=%s/%d", p.columns[i].name, kl_pii_action_name(p.columns[i].policy.action),
+             p.columns[i].policy.keep_last);
+    for (size_t i = 0; i < p.n_entities; i++)
+        PUT_(";entity:%s=%s/%d", p.entities[i].name,
+             kl_pii_action_name(p.entities[i].policy.action), p.entities[i].policy.keep_last);
+#undef PUT_
+    if (len >= n && n > 0)
+        buf[n - 1] = '\0';
 }

@@ -44,4 +44,11 @@ int kl_data_read(const struct kl_cli *cli, const struct kl_data_read_args *a, co
                  kl_frame **frame, kl_csv_report *report, kl_spec **spec, char *path,
                  size_t path_n);
 
+/*
+ * The PII policy description that enters a snapshot's id (every rule, in
+ * spec order; "pii:default=keep" without a spec), so a file snapshotted by
+ * `keel data add FILE` and as one of data.sources gets the same id.
+ */
+void kl_data_policy_text(const kl_spec *spec, char *buf, size_t n);
+
 #endif

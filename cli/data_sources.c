@@ -207,34 +207,6 @@ int kl_cli_join_store(kl_store *s, const kl_frame *f, char (*inputs)[KL_ID_LEN],
 
 /* ---- keel data add with data.sources ---- */
 
-/*
- * The PII policy text that enters a snapshot's id: the same words as `keel
- * data add FILE` writes (cli/cmd_data_add.c), so a source snapshotted here
- * and on its own gets the same id.
- */
-static void policy_text(const kl_spec *spec, char *buf, size_t n)
-{
-    size_t len = 0;
-#define PUT_(...)                                                                                  \
-    do {                                                                                           \
-        int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__);                          \
-        if (w_ > 0)                                                                                \
-            len += (size_t)w_;                                                                     \
-    } while (0)
-    kl_pii_policies p;
-    kl_pii_policies_from_spec(spec, &p);
-    PUT_("pii:default=%s/%d", kl_pii_action_name(p.fallback.action), p.fallback.keep_last);
-    for (size_t i = 0; i < p.n_columns; i++)
-        PUT_(";column:%s=%s/%d", p.columns[i].name, kl_pii_action_name(p.columns[i].policy.action),
-             p.columns[i].policy.keep_last);
-    for (size_t i = 0; i < p.n_entities; i++)
-        PUT_(";entity:%s=%s/%d", p.entities[i].name,
-             kl_pii_action_name(p.entities[i].policy.action), p.entities[i].policy.keep_last);
-#undef PUT_
-    if (len >= n && n > 0)
-        buf[n - 1] = '\0';
-}
-
 /* What one source became. */
 struct source_state {
     kl_frame *frame; /* after the PII policy */
@@ -331,7 +303,7 @@ int kl_data_sources_add(const struct kl_cli *cli, const struct kl_data_read_args
     }
     if ((rc = kl_cli_store_open(cli, &s)) != KL_EXIT_OK)
         goto out;
-    policy_text(spec, policy, sizeof policy);
+    kl_data_policy_text(spec, policy, sizeof policy);
     for (size_t i = 0; i < n; i++) {
         const kl_spec_source *src = &spec->data.sources[i];
         struct source_state *st = &ss[i];
