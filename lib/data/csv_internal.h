@@ -95,13 +95,6 @@ uint8_t kl__csv_detect_delimiter(const uint8_t *buf, size_t len);
 /* Length of the valid UTF-8 sequence at p (2..4), or 0 when it is invalid. */
 size_t kl__utf8_seq(const uint8_t *p, size_t avail);
 
-/*
- * malloc for large arrays that are written once, front to back: 2 MiB aligned
- * and advised to use huge pages, so filling them takes 512 times fewer page
- * faults. The result is freed with free(). NULL when out of memory.
- */
-void *kl__csv_big_alloc(size_t bytes);
-
 /* Test hook: chunk size in bytes for the next reads (0 restores the default). */
 void kl__csv_set_chunk_bytes(size_t n);
 size_t kl__csv_chunk_bytes(void);

@@ -56,6 +56,7 @@
 #include "data/csv_internal.h"
 #include "data/frame_internal.h"
 #include "data/parse.h"
+#include "core/mem.h"
 #include "core/common.h"
 
 #define TF_ALL 0x3FFu
@@ -1169,7 +1170,7 @@ static int32_t *codes_of(reader *R, size_t j)
 #pragma omp critical(kl_csv_codes)
     {
         if (!R->cols[j].codes)
-            R->cols[j].codes = kl__csv_big_alloc((R->n_pred ? R->n_pred : 1) * sizeof(int32_t));
+            R->cols[j].codes = kl__big_alloc((R->n_pred ? R->n_pred : 1) * sizeof(int32_t));
         c = R->cols[j].codes;
     }
     return c;
@@ -1321,7 +1322,7 @@ static int convert_strings(reader *R)
     for (size_t k = 0; k < R->n_strcols; k++) {
         colinfo *col = &R->cols[R->strcols[k]];
         if (!col->codes)
-            col->codes = kl__csv_big_alloc((R->n_rows ? R->n_rows : 1) * sizeof *col->codes);
+            col->codes = kl__big_alloc((R->n_rows ? R->n_rows : 1) * sizeof *col->codes);
         col->maps = calloc(R->n_chunks, sizeof *col->maps);
         if (!col->codes || !col->maps)
             return fail_nomem(R);
@@ -1418,7 +1419,7 @@ static int build_frame(reader *R, kl_frame **out)
                 col->codes = NULL;
                 break;
             }
-            char **values = kl__csv_big_alloc(R->n_rows * sizeof *values);
+            char **values = kl__big_alloc(R->n_rows * sizeof *values);
             if (!values) {
                 free(dict);
                 free(pool);
@@ -1624,7 +1625,7 @@ static int read_rows(reader *R, size_t data_start)
     for (size_t j = 0; j < nc; j++) {
         if (!R->cols[j].scan)
             continue;
-        R->cols[j].num = kl__csv_big_alloc(pred * sizeof(double));
+        R->cols[j].num = kl__big_alloc(pred * sizeof(double));
         if (!R->cols[j].num)
             return fail_nomem(R);
     }
@@ -1731,7 +1732,7 @@ static int read_csv(reader *R, kl_frame **out)
             free(col->num);
             col->num = NULL;
         } else if (col->plan == PLAN_BOOL) {
-            col->bools = kl__csv_big_alloc(R->n_rows);
+            col->bools = kl__big_alloc(R->n_rows);
             if (!col->bools)
                 return fail_nomem(R);
             for (size_t i = 0; i < R->n_rows; i++)

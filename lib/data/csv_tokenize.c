@@ -27,6 +27,7 @@
 #endif
 
 #include "data/csv_internal.h"
+#include "core/mem.h"
 #include "core/common.h"
 
 /* ---- UTF-8 ---- */
@@ -61,30 +62,6 @@ size_t kl__utf8_seq(const uint8_t *p, size_t avail)
         return 4;
     }
     return 0;
-}
-
-/* ---- memory ---- */
-
-void *kl__csv_big_alloc(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge)
-        return malloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t size = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, size) != 0)
-        return NULL;
-    /*
-     * Advice only. Populating the buffer in one call, in huge pages, costs a
-     * fraction of faulting it in page by page (on a virtual machine each
-     * fault exits to the hypervisor; the profile measured 60x); the buffers
-     * asked for here are written nearly in full.
-     */
-    madvise(p, size, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-    madvise(p, size, MADV_POPULATE_WRITE);
-#endif
-    return p;
 }
 
 /* ---- byte scanning ---- */
@@ -363,7 +340,7 @@ int kl__csv_tokenize(kl__csv_tok *tok, kl__csv_chunk *c)
     s.cap = c->cap_ends;
     if (!s.ends && tok->fields_hint) {
         size_t want = (size_t)((double)s.n * (double)tok->fields_hint / 1024.0) + 64;
-        s.ends = kl__csv_big_alloc(want * sizeof *s.ends);
+        s.ends = kl__big_alloc(want * sizeof *s.ends);
         if (s.ends)
             s.cap = want;
     }

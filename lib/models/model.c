@@ -30,6 +30,7 @@
 
 #include "models/model_internal.h"
 
+#include "core/mem.h"
 #include "core/common.h"
 
 /* ---- registry ---- */
@@ -531,7 +532,7 @@ static int valid_matrix(const kl_model *m, const kl_frame *vf, int nan_ok, doubl
     size_t w = KL_MIN(kl_pipeline_warmup(m->pipe), n), nd = 0;
     if (kl_frame_col_kind(vf, t) == KL_COL_KIND_CATEGORICAL)
         kl_frame_col_dict(vf, t, &nd);
-    double *X = malloc(KL_MAX(n * p, 1) * sizeof *X), *y = malloc((n ? n : 1) * sizeof *y);
+    double *X = kl__big_alloc(KL_MAX(n * p, 1) * sizeof *X), *y = malloc((n ? n : 1) * sizeof *y);
     double *cls = malloc((nd ? nd : 1) * sizeof *cls);
     int rc = 0, bad = 0;
     if (!X || !y || !cls) {
@@ -687,7 +688,7 @@ int kl_model_fit(const kl_frame *train, const kl_model_fit_opts *opts, kl_model 
         rc = fit_by_blocks(m, f, (size_t)t, opts->seed, err);
         goto done;
     }
-    X = malloc((KL_MAX(n * p, 1)) * sizeof(double));
+    X = kl__big_alloc(KL_MAX(n * p, 1) * sizeof(double));
     y = malloc(n * sizeof(double));
     if (!X || !y) {
         rc = kl_err_set(err, KL_ENOMEM, "out of memory");

@@ -25,6 +25,7 @@
 #include "keel/profile.h"
 #include "data/parse.h"
 #include "profile_internal.h"
+#include "core/mem.h"
 #include "core/common.h"
 
 const double kl_profile_quantile_levels[KL_PROFILE_N_QUANTILES] = {0.01, 0.05, 0.25, 0.5,
@@ -204,32 +205,6 @@ static int top_render(const kl_frame *f, size_t j, kl_profile_column *c, const t
  * them), and compact ranks (kl__rank). Large buffers ask for transparent huge
  * pages and are populated in one call rather than fault by fault.
  */
-static void *big_alloc(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < huge / 2)
-        return malloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t size = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, size) != 0)
-        return NULL;
-    /*
-     * Advice only: without it the memory still works. Populating the whole
-     * buffer in one call, in huge pages, costs a small fraction of faulting
-     * it in page by page (measured 60x on a virtual machine where each fault
-     * exits to the hypervisor); every buffer given here is written in full.
-     */
-    madvise(p, size, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-    madvise(p, size, MADV_POPULATE_WRITE);
-#endif
-    return p;
-}
-
-void *kl__prof_alloc(size_t bytes)
-{
-    return big_alloc(bytes);
-}
 
 struct kl__prof_scratch {
     atomic_int busy;
@@ -246,7 +221,7 @@ static struct kl__prof_scratch *scratch_claim(kl__prof *w, size_t size)
             continue;
         if (x->size < size) {
             free(x->buf);
-            x->buf = big_alloc(size);
+            x->buf = kl__big_alloc(size);
             x->size = x->buf ? size : 0;
             if (!x->buf) {
                 atomic_store(&x->busy, 0);
@@ -424,7 +399,7 @@ static int rank_alloc(kl__prof *w, size_t j, size_t n_runs, size_t cnt, void *da
     kl__rank *r = &w->rank[j];
     r->width = data ? 2 : n_runs < 256 ? 1 : n_runs < 65536 ? 2 : 4;
     r->mid = ((double)cnt + 1) / 2;
-    r->data = data ? data : big_alloc(w->n * r->width);
+    r->data = data ? data : kl__big_alloc(w->n * r->width);
     if (r->width < 4)
         r->table = malloc((n_runs + 1) * sizeof *r->table);
     if (!r->data || (r->width < 4 && !r->table))
@@ -476,7 +451,7 @@ static int numeric_small(kl__prof *w, size_t j, const uint8_t *tc)
 {
     const double *v = kl_frame_col_f64(w->f, j);
     size_t n = w->n, cnt = 0, n_runs = 0;
-    uint16_t *sl = big_alloc(n * sizeof *sl);
+    uint16_t *sl = kl__big_alloc(n * sizeof *sl);
     struct kl__prof_scratch *sc = scratch_claim(w, (SMALL_SLOTS + SMALL_MAX) * sizeof(small_slot) +
                                                        SMALL_SLOTS * sizeof(uint16_t));
     if (!sc || !sl) {
@@ -760,7 +735,7 @@ static int profile_text(kl__prof *w, size_t j)
     while (cap < 2 * n)
         cap *= 2;
     /* Open addressing: slot holds the first row of a value (+1) and its count. */
-    size_t *slot = big_alloc(cap * sizeof *slot), *cnt = big_alloc(cap * sizeof *cnt);
+    size_t *slot = kl__big_alloc(cap * sizeof *slot), *cnt = kl__big_alloc(cap * sizeof *cnt);
     if (!slot || !cnt) {
         free(slot);
         free(cnt);
@@ -1268,7 +1243,7 @@ static int target_classes(kl__prof *w, size_t t)
     const kl_frame *f = w->f;
     size_t n = w->n;
     enum kl_col_kind kind = kl_frame_col_kind(f, t);
-    uint8_t *cls = big_alloc(n);
+    uint8_t *cls = kl__big_alloc(n);
     if (!cls)
         return KL_ENOMEM;
     int found = 0;
@@ -1363,7 +1338,7 @@ int kl_profile_compute(const kl_frame *f, const kl_profile_opts *opts, kl_profil
             kl_frame_col_dict(f, j, &w.n_codes[j]);
         } else if (c->kind == KL_COL_KIND_BOOL) {
             const uint8_t *b = kl_frame_col_bool(f, j);
-            int32_t *x = big_alloc(n * sizeof *x);
+            int32_t *x = kl__big_alloc(n * sizeof *x);
             if (!x)
                 goto oom;
             for (size_t i = 0; i < n; i++)

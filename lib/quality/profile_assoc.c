@@ -28,6 +28,7 @@
 
 #include "keel/parallel.h"
 #include "profile_internal.h"
+#include "core/mem.h"
 #include "core/common.h"
 
 #define CHUNK 16384           /* rows per task, at least */
@@ -374,7 +375,7 @@ static int numeric_pairs(kl__prof *w)
     while (kl_task_count(w->n, b.chunk) * b.out_size > OUT_BUDGET && b.chunk < w->n)
         b.chunk *= 2;
     size_t n_tasks = kl_task_count(w->n, b.chunk);
-    b.out = kl__prof_alloc(n_tasks * b.out_size * sizeof *b.out);
+    b.out = kl__big_alloc(n_tasks * b.out_size * sizeof *b.out);
     total = calloc(b.out_size, sizeof *total);
     if (!b.out || !total)
         goto done;

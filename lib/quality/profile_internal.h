@@ -60,12 +60,6 @@ typedef struct kl__prof {
     size_t n_scratch;
 } kl__prof;
 
-/*
- * malloc for buffers that are written in full: from 1 MiB on, in huge pages
- * populated in one call (free() releases it). NULL when out of memory.
- */
-void *kl__prof_alloc(size_t bytes);
-
 /* Pearson, Spearman, Cramér's V and correlation ratios into p->pearson .. p->assoc_kind. */
 int kl__profile_assoc(kl__prof *w);
 
