@@ -130,8 +130,7 @@ schedules by session here (sched_autogroup_enabled = 1): on an oversubscribed ma
 session gets its share of the CPU however many threads it runs, so a second thread mostly
 splits the share the first one had instead of adding a core.""" if autogroup else "") + f"""
 The CPU-time figures are the ones the load does not move: the 2-thread run did
-{100 * (sum(w2) / sum(w1) - 1):.0f}% more trial work than the 1-thread run (two fits sharing
-the caches and memory bandwidth of two cores), and its busiest worker did
+{abs(100 * (inflation - 1)):.0f}% {"more" if inflation >= 1 else "less"} trial work than the 1-thread run ({"two fits sharing the caches and memory bandwidth of two cores" if inflation >= 1 else "the same work: run-to-run noise"}), and its busiest worker did
 {100 * max(w2) / sum(w2):.0f}% of it, which gives the {eff_cpu:.2f} above on two idle cores.""")
 print("""
 scikit-learn's RandomizedSearchCV(n_jobs=2) is not run beside it: on this shared machine its
