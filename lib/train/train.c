@@ -881,3 +881,159 @@ fail:
     kl_train_result_release(out);
     return rc;
 }
+
+/* ---- a cross-validation prepared for many parameter sets (search trials) ---- */
+
+struct kl__train_cv {
+    struct run base;
+    kl_split *split;
+    double *labels; /* classification: stratification labels; else NULL */
+    size_t n_classes;
+    const char *main_metric;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int kl__train_cv_new(const kl_frame *f, const kl_train_opts *o, kl__train_cv **out, kl_err *err)
+{
+    *out = NULL;
+    kl__train_cv *cv = calloc(1, sizeof *cv);
+    if (!cv)
+        return kl_err_set(err, KL_ENOMEM, "out of memory");
+    cv->base = (struct run){.f = f, .o = o, .spec = o->spec};
+    int rc = resolve(&cv->base, err);
+    if (rc == 0 && o->valid)
+        rc = kl_err_set(err, KL_EINVAL, "a search validates by cross-validation, not --valid");
+    if (rc == 0)
+        rc = make_split(&cv->base, &cv->split, err);
+    size_t n = kl_frame_row_count(f);
+    if (rc == 0 && cv->base.task == KL_TASK_CLASSIFICATION) {
+        double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+        if (!(cv->labels = malloc((n ? n : 1) * sizeof *cv->labels)) || !tmp)
+            rc = kl_err_set(err, KL_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = strat_labels(f, cv->base.target, cv->labels, err);
+        if (rc == 0) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (cv->labels[i] >= 0)
+                    tmp[m++] = cv->labels[i];
+            qsort(tmp, m, sizeof *tmp, cmp_double);
+            for (size_t i = 0; i < m; i++)
+                cv->n_classes += i == 0 || tmp[i] != tmp[i - 1];
+        }
+        free(tmp);
+    }
+    if (rc < 0) {
+        kl__train_cv_free(cv);
+        return rc;
+    }
+    cv->main_metric = kl_eval_main_metric(cv->base.spec, cv->base.task, cv->n_classes);
+    *out = cv;
+    return 0;
+}
+
+void kl__train_cv_free(kl__train_cv *cv)
+{
+    if (!cv)
+        return;
+    kl_split_free(cv->split);
+    free(cv->labels);
+    free(cv);
+}
+
+size_t kl__train_cv_folds(const kl__train_cv *cv)
+{
+    return cv->split->n_folds;
+}
+
+const kl_fold *kl__train_cv_fold(const kl__train_cv *cv, size_t k)
+{
+    return &cv->split->folds[k];
+}
+
+const kl_algo *kl__train_cv_algo(const kl__train_cv *cv)
+{
+    return kl_algo_find(cv->base.algo);
+}
+
+enum kl_task kl__train_cv_task(const kl__train_cv *cv)
+{
+    return cv->base.task;
+}
+
+uint64_t kl__train_cv_seed(const kl__train_cv *cv)
+{
+    return cv->base.seed;
+}
+
+size_t kl__train_cv_classes(const kl__train_cv *cv)
+{
+    return cv->n_classes;
+}
+
+const char *kl__train_cv_main_metric(const kl__train_cv *cv)
+{
+    return cv->main_metric;
+}
+
+const double *kl__train_cv_labels(const kl__train_cv *cv)
+{
+    return cv->labels;
+}
+
+int kl__train_cv_params(const kl__train_cv *cv, const kl_model_param *extra, size_t n_extra,
+                        kl_model_param *out, size_t cap, size_t *n, kl_err *err)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < cv->base.n_params && m < cap; i++)
+        out[m++] = cv->base.params[i];
+    for (size_t i = 0; i < n_extra; i++) {
+        size_t k = 0;
+        while (k < m && strcmp(out[k].key, extra[i].key))
+            k++;
+        if (k == m && m == cap)
+            return kl_err_set(err, KL_ERANGE, "too many parameters (at most %zu)", cap);
+        out[k] = extra[i];
+        if (k == m)
+            m++;
+    }
+    *n = m;
+    return 0;
+}
+
+int kl__train_cv_eval(const kl__train_cv *cv, const kl_model_param *params, size_t n_params,
+                      const kl_fold *fd, const size_t *train, size_t n_train, kl_eval_result *out,
+                      kl_err *err)
+{
+    struct run r = cv->base;
+    r.yt = r.yp = r.proba = NULL;
+    r.n_pool = r.cap_pool = 0;
+    if (n_params > KL_ARRAY_LEN(r.params))
+        return kl_err_set(err, KL_ERANGE, "too many parameters");
+    memcpy(r.params, params, n_params * sizeof *params);
+    r.n_params = n_params;
+    r.fo.params = r.params;
+    r.fo.n_params = n_params;
+    r.fo.pipeline = &r.po;
+    kl_frame *tr = NULL, *te = NULL;
+    kl_model *m = NULL;
+    int rc;
+    if ((rc = kl_frame_take(r.f, train, n_train, &tr, err)) < 0 ||
+        (rc = kl_frame_take(r.f, fd->test, fd->n_test, &te, err)) < 0 ||
+        (rc = kl_model_fit(tr, &r.fo, &m, err)) < 0)
+        goto done;
+    rc = fold_eval(&r, m, fd, te, out, err);
+done:
+    kl_model_free(m);
+    kl_frame_free(tr);
+    kl_frame_free(te);
+    free(r.yt);
+    free(r.yp);
+    free(r.proba);
+    return rc;
+}
