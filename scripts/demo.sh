@@ -47,14 +47,25 @@ step predict adult-logistic data/adult.csv -o predictions.csv
 head -n 3 predictions.csv
 step evaluate adult-logistic data/adult.csv
 
-say "5. a regression, and how many labelled rows the quality goal needs"
+say "5. algorithm choice and feature selection, with each feature's cost"
+step train --algo gbdt --param n_estimators=100 --param max_depth=4 --name adult-gbdt
+step compare adult-logistic adult-gbdt
+step features rank --method mi
+step features select --budget 0.5 --name small
+step train --feature-set small --name adult-small
+
+say "6. a regression, its hyperparameters, and how many labelled rows the quality goal needs"
 mkdir -p "$demo/diabetes" && cd "$demo/diabetes"
 step init --name diabetes --task regression --target target --data ../data/diabetes.csv
 sed -i 's/^sla: .*$/sla:\n  - {metric: r2, min: 0.45, on: validation}/; s/^  # label_cost: .*/  label_cost: 2.0/' keel.yaml
 step train --algo ridge --param alpha=0.1 --cv 5 --learning-curve --svg learning_curve.svg
+# A random search over ridge's alpha, each trial a child run, the best refitted.
+sed -i 's/^  # search: .*/  search:/; s/^  #   method: random .*/    method: random/;
+        s/^  #   trials: 20/    trials: 20/; s/^  #   space:/    space:/; s/^  #     alpha: /      alpha: /' keel.yaml
+step train --algo ridge --cv 5
 cd "$demo"
 
-say "6. the autoregressive lab: s(n) = k1*s(n-1) + ... + kp*s(n-p) on sunspots"
+say "7. the autoregressive lab: s(n) = k1*s(n-1) + ... + kp*s(n-p) on sunspots"
 step ar acf data/sunspots.csv --column sunactivity --nlags 12
 step ar fit data/sunspots.csv --column sunactivity --max-lag 12 --ic bic --horizon 5
 step ar fit data/sunspots.csv --column sunactivity --lags 2 --trend n --horizon 3
