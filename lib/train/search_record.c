@@ -20,6 +20,7 @@
 #include "keel/snapshot.h"
 #include "keel/store.h"
 #include "keel/track.h"
+#include "train/train_internal.h"
 #include "core/common.h"
 
 struct kl_search_recorder {
@@ -331,88 +332,23 @@ void kl_search_recorder_hooks(kl_search_recorder *rec, kl_search_hooks *hooks)
     hooks->n_done = rec->n_done;
 }
 
-static int log_num(kl_run *run, const char *key, double v, kl_err *err)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.17g", v);
-    return kl_run_log_param(run, key, buf, err);
-}
-
-/* The final result in the parent, the way kl_train_record writes a plain run. */
+/* The final result in the parent: what kl_train_record writes for a plain run, and the search's. */
 static int record_final(kl_search_recorder *rec, const kl_search_result *sr, kl_err *err)
 {
     kl_run *run = rec->parent;
-    const kl_train_result *r = &sr->final;
     const kl_search_trial *b = &sr->trials[sr->best];
-    int rc = 0;
-    if (r->model) {
-        const kl_algo *a = kl_model_algo(r->model);
-        for (size_t i = 0; rc == 0 && i < a->n_params; i++) {
-            const char *v = kl_model_param_value(r->model, a->params[i].name);
-            if (v)
-                rc = kl_run_log_param(run, a->params[i].name, v, err);
-        }
-    }
-    if (rc == 0)
-        rc = kl_run_log_param(run, "algo", r->algo, err);
-    if (rc == 0)
-        rc = kl_run_log_param(run, "task", kl_task_name(r->task), err);
-    if (rc == 0)
-        rc = kl_run_log_param(run, "target", r->target, err);
-    if (rc == 0)
-        rc = param_u(run, "seed", r->seed, err);
-    if (rc == 0)
-        rc = kl_run_log_param(run, "split", r->split, err);
-    if (rc == 0)
-        rc = param_u(run, "folds", r->n_folds, err);
-    if (rc == 0 && r->has_threshold)
-        rc = log_num(run, "threshold", r->threshold, err);
-    if (rc == 0 && r->has_threshold)
-        rc = kl_run_log_param(run, "threshold_method", r->threshold_method, err);
+    int rc = kl__train_log_result(rec->s, run, &sr->final, err);
     for (size_t i = 0; rc == 0 && i < b->params.n; i++) {
         char key[96];
         snprintf(key, sizeof key, "best.%s", b->params.v[i].key);
         rc = kl_run_log_param(run, key, b->params.v[i].value, err);
     }
-    for (size_t j = 0; rc == 0 && j < r->n_metrics; j++) {
-        const char *name = r->metrics[j].desc->name;
-        for (size_t k = 0; rc == 0 && k < r->n_folds && r->n_folds > 1; k++)
-            rc =
-                kl_run_log_metric(run, name, r->fold_values[k * r->n_metrics + j], (int64_t)k, err);
-        char key[96];
-        snprintf(key, sizeof key, "%s_std", name);
-        if (rc == 0)
-            rc = kl_run_log_metric(run, name, r->metrics[j].mean, -1, err);
-        if (rc == 0)
-            rc = kl_run_log_metric(run, key, r->metrics[j].std, -1, err);
-    }
-    char key[96];
-    snprintf(key, sizeof key, "train_%s", r->main_metric);
-    if (rc == 0 && isfinite(r->main_train))
-        rc = kl_run_log_metric(run, key, r->main_train, -1, err);
-    if (rc == 0 && isfinite(r->gap))
-        rc = kl_run_log_metric(run, "gap", r->gap, -1, err);
-    if (rc == 0)
-        rc = kl_run_log_metric(run, "fit_seconds", r->fit_seconds, -1, err);
     if (rc == 0)
         rc = kl_run_log_metric(run, "search_seconds", sr->seconds, -1, err);
     if (rc == 0)
         rc = kl_run_log_metric(run, "trials", (double)sr->n_trials, -1, err);
-    if (rc == 0 && r->split_hash[0])
-        rc = kl_run_set_tag(run, "split_hash", r->split_hash, err);
-    if (rc == 0)
-        rc = kl_run_set_tag(run, "gap_flag", r->gap_flag ? "true" : "false", err);
     if (rc == 0 && b->run_id[0])
         rc = kl_run_set_tag(run, "best_trial", b->run_id, err);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    char obj[KL_ID_LEN];
-    if (rc == 0 && r->model && (rc = kl_model_save_buffer(r->model, &buf, &len, err)) == 0) {
-        rc = kl_store_put(rec->s, buf, len, obj, err);
-        free(buf);
-        if (rc == 0)
-            rc = kl_run_log_artifact(run, "model", obj, "model", err);
-    }
     if (rc == 0)
         rc = kl_run_set_tag(run, "search_state", "finished", err);
     return rc;

@@ -5,6 +5,8 @@
 #define KEEL_TRAIN_INTERNAL_H
 
 #include "keel/split.h"
+#include "keel/store.h"
+#include "keel/track.h"
 #include "keel/train.h"
 
 /*
@@ -13,6 +15,16 @@
  * registered here (once) when nobody has done it yet.
  */
 void kl__train_register_algos(void);
+
+/*
+ * Log what a training result says into run: the model's parameters and
+ * algo, task, target, seed, split, folds and threshold; every metric per
+ * fold (step = fold) and aggregated (step -1, with _std), train_<main>, gap,
+ * fit_seconds; the boosting rounds (curves, best_iteration, the SVG); the
+ * split_hash and gap_flag tags; the model file as the "model" artifact.
+ * Shared by kl_train_record and the search's parent run.
+ */
+int kl__train_log_result(kl_store *s, kl_run *run, const kl_train_result *r, kl_err *err);
 
 /*
  * A cross-validation prepared once for many parameter sets (hyperparameter

@@ -115,18 +115,16 @@ static int record_rounds(kl_store *s, kl_run *run, const kl_train_result *r, kl_
     return rc;
 }
 
-static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
-                       const kl_train_record_opts *o, const char *spec_obj, const char *data_hex,
-                       kl_err *err)
+int kl__train_log_result(kl_store *s, kl_run *run, const kl_train_result *r, kl_err *err)
 {
     int rc = 0;
-    const kl_algo *a = kl_model_algo(r->model);
-    for (size_t i = 0; rc == 0 && i < a->n_params; i++) {
-        char key[96];
-        snprintf(key, sizeof key, "%s", a->params[i].name);
-        const char *v = kl_model_param_value(r->model, a->params[i].name);
-        if (v)
-            rc = kl_run_log_param(run, key, v, err);
+    if (r->model) {
+        const kl_algo *a = kl_model_algo(r->model);
+        for (size_t i = 0; rc == 0 && i < a->n_params; i++) {
+            const char *v = kl_model_param_value(r->model, a->params[i].name);
+            if (v)
+                rc = kl_run_log_param(run, a->params[i].name, v, err);
+        }
     }
     char seed[32], folds[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
@@ -147,11 +145,6 @@ static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
         rc = log_fmt(run, "threshold", r->threshold, err);
     if (rc == 0 && r->has_threshold)
         rc = kl_run_log_param(run, "threshold_method", r->threshold_method, err);
-    for (size_t i = 0; rc == 0 && i < o->n_params; i++) {
-        char key[128];
-        snprintf(key, sizeof key, "cli.%s", o->params[i].key);
-        rc = kl_run_log_param(run, key, o->params[i].value, err);
-    }
     /* metrics: per fold, then aggregated at step -1 */
     for (size_t j = 0; rc == 0 && j < r->n_metrics; j++) {
         const char *name = r->metrics[j].desc->name;
@@ -179,18 +172,31 @@ static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
         rc = kl_run_set_tag(run, "split_hash", r->split_hash, err);
     if (rc == 0)
         rc = kl_run_set_tag(run, "gap_flag", r->gap_flag ? "true" : "false", err);
-    if (rc == 0 && data_hex)
-        rc = kl_run_set_tag(run, "data_sha256", data_hex, err);
     /* the model file as an object */
     uint8_t *buf = NULL;
     size_t len = 0;
     char obj[KL_ID_LEN];
-    if (rc == 0 && (rc = kl_model_save_buffer(r->model, &buf, &len, err)) == 0) {
+    if (rc == 0 && r->model && (rc = kl_model_save_buffer(r->model, &buf, &len, err)) == 0) {
         rc = kl_store_put(s, buf, len, obj, err);
         free(buf);
         if (rc == 0)
             rc = kl_run_log_artifact(run, "model", obj, "model", err);
     }
+    return rc;
+}
+
+static int record_body(kl_store *s, kl_run *run, const kl_train_result *r,
+                       const kl_train_record_opts *o, const char *spec_obj, const char *data_hex,
+                       kl_err *err)
+{
+    int rc = kl__train_log_result(s, run, r, err);
+    for (size_t i = 0; rc == 0 && i < o->n_params; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "cli.%s", o->params[i].key);
+        rc = kl_run_log_param(run, key, o->params[i].value, err);
+    }
+    if (rc == 0 && data_hex)
+        rc = kl_run_set_tag(run, "data_sha256", data_hex, err);
     if (rc == 0 && spec_obj)
         rc = kl_store_link(s, "object", spec_obj, "run", kl_run_id(run), "spec", err);
     return rc;
