@@ -12,24 +12,8 @@
 #include <string.h>
 
 #include "keel/curve.h"
+#include "train/chart_internal.h"
 #include "core/common.h"
-
-#define W 640
-#define H 400
-#define L 70
-#define R 20
-#define T 40
-#define B 50
-
-static double px(double x, double xmax)
-{
-    return L + (W - L - R) * x / xmax;
-}
-
-static double py(double y, double lo, double hi)
-{
-    return T + (H - T - B) * (hi - y) / (hi - lo);
-}
 
 /* At most this many points per line: long runs are thinned evenly (first and last kept). */
 #define MAX_POINTS 1000

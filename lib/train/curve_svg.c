@@ -11,24 +11,8 @@
 #include <string.h>
 
 #include "keel/curve.h"
+#include "train/chart_internal.h"
 #include "core/common.h"
-
-#define W 640
-#define H 400
-#define L 70
-#define R 20
-#define T 40
-#define B 50
-
-static double px(double x, double xmax)
-{
-    return L + (W - L - R) * x / xmax;
-}
-
-static double py(double y, double lo, double hi)
-{
-    return T + (H - T - B) * (hi - y) / (hi - lo);
-}
 
 int kl_curve_svg_write(const kl_curve *c, const char *path, kl_err *err)
 {
