@@ -70,35 +70,6 @@ struct fs_args {
         KL_OPT_STRING_("spec", 0, "FILE", &(a).spec_file, "spec file (default: keel.yaml)"),       \
         KL_OPT_FLAG_("no-spec", 0, &(a).no_spec, "ignore keel.yaml"), KL_OPT_JSON_(&(a).json)
 
-/* Every --param k=v (kl_cli_parse keeps only the last one). */
-static int collect_params(int argc, char **argv, struct fs_args *a)
-{
-    size_t used = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *kv = NULL;
-        if (!strcmp(argv[i], "--"))
-            break;
-        if (!strcmp(argv[i], "--param") && i + 1 < argc)
-            kv = argv[++i];
-        else if (!strncmp(argv[i], "--param=", 8))
-            kv = argv[i] + 8;
-        if (!kv)
-            continue;
-        const char *eq = strchr(kv, '=');
-        if (!eq || eq == kv)
-            return kl_cli_error(KL_EXIT_USAGE, "option '--param' needs KEY=VALUE, not '%s'", kv);
-        size_t len = strlen(kv) + 1;
-        if (a->n_params == MAX_PARAMS || used + len > sizeof a->pstore)
-            return kl_cli_error(KL_EXIT_USAGE, "too many --param options");
-        char *k = a->pstore + used;
-        memcpy(k, kv, len);
-        used += len;
-        k[eq - kv] = '\0';
-        a->params[a->n_params++] = (kl_model_param){k, k + (eq - kv) + 1};
-    }
-    return KL_EXIT_OK;
-}
-
 static int is_project(const struct kl_cli *cli)
 {
     char keel_dir[4096];
@@ -330,7 +301,8 @@ static int cmd_rank(struct kl_cli *cli, int argc, char **argv)
     int rc = kl_cli_parse(cli, &u, argc, argv, pos, &n_pos);
     if (rc != KL_CLI_CONTINUE)
         return rc;
-    if ((rc = collect_params(argc, argv, &a)) != KL_EXIT_OK)
+    if ((rc = kl_cli_collect_params(argc, argv, "features rank", a.params, MAX_PARAMS, &a.n_params,
+                                    a.pstore, sizeof a.pstore)) != KL_EXIT_OK)
         return rc;
     kl_spec *spec = NULL;
     kl_frame *frame = NULL;
@@ -380,7 +352,8 @@ static int cmd_select(struct kl_cli *cli, int argc, char **argv)
     int rc = kl_cli_parse(cli, &u, argc, argv, pos, &n_pos);
     if (rc != KL_CLI_CONTINUE)
         return rc;
-    if ((rc = collect_params(argc, argv, &a)) != KL_EXIT_OK)
+    if ((rc = kl_cli_collect_params(argc, argv, "features select", a.params, MAX_PARAMS, &a.n_params,
+                                    a.pstore, sizeof a.pstore)) != KL_EXIT_OK)
         return rc;
     double budget = NAN;
     if (a.budget) {

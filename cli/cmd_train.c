@@ -51,38 +51,6 @@ struct train_args {
     char **set_names;
 };
 
-/* Every --param k=v (kl_cli_parse keeps only the last one). */
-static int collect_params(int argc, char **argv, struct train_args *a, char *store, size_t cap)
-{
-    size_t used = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *kv = NULL;
-        if (!strcmp(argv[i], "--"))
-            break;
-        if (!strcmp(argv[i], "--param") && i + 1 < argc)
-            kv = argv[++i];
-        else if (!strncmp(argv[i], "--param=", 8))
-            kv = argv[i] + 8;
-        if (!kv)
-            continue;
-        const char *eq = strchr(kv, '=');
-        if (!eq || eq == kv)
-            return kl_cli_error(KL_EXIT_USAGE,
-                                "option '--param' needs KEY=VALUE, not '%s'; see 'keel train "
-                                "--help'",
-                                kv);
-        size_t len = strlen(kv) + 1;
-        if (a->n_params == MAX_CLI_PARAMS || used + len > cap)
-            return kl_cli_error(KL_EXIT_USAGE, "too many --param options");
-        char *k = store + used;
-        memcpy(k, kv, len);
-        used += len;
-        k[eq - kv] = '\0';
-        a->params[a->n_params++] = (kl_model_param){k, k + (eq - kv) + 1};
-    }
-    return KL_EXIT_OK;
-}
-
 static const char *spec_relative(const char *spec_path, const char *name, char *buf, size_t n)
 {
     const char *slash = strrchr(spec_path, '/');
@@ -675,7 +643,8 @@ static int cmd_train_run(struct kl_cli *cli, int argc, char **argv)
     if (rc != KL_CLI_CONTINUE)
         return rc;
     char pstore[8192];
-    if ((rc = collect_params(argc, argv, &a, pstore, sizeof pstore)) != KL_EXIT_OK)
+    if ((rc = kl_cli_collect_params(argc, argv, "train", a.params, MAX_CLI_PARAMS, &a.n_params,
+                                    pstore, sizeof pstore)) != KL_EXIT_OK)
         return rc;
     if (a.resume && (rc = resume_args(cli, &a)) != KL_EXIT_OK)
         return rc;

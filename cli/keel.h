@@ -117,6 +117,16 @@ int kl_cli_exit_code(int kl_code);
 /* Print a warning "keel: warning: <msg>" on stderr. */
 void kl_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Every `--param K=V` of argv (kl_cli_parse keeps only the last value of an
+ * option): keys and values are copied into store (cap bytes) and pointed to
+ * from params[0 .. *n). cmd names the command in the usage error. Returns
+ * KL_EXIT_OK or KL_EXIT_USAGE after printing the error.
+ */
+struct kl_model_param;
+int kl_cli_collect_params(int argc, char **argv, const char *cmd, struct kl_model_param *params,
+                          size_t max, size_t *n, char *store, size_t cap);
+
 /* Join dir and name into buf ("name" itself when dir is "." or name is absolute). */
 const char *kl_cli_path(const struct kl_cli *cli, const char *name, char *buf, size_t n);
 

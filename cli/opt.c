@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keel/model.h"
 #include "keel/suggest.h"
 #include "keel.h"
 #include "core/common.h"
@@ -241,4 +242,36 @@ int kl_cli_parse(const struct kl_cli *cli, const struct kl_usage *u, int argc, c
                            u->min_args == 1 ? "" : "s", cli->path, u->args);
     *n_pos = np;
     return KL_CLI_CONTINUE;
+}
+
+int kl_cli_collect_params(int argc, char **argv, const char *cmd, kl_model_param *params,
+                          size_t max, size_t *n, char *store, size_t cap)
+{
+    size_t used = 0;
+    *n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *kv = NULL;
+        if (!strcmp(argv[i], "--"))
+            break;
+        if (!strcmp(argv[i], "--param") && i + 1 < argc)
+            kv = argv[++i];
+        else if (!strncmp(argv[i], "--param=", 8))
+            kv = argv[i] + 8;
+        if (!kv)
+            continue;
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv)
+            return kl_cli_error(KL_EXIT_USAGE,
+                                "option '--param' needs KEY=VALUE, not '%s'; see 'keel %s --help'",
+                                kv, cmd);
+        size_t len = strlen(kv) + 1;
+        if (*n == max || used + len > cap)
+            return kl_cli_error(KL_EXIT_USAGE, "too many --param options");
+        char *k = store + used;
+        memcpy(k, kv, len);
+        used += len;
+        k[eq - kv] = '\0';
+        params[(*n)++] = (kl_model_param){k, k + (eq - kv) + 1};
+    }
+    return KL_EXIT_OK;
 }
