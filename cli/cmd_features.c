@@ -352,8 +352,8 @@ static int cmd_select(struct kl_cli *cli, int argc, char **argv)
     int rc = kl_cli_parse(cli, &u, argc, argv, pos, &n_pos);
     if (rc != KL_CLI_CONTINUE)
         return rc;
-    if ((rc = kl_cli_collect_params(argc, argv, "features select", a.params, MAX_PARAMS, &a.n_params,
-                                    a.pstore, sizeof a.pstore)) != KL_EXIT_OK)
+    if ((rc = kl_cli_collect_params(argc, argv, "features select", a.params, MAX_PARAMS,
+                                    &a.n_params, a.pstore, sizeof a.pstore)) != KL_EXIT_OK)
         return rc;
     double budget = NAN;
     if (a.budget) {

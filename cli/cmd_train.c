@@ -86,8 +86,8 @@ static void print_sla_cell(const kl_train_result *r, const char *metric, char *b
 static void print_text(const kl_train_result *r, const char *run_id, const kl_curve *lc)
 {
     printf("run %.*s: %s %s on '%s', %zu rows\n", run_id[0] ? 12 : 14,
-           run_id[0] ? run_id : "(not recorded)", r->algo,
-           kl_task_name(r->task), r->target, r->n_rows);
+           run_id[0] ? run_id : "(not recorded)", r->algo, kl_task_name(r->task), r->target,
+           r->n_rows);
     if (!strcmp(r->split, "given"))
         printf("validation: the --valid file\n");
     else
@@ -384,10 +384,10 @@ static size_t *ranked(const kl_search_result *r, size_t *n)
 static void print_search(const kl_search_result *r, const char *parent_id)
 {
     printf("search %.*s: %s, %zu candidate%s, %zu trial%s (%zu reused), %zu fold%s, %s by %s\n",
-           parent_id[0] ? 12 : 14, parent_id[0] ? parent_id : "(not recorded)", kl_search_method_name(r->method),
-           r->n_candidates, r->n_candidates == 1 ? "" : "s", r->n_trials,
-           r->n_trials == 1 ? "" : "s", r->n_reused, r->n_folds, r->n_folds == 1 ? "" : "s",
-           r->higher_is_better ? "highest" : "lowest", r->metric);
+           parent_id[0] ? 12 : 14, parent_id[0] ? parent_id : "(not recorded)",
+           kl_search_method_name(r->method), r->n_candidates, r->n_candidates == 1 ? "" : "s",
+           r->n_trials, r->n_trials == 1 ? "" : "s", r->n_reused, r->n_folds,
+           r->n_folds == 1 ? "" : "s", r->higher_is_better ? "highest" : "lowest", r->metric);
     if (r->method == KL_SEARCH_METHOD_HALVING)
         for (size_t i = 0; i < r->n_rungs; i++)
             printf("  rung %zu: %zu candidates on %zu rows\n", i, r->rung_candidates[i],

@@ -57,8 +57,8 @@ int kl_data_read(const struct kl_cli *cli, const struct kl_data_read_args *a, co
             opts.delimiter = d[0];
         else {
             kl_spec_free(spec);
-            return kl_cli_error(KL_EXIT_USAGE,
-                                "option '--delimiter' takes , ; | or tab, not '%s'", d);
+            return kl_cli_error(KL_EXIT_USAGE, "option '--delimiter' takes , ; | or tab, not '%s'",
+                                d);
         }
     }
     if (a->on_bad_rows && strcmp(a->on_bad_rows, "skip") == 0)

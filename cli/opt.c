@@ -170,8 +170,8 @@ static int set_value(const struct kl_cli *cli, const struct kl_opt *o, const cha
             }
         const char *s = kl_suggest(val, o->choices, n);
         if (s)
-            return usage_error(cli, "option '--%s' does not take '%s'; did you mean '%s'?",
-                               o->name, val, s);
+            return usage_error(cli, "option '--%s' does not take '%s'; did you mean '%s'?", o->name,
+                               val, s);
         return usage_error(cli, "option '--%s' does not take '%s'", o->name, val);
     }
     default:

@@ -33,11 +33,13 @@
 #include "store/store_internal.h"
 #include "core/common.h"
 
-#define PQ_FUNCS(X)                                                                        \
-    X(PQclear) X(PQconnectdb) X(PQerrorMessage) X(PQexecParams) X(PQexecPrepared)          \
-    X(PQfinish) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQntuples) X(PQprepare)      \
-    X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                        \
+/* clang-format off */
+#define PQ_FUNCS(X)                                                                                \
+    X(PQclear) X(PQconnectdb) X(PQerrorMessage) X(PQexecParams) X(PQexecPrepared)                  \
+    X(PQfinish) X(PQgetisnull) X(PQgetlength) X(PQgetvalue) X(PQntuples) X(PQprepare)              \
+    X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                                \
     X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
+/* clang-format on */
 #define PQ_PTR(f) __typeof__(f) *f;
 static struct {
     PQ_FUNCS(PQ_PTR)
@@ -53,10 +55,10 @@ static void pq_load(void)
         snprintf(pq_error, sizeof pq_error, "%s", why ? why : "unknown error");
         return;
     }
-#define PQ_SYM(f)                                                                          \
-    if (!(*(void **)&pq.f = dlsym(h, #f))) {                                               \
-        snprintf(pq_error, sizeof pq_error, "libpq.so.5 has no symbol %s", #f);            \
-        return;                                                                            \
+#define PQ_SYM(f)                                                                                  \
+    if (!(*(void **)&pq.f = dlsym(h, #f))) {                                                       \
+        snprintf(pq_error, sizeof pq_error, "libpq.so.5 has no symbol %s", #f);                    \
+        return;                                                                                    \
     }
     PQ_FUNCS(PQ_SYM)
 #undef PQ_SYM
@@ -258,10 +260,10 @@ static int pg_step(kl__stmt *st, kl_err *err)
             pq.PQclear(p);
             s->prepared = 1;
         }
-        PGresult *r = s->name[0] ? pq.PQexecPrepared(db->c, s->name, s->nparams, s->values, s->lengths,
-                                                  s->formats, 0)
+        PGresult *r = s->name[0] ? pq.PQexecPrepared(db->c, s->name, s->nparams, s->values,
+                                                     s->lengths, s->formats, 0)
                                  : pq.PQexecParams(db->c, s->sql, s->nparams, NULL, s->values,
-                                                s->lengths, s->formats, 0);
+                                                   s->lengths, s->formats, 0);
         ExecStatusType t = pq.PQresultStatus(r);
         if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
             int rc = pg_fail(db, r, err, "database statement failed");
