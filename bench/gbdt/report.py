@@ -41,9 +41,10 @@ md.append(f"Run {meta['date']} by `bench/gbdt/bench.sh` (keel Release build, 2 t
           f"validation set scored every round by both keel and XGBoost; times are from data in "
           f"memory, binning and XGBoost's DMatrix construction included. Peers: "
           f"{meta['xgboost']}, {meta['sklearn']} (Debian packages); BLAS: {meta['blas']} "
-          f"(neither side's tree code calls it). The machine is shared by about 7 engineers on "
-          f"2 cores: load average {meta['load_start']} at the start, {meta['load_end']} at the "
-          f"end, so wall times carry noise; CPU-time ratios are given beside wall ratios.")
+          f"(neither side's tree code calls it). Load average on the 2 cores: "
+          f"{meta['load_start']} at the start, {meta['load_end']} at the end (above 2, other "
+          f"jobs shared the machine and wall times carry noise); CPU-time ratios are given "
+          f"beside wall ratios.")
 md.append("")
 md.append("| task | tool | fit s (wall) | fit CPU s | validation quality | predict rows/s |")
 md.append("|---|---|---:|---:|---:|---:|")

@@ -39,8 +39,8 @@ w(f"{n:,} rows x 28 features (`make_regression` / `make_classification`, seed 42
   "2-thread row-block parallelism. KEEL_THREADS=2, OMP_NUM_THREADS=2, best of the repetitions "
   "by wall time, CPU time of that run beside it.")
 w("")
-w(f"Load average during the run: {load0} before, {load1} after, on 2 cores shared by ~7 "
-  "engineers: wall ratios move with the load, CPU-time ratios much less; both are shown and "
+w(f"Load average during the run: {load0} before, {load1} after, on 2 cores: wall ratios move "
+  "with the load (other jobs on the machine), CPU-time ratios much less; both are shown and "
   "the target is judged on each.")
 w("")
 w("| fit | keel matrix wall / cpu s | keel model wall / cpu s | peer wall / cpu s "

@@ -81,7 +81,7 @@ P("Target (issue 4): `keel pii scan` at least 100 MB/s of CSV on 2 cores; precis
 P()
 busy = max(loadv) > 2.5
 if busy:
-    P(f"**This run shared the machine**: the 1-minute load average was {min(loadv):.1f} to {max(loadv):.1f} on 2 cores (about 7 engineers build and test on it), so wall times are stretched; the CPU-time figure (file size over half the CPU seconds, i.e. what 2 fully available cores would give) is the steadier one.")
+    P(f"**This run shared the machine**: the 1-minute load average was {min(loadv):.1f} to {max(loadv):.1f} on 2 cores (other jobs shared the machine), so wall times are stretched; the CPU-time figure (file size over half the CPU seconds, i.e. what 2 fully available cores would give) is the steadier one.")
 else:
     P(f"The 1-minute load average stayed between {min(loadv):.1f} and {max(loadv):.1f} on 2 cores during the run.")
 P()

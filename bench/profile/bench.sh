@@ -89,7 +89,7 @@ P()
 P("Target (issue 4): `keel profile` of the 1M × 20 CSV, everything included (Pearson and Spearman, Cramér's V, correlation ratios, duplicates, alerts), at least 4× faster than pandas `describe(include='all')` + `corr()` + `quantile([.01 .05 .25 .5 .75 .95 .99])` + `numpy.histogram(bins=50)` per numeric column on a frame **already in memory**, keel's time **including reading the file**.")
 P()
 if max(loadv) > 2.5:
-    P(f"**This run shared the machine**: the 1-minute load average was {min(loadv):.1f} to {max(loadv):.1f} on 2 cores (about 7 engineers build and test on it), so wall times are stretched several times over; the CPU-time ratio, measured side by side, is the steadier figure. On this virtual machine a first touch of fresh memory is also very costly (measured 50-200 MB/s while the machine was loaded), which both tools pay.")
+    P(f"**This run shared the machine**: the 1-minute load average was {min(loadv):.1f} to {max(loadv):.1f} on 2 cores (other jobs shared the machine), so wall times are stretched several times over; the CPU-time ratio, measured side by side, is the steadier figure. On this virtual machine a first touch of fresh memory is also very costly (measured 50-200 MB/s while the machine was loaded), which both tools pay.")
 else:
     P(f"The 1-minute load average stayed between {min(loadv):.1f} and {max(loadv):.1f} on 2 cores during the run.")
 P()
