@@ -57,6 +57,12 @@ typedef struct kl_run_opts {
     const char *git_commit;
     int git_dirty;
     const char *host;       /* NULL: this machine's host name */
+    /*
+     * When the work began, in milliseconds since the epoch; 0: now. A run
+     * recorded after its work (keel train records once training is done)
+     * gives its true start, so the run's duration is the work's.
+     */
+    int64_t started_ms;
 } kl_run_opts;
 
 /*

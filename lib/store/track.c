@@ -148,6 +148,8 @@ int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err
     r->s = s;
     int64_t now = kl__now_ms();
     r->last_flush_ms = now;
+    if (o->started_ms > 0 && o->started_ms < now)
+        now = o->started_ms;
 
     /* The project's git state, read once per store handle unless the caller gave one. */
     const char *git_commit = o->git_commit;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "keel/curve.h"
 #include "keel/hash.h"
@@ -226,11 +227,16 @@ int kl_train_record(kl_store *s, const kl_train_result *r, const kl_train_record
         if (rc < 0)
             return rc;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     kl_run_opts ro = {.name = o->run_name,
                       .spec_hash = spec_hex[0] ? spec_hex : NULL,
                       .snapshot = snap[0] ? snap : NULL,
                       .seed = r->seed,
-                      .has_seed = 1};
+                      .has_seed = 1,
+                      /* the run began when training did: it is recorded afterwards */
+                      .started_ms = now_ms - (int64_t)(r->total_seconds * 1000.0)};
     kl_run *run = NULL;
     if ((rc = kl_run_start(s, &ro, &run, err)) < 0)
         return rc;

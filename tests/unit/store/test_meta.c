@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -341,6 +342,19 @@ static void test_meta_run_round_trip(void **state)
     assert_int_equal(d.n_params + d.n_metrics + d.n_tags + d.n_artifacts, 0);
     kl_run_detail_release(&d);
     assert_int_equal(kl_store_run_get(f->s, snap_a, &d, &err), KL_ENOTFOUND);
+
+    /* A run recorded after its work keeps the work's start: 90 s before now here. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t began = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - 90000;
+    kl_run_opts late = {.started_ms = began};
+    check(kl_run_start(f->s, &late, &r, &err), &err);
+    snprintf(id, sizeof id, "%s", kl_run_id(r));
+    check(kl_run_end(r, KL_RUN_STATUS_FINISHED, &err), &err);
+    check(kl_store_run_get(f->s, id, &d, &err), &err);
+    assert_true(d.run.started_ms == began);
+    assert_true(d.run.ended_ms - d.run.started_ms >= 90000);
+    kl_run_detail_release(&d);
 }
 
 static void test_meta_metric_history_spans_flushes_in_order(void **state)
