@@ -440,13 +440,13 @@ typedef struct batch {
     size_t *blk0; /* first block of parent i in the flattened list; n + 1 */
 } batch;
 
-/* Find the parent of flattened block t (binary search over blk0). */
-static size_t batch_owner(const batch *B, size_t t)
+/* The node (0..n-1) owning flattened block t: binary search over blk0 (n + 1 entries). */
+static size_t block_owner(const size_t *blk0, size_t n, size_t t)
 {
-    size_t lo = 0, hi = B->n - 1;
+    size_t lo = 0, hi = n - 1;
     while (lo < hi) {
         size_t mid = (lo + hi + 1) / 2;
-        if (B->blk0[mid] <= t)
+        if (blk0[mid] <= t)
             lo = mid;
         else
             hi = mid - 1;
@@ -458,7 +458,7 @@ static void part_pass1(void *vctx, size_t t)
 {
     batch *B = vctx;
     trainer *T = B->T;
-    size_t i = batch_owner(B, t);
+    size_t i = block_owner(B->blk0, B->n, t);
     const tnode *nd = &T->tn[B->parents[i]];
     size_t k = t - B->blk0[i];
     size_t a = nd->begin + k * KL_GBDT_BLOCK_ROWS;
@@ -486,7 +486,7 @@ static void part_pass2(void *vctx, size_t t)
 {
     batch *B = vctx;
     trainer *T = B->T;
-    size_t i = batch_owner(B, t);
+    size_t i = block_owner(B->blk0, B->n, t);
     const tnode *nd = &T->tn[B->parents[i]];
     size_t k = t - B->blk0[i];
     size_t a = nd->begin + k * KL_GBDT_BLOCK_ROWS;
@@ -517,24 +517,11 @@ typedef struct hbatch {
     size_t *scratch_first; /* per node: first scratch buffer, or SIZE_MAX for single-block */
 } hbatch;
 
-static size_t hbatch_owner(const hbatch *B, size_t t)
-{
-    size_t lo = 0, hi = B->n - 1;
-    while (lo < hi) {
-        size_t mid = (lo + hi + 1) / 2;
-        if (B->blk0[mid] <= t)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
-}
-
 static void hist_task(void *vctx, size_t t)
 {
     hbatch *B = vctx;
     trainer *T = B->T;
-    size_t i = hbatch_owner(B, t);
+    size_t i = block_owner(B->blk0, B->n, t);
     const tnode *nd = &T->tn[B->nodes[i]];
     size_t k = t - B->blk0[i];
     size_t a = nd->begin + k * KL_GBDT_BLOCK_ROWS;
