@@ -117,6 +117,45 @@ static void hash_field(kl_sha256_ctx *h, const char *tag, const char *v)
     kl_sha256_update(h, "", 1);
 }
 
+/* One row of the runs table, inside the caller's transaction (kl_run_start, kl_run_import). */
+static int insert_run(kl_store *s, const kl_run_info *info, kl_err *err)
+{
+    const kl__db_vt *vt = s->db->vt;
+    kl__stmt *st;
+    int rc = vt->prepare(s->db,
+                         "INSERT INTO runs (id, name, status, started_ms, ended_ms, parent_run, "
+                         "spec_hash, snapshot, keel_version, git_commit, git_dirty, seed, host) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         0, &st, err);
+    if (rc == 0) {
+        vt->bind_text(st, 1, info->id);
+        vt->bind_text(st, 2, info->name);
+        vt->bind_text(st, 3, kl_run_status_name(info->status));
+        vt->bind_i64(st, 4, info->started_ms);
+        if (info->ended_ms)
+            vt->bind_i64(st, 5, info->ended_ms);
+        else
+            vt->bind_null(st, 5);
+        vt->bind_text(st, 6, info->parent);
+        vt->bind_text(st, 7, info->spec_hash);
+        vt->bind_text(st, 8, info->snapshot);
+        vt->bind_text(st, 9, info->keel_version);
+        vt->bind_text(st, 10, info->git_commit);
+        if (info->git_dirty >= 0)
+            vt->bind_i64(st, 11, info->git_dirty ? 1 : 0);
+        else
+            vt->bind_null(st, 11);
+        if (info->has_seed)
+            vt->bind_i64(st, 12, (int64_t)info->seed);
+        else
+            vt->bind_null(st, 12);
+        vt->bind_text(st, 13, info->host);
+        rc = vt->step(st, err);
+        vt->finalize(st);
+    }
+    return rc;
+}
+
 int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err)
 {
     *out = NULL;
@@ -198,33 +237,20 @@ int kl_run_start(kl_store *s, const kl_run_opts *opts, kl_run **out, kl_err *err
         free(r);
         return rc;
     }
-    kl__stmt *st;
-    rc = vt->prepare(s->db,
-                     "INSERT INTO runs (id, name, status, started_ms, ended_ms, parent_run, "
-                     "spec_hash, snapshot, keel_version, git_commit, git_dirty, seed, host) "
-                     "VALUES (?, ?, 'running', ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     0, &st, err);
-    if (rc == 0) {
-        vt->bind_text(st, 1, r->id);
-        vt->bind_text(st, 2, o->name);
-        vt->bind_i64(st, 3, now);
-        vt->bind_text(st, 4, o->parent);
-        vt->bind_text(st, 5, o->spec_hash);
-        vt->bind_text(st, 6, o->snapshot);
-        vt->bind_text(st, 7, KEEL_VERSION);
-        vt->bind_text(st, 8, git_commit);
-        if (git_commit && git_dirty >= 0)
-            vt->bind_i64(st, 9, git_dirty ? 1 : 0);
-        else
-            vt->bind_null(st, 9);
-        if (o->has_seed)
-            vt->bind_i64(st, 10, (int64_t)o->seed); /* two's complement; read back as uint64 */
-        else
-            vt->bind_null(st, 10);
-        vt->bind_text(st, 11, host[0] ? host : NULL);
-        rc = vt->step(st, err);
-        vt->finalize(st);
-    }
+    kl_run_info info = {.name = o->name,
+                        .status = KL_RUN_STATUS_RUNNING,
+                        .started_ms = now,
+                        .parent = o->parent,
+                        .spec_hash = o->spec_hash,
+                        .snapshot = o->snapshot,
+                        .keel_version = KEEL_VERSION,
+                        .git_commit = git_commit,
+                        .git_dirty = git_commit ? git_dirty : -1,
+                        .seed = o->seed,
+                        .has_seed = o->has_seed,
+                        .host = host[0] ? host : NULL};
+    memcpy(info.id, r->id, KL_ID_LEN);
+    rc = insert_run(s, &info, err);
     if (rc >= 0 && o->parent)
         rc = kl_store_link(s, "run", o->parent, "run", r->id, "parent", err);
     if (rc >= 0 && o->snapshot)
@@ -546,8 +572,9 @@ int kl_run_reopen(kl_store *s, const char *id, kl_run **out, kl_err *err)
     s->open_runs++;
     const kl__db_vt *vt = s->db->vt;
     kl__stmt *st;
-    rc = vt->prepare(s->db, "SELECT key, MAX(seq) + 1 FROM metric_series WHERE run = ? GROUP BY key",
-                     0, &st, err);
+    rc =
+        vt->prepare(s->db, "SELECT key, MAX(seq) + 1 FROM metric_series WHERE run = ? GROUP BY key",
+                    0, &st, err);
     if (rc == 0) {
         vt->bind_text(st, 1, id);
         while ((rc = vt->step(st, err)) == 1) {
@@ -590,8 +617,7 @@ int kl_run_import_begin(kl_store *s, const kl_run_info *info, kl_run **out, kl_e
         return rc < 0 ? rc : kl_err_set(err, KL_ENOTFOUND, "no parent run '%s'", info->parent);
     if (info->snapshot &&
         (rc = row_exists(s, "SELECT 1 FROM snapshots WHERE id = ?", info->snapshot, err)) <= 0)
-        return rc < 0 ? rc
-                      : kl_err_set(err, KL_ENOTFOUND, "no snapshot '%s'", info->snapshot);
+        return rc < 0 ? rc : kl_err_set(err, KL_ENOTFOUND, "no snapshot '%s'", info->snapshot);
     if ((unsigned)info->status >= KL_ARRAY_LEN(status_names))
         return kl_err_set(err, KL_EINVAL, "run %.12s has an unknown status", info->id);
     kl_run *r = calloc(1, sizeof *r);
@@ -605,38 +631,7 @@ int kl_run_import_begin(kl_store *s, const kl_run_info *info, kl_run **out, kl_e
         free(r);
         return rc;
     }
-    kl__stmt *st;
-    rc = vt->prepare(s->db,
-                     "INSERT INTO runs (id, name, status, started_ms, ended_ms, parent_run, "
-                     "spec_hash, snapshot, keel_version, git_commit, git_dirty, seed, host) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     0, &st, err);
-    if (rc == 0) {
-        vt->bind_text(st, 1, info->id);
-        vt->bind_text(st, 2, info->name);
-        vt->bind_text(st, 3, kl_run_status_name(info->status));
-        vt->bind_i64(st, 4, info->started_ms);
-        if (info->ended_ms)
-            vt->bind_i64(st, 5, info->ended_ms);
-        else
-            vt->bind_null(st, 5);
-        vt->bind_text(st, 6, info->parent);
-        vt->bind_text(st, 7, info->spec_hash);
-        vt->bind_text(st, 8, info->snapshot);
-        vt->bind_text(st, 9, info->keel_version);
-        vt->bind_text(st, 10, info->git_commit);
-        if (info->git_dirty >= 0)
-            vt->bind_i64(st, 11, info->git_dirty ? 1 : 0);
-        else
-            vt->bind_null(st, 11);
-        if (info->has_seed)
-            vt->bind_i64(st, 12, (int64_t)info->seed);
-        else
-            vt->bind_null(st, 12);
-        vt->bind_text(st, 13, info->host);
-        rc = vt->step(st, err);
-        vt->finalize(st);
-    }
+    rc = insert_run(s, info, err);
     if (rc >= 0)
         rc = vt->commit(s->db, err);
     if (rc < 0) {
